@@ -1,0 +1,90 @@
+"""Invocation and awakeable ids in Restate Server's string formats."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import random
+import struct
+from dataclasses import dataclass
+
+_B62 = "0123456789abcdefghijklmnopqrstuvwxyz" "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_B62_INDEX = {c: i for i, c in enumerate(_B62)}
+_INVOCATION_PREFIX = "inv_1"
+_AWAKEABLE_PREFIX = "sign_1"
+
+
+def _b62_fixed(raw: bytes, width: int) -> str:
+    # Restate encodes the byte-swapped integer, most significant digit first, zero-padded in front.
+    value = int.from_bytes(raw, "little")
+    digits = []
+    while value:
+        value, rem = divmod(value, 62)
+        digits.append(_B62[rem])
+    return "".join(reversed(digits)).rjust(width, "0")
+
+
+def _b62_decode(text: str, size: int) -> bytes:
+    value = 0
+    for char in text:
+        value = value * 62 + _B62_INDEX[char]
+    return value.to_bytes(size, "little")
+
+
+@dataclass(frozen=True, order=True)
+class InvocationId:
+    """24 raw bytes: an 8-byte big-endian partition key and a 16-byte uuid."""
+
+    raw: bytes
+
+    @classmethod
+    def new(cls, partition_key: int, rng: random.Random | None = None) -> InvocationId:
+        """A fresh id on ``partition_key``; pass ``rng`` for reproducible ids."""
+        entropy = (rng or random.SystemRandom()).getrandbits(128).to_bytes(16, "big")
+        return cls(struct.pack(">Q", partition_key & 0xFFFF_FFFF_FFFF_FFFF) + entropy)
+
+    @classmethod
+    def parse(cls, text: str) -> InvocationId:
+        """Parse ``inv_1…``; raises ``ValueError`` on anything else."""
+        body = text[len(_INVOCATION_PREFIX):]
+        if not text.startswith(_INVOCATION_PREFIX) or len(body) != 33 or any(c not in _B62_INDEX for c in body):
+            raise ValueError(f"invalid invocation id {text!r}")
+        try:
+            return cls(_b62_decode(body[:11], 8) + _b62_decode(body[11:], 16))
+        except OverflowError as exc:
+            raise ValueError(f"invalid invocation id {text!r}") from exc
+
+    @property
+    def partition_key(self) -> int:
+        return int(struct.unpack(">Q", self.raw[:8])[0])
+
+    def __str__(self) -> str:
+        return _INVOCATION_PREFIX + _b62_fixed(self.raw[:8], 11) + _b62_fixed(self.raw[8:], 22)
+
+
+def partition_key_for(service: str, key: str | None) -> int:
+    """Keyed targets hash their key so every invocation on one key shares a partition key."""
+    seed = f"{service}/{key}" if key is not None else None
+    if seed is None:
+        return random.getrandbits(64)
+    return int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8], "big")
+
+
+def awakeable_id(invocation: InvocationId, signal_index: int) -> str:
+    """The id an SDK gives an awakeable: ``sign_1`` + base64url(invocation id ‖ u32 index)."""
+    payload = invocation.raw + struct.pack(">I", signal_index)
+    return _AWAKEABLE_PREFIX + base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+def parse_awakeable_id(text: str) -> tuple[InvocationId, int]:
+    """Split an awakeable id into its invocation and signal index; ``ValueError`` when malformed."""
+    if not text.startswith(_AWAKEABLE_PREFIX):
+        raise ValueError(f"invalid awakeable id {text!r}")
+    body = text[len(_AWAKEABLE_PREFIX):]
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except ValueError as exc:
+        raise ValueError(f"invalid awakeable id {text!r}") from exc
+    if len(raw) != 28:
+        raise ValueError(f"invalid awakeable id {text!r}")
+    return InvocationId(raw[:24]), int(struct.unpack(">I", raw[24:])[0])
