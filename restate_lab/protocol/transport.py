@@ -1,0 +1,213 @@
+"""How the server reaches a deployment: an ASGI app called in memory, or a URL over HTTP.
+
+Both transports offer the same two operations: fetch the discovery manifest, and run one
+invocation attempt as a stream of body chunks in and response chunks out. Request-response
+mode closes the request body up front; bidirectional mode keeps it open and feeds
+notifications while the attempt runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Any, Protocol
+
+import httpx
+
+ASGIApp = Callable[
+    [MutableMapping[str, Any], Callable[[], Awaitable[MutableMapping[str, Any]]],
+     Callable[[MutableMapping[str, Any]], Awaitable[None]]],
+    Awaitable[None],
+]
+
+DISCOVERY_ACCEPT = ", ".join(f"application/vnd.restate.endpointmanifest.v{v}+json" for v in (5, 4, 3, 2))
+
+#: The end of an attempt's request body.
+END_OF_BODY = None
+
+
+class DeploymentError(Exception):
+    """The deployment could not be reached or answered outside the protocol."""
+
+
+class Transport(Protocol):
+    """One way to reach a deployment."""
+
+    description: str
+
+    async def discover(self, http2: bool) -> dict[str, Any]: ...
+
+    def invoke(
+        self, service: str, handler: str, content_type: str, body: asyncio.Queue[bytes | None], bidi: bool
+    ) -> AsyncIterator[bytes]: ...
+
+    async def close(self) -> None: ...
+
+
+def _parse_manifest(status: int, content_type: str, body: bytes, where: str) -> dict[str, Any]:
+    if status != 200:
+        text = body.decode(errors="replace")[:200]
+        raise DeploymentError(f"discovery at {where} answered HTTP {status}: {text}")
+    if "endpointmanifest" not in content_type and "json" not in content_type:
+        raise DeploymentError(f"discovery at {where} answered content-type {content_type!r}, not a manifest")
+    try:
+        manifest = json.loads(body)
+    except ValueError as exc:
+        raise DeploymentError(f"discovery at {where} answered a body that is not JSON: {exc}") from exc
+    if not isinstance(manifest, dict):
+        raise DeploymentError(f"discovery at {where} answered JSON that is not an object")
+    return manifest
+
+
+class AsgiTransport:
+    """Calls an ASGI app (``restate.app(...)``) in this process, with no sockets."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.description = f"in-process ASGI app {type(app).__name__}"
+
+    async def _request(
+        self, path: str, method: str, headers: list[tuple[str, str]], http2: bool,
+        body: asyncio.Queue[bytes | None],
+    ) -> AsyncIterator[tuple[int, dict[str, str], bytes]]:
+        scope: dict[str, Any] = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "2" if http2 else "1.1",
+            "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+            "query_string": b"", "root_path": "", "client": ("127.0.0.1", 0), "server": ("127.0.0.1", 0),
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
+        }
+        chunks: asyncio.Queue[tuple[int, dict[str, str], bytes] | BaseException | None] = asyncio.Queue()
+        finished = asyncio.Event()
+        status_holder: dict[str, Any] = {"status": 0, "headers": {}}
+        body_done = False
+
+        async def receive() -> MutableMapping[str, Any]:
+            nonlocal body_done
+            if body_done:
+                await finished.wait()
+                return {"type": "http.disconnect"}
+            chunk = await body.get()
+            if chunk is None:
+                body_done = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.request", "body": chunk, "more_body": True}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                status_holder["headers"] = {k.decode().lower(): v.decode() for k, v in message.get("headers", [])}
+            elif message["type"] == "http.response.body":
+                data = message.get("body", b"")
+                if data:
+                    chunks.put_nowait((status_holder["status"], status_holder["headers"], data))
+                if not message.get("more_body", False):
+                    chunks.put_nowait(None)
+
+        async def run() -> None:
+            try:
+                await self.app(scope, receive, send)
+            except BaseException as exc:  # the SDK signals protocol refusals by raising
+                chunks.put_nowait(exc)
+            finally:
+                chunks.put_nowait(None)
+
+        task = asyncio.get_running_loop().create_task(run())
+        try:
+            while True:
+                item = await chunks.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise DeploymentError(f"deployment raised {type(item).__name__}: {item}") from item
+                yield item
+            if status_holder["status"] not in (0, 200):
+                yield status_holder["status"], status_holder["headers"], b""
+            elif status_holder["status"] == 0:
+                raise DeploymentError("deployment closed the stream without answering")
+        finally:
+            finished.set()
+            if not task.done():
+                task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def discover(self, http2: bool) -> dict[str, Any]:
+        body: asyncio.Queue[bytes | None] = asyncio.Queue()
+        body.put_nowait(None)
+        status, ctype, data = 0, "", b""
+        async for status, headers, chunk in self._request(
+            "/discover", "GET", [("accept", DISCOVERY_ACCEPT)], http2, body
+        ):
+            ctype = headers.get("content-type", "")
+            data += chunk
+        return _parse_manifest(status, ctype, data, self.description)
+
+    async def invoke(
+        self, service: str, handler: str, content_type: str, body: asyncio.Queue[bytes | None], bidi: bool
+    ) -> AsyncIterator[bytes]:
+        headers = [("content-type", content_type), ("accept", content_type)]
+        async for status, _headers, chunk in self._request(
+            f"/invoke/{service}/{handler}", "POST", headers, bidi, body
+        ):
+            if status != 200:
+                raise DeploymentError(f"deployment answered HTTP {status} for {service}/{handler}")
+            yield chunk
+
+    async def close(self) -> None:
+        return None
+
+
+class HttpTransport:
+    """Reaches a deployment URL: HTTP/1.1 for request-response, HTTP/2 (h2c) for bidirectional."""
+
+    def __init__(self, uri: str, headers: dict[str, str] | None = None) -> None:
+        self.uri = uri.rstrip("/")
+        self.description = self.uri
+        self.extra_headers = headers or {}
+        self._clients: dict[bool, httpx.AsyncClient] = {}
+
+    def _client(self, http2: bool) -> httpx.AsyncClient:
+        client = self._clients.get(http2)
+        if client is None:
+            client = httpx.AsyncClient(
+                http1=not http2, http2=http2, timeout=httpx.Timeout(10.0, read=None),
+                limits=httpx.Limits(max_connections=256),
+            )
+            self._clients[http2] = client
+        return client
+
+    async def discover(self, http2: bool) -> dict[str, Any]:
+        try:
+            answer = await self._client(http2).get(
+                f"{self.uri}/discover", headers={"accept": DISCOVERY_ACCEPT, **self.extra_headers}
+            )
+        except httpx.HTTPError as exc:
+            raise DeploymentError(f"cannot reach {self.uri}: {exc}") from exc
+        return _parse_manifest(answer.status_code, answer.headers.get("content-type", ""), answer.content, self.uri)
+
+    async def invoke(
+        self, service: str, handler: str, content_type: str, body: asyncio.Queue[bytes | None], bidi: bool
+    ) -> AsyncIterator[bytes]:
+        async def request_body() -> AsyncIterator[bytes]:
+            while True:
+                chunk = await body.get()
+                if chunk is None:
+                    return
+                yield chunk
+
+        headers = {"content-type": content_type, "accept": content_type, **self.extra_headers}
+        try:
+            async with self._client(bidi).stream(
+                "POST", f"{self.uri}/invoke/{service}/{handler}", headers=headers, content=request_body()
+            ) as answer:
+                if answer.status_code != 200:
+                    raise DeploymentError(f"deployment answered HTTP {answer.status_code} for {service}/{handler}")
+                async for chunk in answer.aiter_raw():
+                    yield chunk
+        except httpx.HTTPError as exc:
+            raise DeploymentError(f"lost {self.uri} during {service}/{handler}: {exc}") from exc
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()

@@ -1,0 +1,162 @@
+"""One attempt: stream the journal to the deployment and act on every message it sends back."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from restate_lab.protocol.messages import (
+    AttemptError,
+    AwaitPoint,
+    Failure,
+    Frame,
+    FrameDecoder,
+    MessageType,
+    Value,
+    completion,
+    read_result,
+    read_suspension,
+    start_message,
+)
+from restate_lab.protocol.transport import DeploymentError
+from restate_lab.protocol.wire import WireError
+from restate_lab.runtime import commands
+from restate_lab.runtime.invocation import Invocation, InvocationStatus
+
+if TYPE_CHECKING:
+    from restate_lab.runtime.engine import Engine
+
+#: How long a bidirectional attempt may sit idle before the input closes and the SDK suspends.
+DEFAULT_INACTIVITY_TIMEOUT_MS = 60_000
+PROTOCOL_VIOLATION = 571
+
+
+@dataclass(frozen=True)
+class Ended:
+    """The handler finished; its Output command set the result."""
+
+
+@dataclass(frozen=True)
+class Suspended:
+    point: AwaitPoint
+
+
+@dataclass(frozen=True)
+class Failed:
+    code: int
+    message: str
+    next_retry_delay_ms: int | None = None
+    related_command: str | None = None
+
+
+Outcome = Ended | Suspended | Failed
+
+
+def _read_message(engine: Engine, inv: Invocation, frame: Frame) -> Outcome | None:
+    """Apply one message from the SDK; return the attempt's outcome when the message ends it."""
+    if frame.is_command:
+        inv.journal.append(frame)
+        inv.command_count += 1
+        inv.modified_at_ms = engine.now_ms()
+        inv.retry_count = 0
+        commands.apply(engine, inv, frame)
+        return None
+    msg_type = frame.type
+    if msg_type == MessageType.PROPOSE_RUN_COMPLETION:
+        fields = frame.fields()
+        result = read_result(fields, 14, 15, value_is_wrapped=False) or Value(b"")
+        cid = fields.uint(1)
+        engine.notify(inv, completion(MessageType.RUN_COMPLETION, cid, result), completion_id=cid)
+        return None
+    if msg_type == MessageType.SUSPENSION:
+        return Suspended(read_suspension(frame.fields()))
+    if msg_type == MessageType.ERROR:
+        err = AttemptError.decode(frame.fields())
+        related = err.related_command_name or (
+            f"command #{err.related_command_index}" if err.related_command_index is not None else None
+        )
+        return Failed(err.code, err.message, err.next_retry_delay_ms, related)
+    if msg_type == MessageType.END:
+        return Ended()
+    if msg_type in (MessageType.COMMAND_ACK, MessageType.AWAITING_ON):
+        return None
+    return Failed(PROTOCOL_VIOLATION, f"unexpected message type 0x{msg_type:04x} from the deployment")
+
+
+async def run_attempt(engine: Engine, inv: Invocation) -> Outcome:
+    """Run one attempt of ``inv`` against its deployment and say how it ended."""
+    service = engine.services[inv.target.service]
+    handler = service.handlers[inv.target.handler]
+    deployment = service.deployment
+    now = engine.now_ms()
+    since_stored = max(0, now - inv.modified_at_ms)
+    inv.attempts += 1
+    inv.status = InvocationStatus.RUNNING
+    inv.running_since_ms = now
+    inv.modified_at_ms = now
+    inv.awaiting = None
+    state = None
+    if not service.keyed:
+        state = []
+    elif not handler.lazy_state:
+        state = list(engine.state.all(inv.lock_key).items())
+    start = start_message(
+        invocation_id=inv.id.raw, debug_id=inv.id_str, known_entries=len(inv.journal), state=state,
+        key=inv.target.key, retry_count=inv.retry_count,
+        duration_since_last_stored_entry_ms=since_stored, random_seed=inv.random_seed,
+    )
+    body: asyncio.Queue[bytes | None] = asyncio.Queue()
+    body.put_nowait(start.encode() + b"".join(f.encode() for f in inv.journal))
+    watchdog: asyncio.Task[None] | None = None
+    if deployment.bidi:
+        inv.live_input = body
+        timeout_ms = handler.inactivity_timeout_ms or engine.inactivity_timeout_ms
+        watchdog = asyncio.get_running_loop().create_task(_close_when_idle(inv, body, timeout_ms / 1000))
+    else:
+        body.put_nowait(None)
+    decoder = FrameDecoder()
+    outcome: Outcome | None = None
+    content_type = f"application/vnd.restate.invocation.v{deployment.protocol_version}"
+    try:
+        async for chunk in deployment.transport.invoke(
+            inv.target.service, inv.target.handler, content_type, body, deployment.bidi
+        ):
+            if outcome is not None:
+                continue
+            inv.modified_at_ms = engine.now_ms()
+            for frame in decoder.feed(chunk):
+                outcome = _read_message(engine, inv, frame)
+                if outcome is not None:
+                    break
+            if outcome is not None and inv.live_input is not None:
+                inv.live_input = None
+                body.put_nowait(None)
+    except DeploymentError as exc:
+        outcome = outcome or Failed(500, str(exc))
+    except WireError as exc:
+        outcome = Failed(PROTOCOL_VIOLATION, f"malformed message from the deployment: {exc}")
+    finally:
+        inv.live_input = None
+        if watchdog is not None:
+            watchdog.cancel()
+    if outcome is None:
+        return Failed(PROTOCOL_VIOLATION, "the deployment closed the attempt without End, Suspension or Error")
+    if isinstance(outcome, Ended) and inv.pending_output is None:
+        return Failed(PROTOCOL_VIOLATION, "the deployment ended the invocation without an Output command")
+    return outcome
+
+
+async def _close_when_idle(inv: Invocation, body: asyncio.Queue[bytes | None], timeout_s: float) -> None:
+    """Close a bidirectional attempt's input once nothing has happened for ``timeout_s``."""
+    while inv.live_input is body:
+        seen = inv.modified_at_ms
+        await asyncio.sleep(timeout_s)
+        if inv.live_input is body and inv.modified_at_ms == seen:
+            inv.live_input = None
+            body.put_nowait(None)
+            return
+
+
+def failure_of(outcome: Failed) -> Failure:
+    return Failure(outcome.code, outcome.message)

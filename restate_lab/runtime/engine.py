@@ -1,0 +1,465 @@
+"""The invocation state machine: accept, schedule, run attempts, retry, suspend, complete.
+
+The engine lives on one asyncio loop and is not thread-safe; the facade in
+``restate_lab.runtime.local`` reaches it from other threads through a portal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from restate_lab.protocol.messages import (
+    CANCEL_SIGNAL,
+    VOID,
+    Failure,
+    Frame,
+    Result,
+    Value,
+    completion,
+    input_command,
+    signal_notification,
+)
+from restate_lab.protocol.transport import ASGIApp, AsgiTransport, DeploymentError, HttpTransport, Transport
+from restate_lab.rules import errors as _errors
+from restate_lab.rules.errors import RestateError
+from restate_lab.rules.idempotency import DEFAULT_IDEMPOTENCY_RETENTION_MS, IdempotencyTable
+from restate_lab.rules.ids import InvocationId, partition_key_for
+from restate_lab.rules.keyed_queue import KeyedQueue
+from restate_lab.rules.retry import RetryPolicy
+from restate_lab.rules.targets import HandlerType, ServiceType, Target
+from restate_lab.runtime.attempt import DEFAULT_INACTIVITY_TIMEOUT_MS, Ended, Failed, Suspended, run_attempt
+from restate_lab.runtime.invocation import CompletionHook, Invocation, InvocationStatus
+from restate_lab.runtime.registry import Deployment, ServiceMeta, parse_manifest
+from restate_lab.runtime.stores import PromiseStore, ServiceId, StateStore
+
+log = logging.getLogger("restate_lab.runtime")
+
+#: Workflows keep their output and state this long after ``run`` completes (Restate's default).
+DEFAULT_WORKFLOW_RETENTION_MS = 24 * 3_600_000
+IdempotencyKey = tuple[str, str | None, str, str]
+
+CANCELED = Failure(409, "canceled")
+KILLED = Failure(409, "killed")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """An accepted invocation and whether it existed already (idempotency key or workflow id)."""
+
+    invocation: Invocation
+    previously_accepted: bool = False
+
+
+class Engine:
+    """Runs invocations of registered deployments, as Restate Server does, on one event loop."""
+
+    def __init__(
+        self,
+        *,
+        retry_policy: RetryPolicy | None = None,
+        completion_retention_ms: int = 0,
+        inactivity_timeout_ms: int = DEFAULT_INACTIVITY_TIMEOUT_MS,
+        seed: int | None = None,
+    ) -> None:
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.completion_retention_ms = completion_retention_ms
+        self.inactivity_timeout_ms = inactivity_timeout_ms
+        self.services: dict[str, ServiceMeta] = {}
+        self.deployments: dict[str, Deployment] = {}
+        self.invocations: dict[str, Invocation] = {}
+        self.locks: KeyedQueue[ServiceId, Invocation] = KeyedQueue()
+        self.idempotency: IdempotencyTable[IdempotencyKey] = IdempotencyTable()
+        self.workflows: dict[ServiceId, str] = {}
+        self.state = StateStore()
+        self.promises = PromiseStore()
+        self._rng = random.Random(seed)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._listeners: list[Callable[[Invocation], None]] = []
+
+    # ---- clock and timers ----
+
+    @staticmethod
+    def now_ms() -> int:
+        return int(time.time() * 1000)
+
+    def at(self, inv: Invocation | None, epoch_ms: int, callback: Callable[[], None]) -> asyncio.TimerHandle:
+        """Run ``callback`` at wall-clock ``epoch_ms`` (at once if past); tied to ``inv``'s lifetime."""
+        delay = max(0.0, (epoch_ms - self.now_ms()) / 1000)
+        handle = asyncio.get_running_loop().call_later(delay, callback)
+        if inv is not None:
+            inv.timer_handles.append(handle)
+        return handle
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # ---- deployments ----
+
+    async def register(self, target: ASGIApp | str | Transport, *, http2: bool = False) -> Deployment:
+        """Discover a deployment (an ASGI app, a URL, or a transport) and register its services."""
+        if isinstance(target, str):
+            transport: Transport = HttpTransport(target)
+        elif hasattr(target, "invoke") and hasattr(target, "discover"):
+            transport = target  # type: ignore[assignment]
+        else:
+            transport = AsgiTransport(target)  # type: ignore[arg-type]
+        manifest = await transport.discover(http2)
+        deployment, services = parse_manifest(manifest, transport)
+        self.deployments[deployment.id] = deployment
+        for service in services:
+            previous = self.services.get(service.name)
+            if previous is not None:
+                service.revision = previous.revision + 1
+            self.services[service.name] = service
+        return deployment
+
+    def resolve(self, service: str, handler: str) -> tuple[ServiceMeta, Any]:
+        meta = self.services.get(service)
+        if meta is None:
+            raise RestateError(
+                404, f"service '{service}' not found, make sure to register the service before calling it."
+            )
+        handler_meta = meta.handlers.get(handler)
+        if handler_meta is None:
+            raise RestateError(
+                404, f"handler '{service}/{handler}' not found, make sure to register the service before calling it."
+            )
+        return meta, handler_meta
+
+    # ---- accepting invocations ----
+
+    def submit(
+        self,
+        target: Target,
+        body: bytes,
+        headers: list[tuple[str, str]],
+        *,
+        idempotency_key: str | None = None,
+        execute_at_ms: int | None = None,
+        invoked_by: Invocation | None = None,
+    ) -> Submission:
+        """Accept an invocation, or return the one an idempotency key or workflow id already owns."""
+        meta, handler = self.resolve(target.service, target.handler)
+        if meta.keyed and target.key is None:
+            raise RestateError(400, f"the service '{meta.name}' is keyed and requires a key")
+        if not meta.keyed and target.key is not None:
+            target = Target(target.service, target.handler)
+        now = self.now_ms()
+        inv_id = InvocationId.new(partition_key_for(target.service, target.key), self._rng)
+        idem_key: IdempotencyKey | None = None
+        if idempotency_key is not None:
+            idem_key = (target.service, target.key, target.handler, idempotency_key)
+            owner, fresh = self.idempotency.claim(idem_key, str(inv_id), now)
+            if not fresh and owner in self.invocations:
+                return Submission(self.invocations[owner], previously_accepted=True)
+            if not fresh:
+                self.idempotency.forget(idem_key)
+                self.idempotency.claim(idem_key, str(inv_id), now)
+        if handler.ty is HandlerType.WORKFLOW:
+            existing = self.workflows.get(target.service_id)
+            if existing is not None and existing in self.invocations:
+                return Submission(self.invocations[existing], previously_accepted=True)
+            self.workflows[target.service_id] = str(inv_id)
+        inv = Invocation(
+            id=inv_id, target=target, service_type=meta.ty, handler_type=handler.ty, input=body,
+            headers=headers, created_at_ms=now, idempotency_key=idempotency_key,
+            invoked_by="ingress" if invoked_by is None else "service",
+            invoked_by_id=None if invoked_by is None else invoked_by.id_str,
+            random_seed=int.from_bytes(hashlib.sha256(inv_id.raw).digest()[:8], "big"),
+        )
+        inv.journal.append(input_command(headers, body))
+        self.invocations[inv.id_str] = inv
+        if execute_at_ms is not None and execute_at_ms > now:
+            inv.status = InvocationStatus.SCHEDULED
+            inv.execution_time_ms = execute_at_ms
+            self.at(inv, execute_at_ms, lambda: self._enqueue(inv))
+        else:
+            self._enqueue(inv)
+        self._changed(inv)
+        return Submission(inv)
+
+    def _enqueue(self, inv: Invocation) -> None:
+        if inv.completed:
+            return
+        if inv.holds_lock and not self.locks.offer(inv.lock_key, inv):
+            inv.status = InvocationStatus.PENDING
+            inv.modified_at_ms = self.now_ms()
+            return
+        self._start(inv)
+
+    def _start(self, inv: Invocation) -> None:
+        inv.status = InvocationStatus.READY
+        inv.next_retry_at_ms = None
+        inv.attempt_task = self._spawn(self._drive(inv))
+
+    # ---- running ----
+
+    async def _drive(self, inv: Invocation) -> None:
+        try:
+            outcome = await run_attempt(self, inv)
+        except asyncio.CancelledError:
+            return
+        except Exception as exc:  # a bug in the runtime must not take the server down
+            log.exception("attempt of %s crashed", inv.id_str)
+            outcome = Failed(500, f"internal error in restate_lab: {exc!r}")
+        if inv.completed:
+            return
+        if isinstance(outcome, Ended):
+            self._complete(inv, inv.pending_output or Value(b""))
+        elif isinstance(outcome, Suspended):
+            inv.retry_count = 0
+            inv.awaiting = outcome.point
+            if inv.already_satisfied():
+                self._start(inv)
+            else:
+                inv.status = InvocationStatus.SUSPENDED
+                inv.modified_at_ms = self.now_ms()
+        else:
+            self._attempt_failed(inv, outcome)
+        self._changed(inv)
+
+    def _attempt_failed(self, inv: Invocation, outcome: Failed) -> None:
+        inv.retry_count += 1
+        where = f" ({outcome.related_command})" if outcome.related_command else ""
+        inv.last_failure = f"[{outcome.code}] {outcome.message}{where}"
+        inv.last_failure_code = outcome.code
+        handler = self.services[inv.target.service].handlers.get(inv.target.handler)
+        policy = (handler.retry_policy if handler is not None else None) or self.retry_policy
+        if policy.exhausted(inv.retry_count):
+            if policy.on_max_attempts == "kill":
+                self._complete(inv, Failure(outcome.code, outcome.message))
+            else:
+                inv.status = InvocationStatus.PAUSED
+                inv.modified_at_ms = self.now_ms()
+            return
+        delay = outcome.next_retry_delay_ms
+        if delay is None:
+            delay = policy.delay_ms(inv.retry_count)
+        inv.status = InvocationStatus.BACKING_OFF
+        inv.next_retry_at_ms = self.now_ms() + delay
+        self.at(inv, inv.next_retry_at_ms, lambda: self._retry(inv))
+
+    def _retry(self, inv: Invocation) -> None:
+        if inv.status is InvocationStatus.BACKING_OFF:
+            self._start(inv)
+
+    def resume(self, invocation_id: str) -> None:
+        """Resume a paused invocation (as the admin API's resume does)."""
+        inv = self._get(invocation_id)
+        if inv.status is InvocationStatus.PAUSED:
+            inv.retry_count = 0
+            self._start(inv)
+
+    def notify(self, inv: Invocation, frame: Frame, *, completion_id: int | None = None,
+               signal: int | str | None = None) -> None:
+        """Append a notification to ``inv``'s journal and wake it if it waits for it."""
+        if inv.completed:
+            return
+        inv.journal.append(frame)
+        if completion_id is not None:
+            inv.notified_completions.add(completion_id)
+        if signal is not None:
+            inv.notified_signals.add(signal)
+        inv.modified_at_ms = self.now_ms()
+        if inv.live_input is not None:
+            inv.live_input.put_nowait(frame.encode())
+        elif inv.status is InvocationStatus.SUSPENDED and inv.wakes_on(completion_id, signal):
+            self._start(inv)
+
+    def deliver_signal(self, invocation_id: str, signal: int | str, result: Result) -> None:
+        if signal == CANCEL_SIGNAL:
+            self.cancel(invocation_id, missing_ok=True)
+            return
+        inv = self.invocations.get(invocation_id)
+        if inv is not None:
+            self.notify(inv, signal_notification(signal, result), signal=signal)
+
+    def complete_promise(self, sid: ServiceId, name: str, result: Result) -> Result:
+        """Complete a workflow promise once; later attempts get a failure."""
+        promise = self.promises.get(sid, name)
+        if promise.result is not None:
+            return Failure(409, f"promise '{name}' already completed")
+        promise.result = result
+        listeners, promise.listeners = promise.listeners, []
+        from restate_lab.protocol.messages import MessageType
+
+        for inv_id, cid in listeners:
+            waiter = self.invocations.get(inv_id)
+            if waiter is not None:
+                self.notify(waiter, completion(MessageType.GET_PROMISE_COMPLETION, cid, result), completion_id=cid)
+        return VOID
+
+    # ---- completion ----
+
+    def when_complete(self, inv: Invocation, hook: CompletionHook) -> None:
+        """Call ``hook`` with the result once ``inv`` completes (at once if it has)."""
+        if inv.completed and inv.result is not None:
+            hook(inv, inv.result)
+        else:
+            inv.on_complete.append(hook)
+
+    async def wait(self, inv: Invocation) -> Result:
+        """Wait for ``inv``'s result."""
+        if inv.completed and inv.result is not None:
+            return inv.result
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        inv.waiters.append(future)
+        return await future
+
+    def _complete(self, inv: Invocation, result: Result) -> None:
+        now = self.now_ms()
+        inv.status = InvocationStatus.COMPLETED
+        inv.result = result
+        inv.completed_at_ms = now
+        inv.modified_at_ms = now
+        inv.live_input = None
+        inv.awaiting = None
+        for handle in inv.timer_handles:
+            handle.cancel()
+        inv.timer_handles.clear()
+        if inv.holds_lock:
+            if self.locks.holder(inv.lock_key) is inv:
+                nxt = self.locks.release(inv.lock_key)
+                if nxt is not None:
+                    self._start(nxt)
+            else:
+                self.locks.remove(inv.lock_key, inv)
+        handler = self.services[inv.target.service].handlers.get(inv.target.handler)
+        retention = self.completion_retention_ms
+        if inv.idempotency_key is not None:
+            idem = (handler.idempotency_retention_ms if handler else None) or DEFAULT_IDEMPOTENCY_RETENTION_MS
+            self.idempotency.completed(self._idem_key(inv), now, idem)
+            retention = max(retention, idem)
+        if inv.handler_type is HandlerType.WORKFLOW:
+            wf = (handler.workflow_completion_retention_ms if handler else None) or DEFAULT_WORKFLOW_RETENTION_MS
+            retention = max(retention, wf)
+        inv.retention_ms = retention
+        self.at(None, now + retention, lambda: self._expire(inv))
+        waiters, inv.waiters = inv.waiters, []
+        for future in waiters:
+            if not future.done():
+                future.set_result(result)
+        hooks, inv.on_complete = inv.on_complete, []
+        for hook in hooks:
+            hook(inv, result)
+        self._changed(inv)
+
+    def _idem_key(self, inv: Invocation) -> IdempotencyKey:
+        assert inv.idempotency_key is not None
+        return (inv.target.service, inv.target.key, inv.target.handler, inv.idempotency_key)
+
+    def _expire(self, inv: Invocation) -> None:
+        if self.invocations.get(inv.id_str) is inv:
+            self._forget(inv)
+
+    def _forget(self, inv: Invocation) -> None:
+        self.invocations.pop(inv.id_str, None)
+        if inv.idempotency_key is not None:
+            entry = self.idempotency.lookup(self._idem_key(inv), self.now_ms())
+            if entry is not None and entry.invocation_id == inv.id_str:
+                self.idempotency.forget(self._idem_key(inv))
+        if inv.handler_type is HandlerType.WORKFLOW and self.workflows.get(inv.lock_key) == inv.id_str:
+            del self.workflows[inv.lock_key]
+            self.state.clear_all(inv.lock_key)
+            self.promises.clear(inv.lock_key)
+
+    # ---- lookups ----
+
+    def find(self, invocation_id: str) -> Invocation | None:
+        return self.invocations.get(invocation_id)
+
+    def _get(self, invocation_id: str) -> Invocation:
+        inv = self.invocations.get(invocation_id)
+        if inv is None:
+            raise RestateError(404, f"invocation '{invocation_id}' not found")
+        return inv
+
+    def find_idempotent(self, service: str, key: str | None, handler: str, idempotency_key: str) -> Invocation | None:
+        entry = self.idempotency.lookup((service, key, handler, idempotency_key), self.now_ms())
+        return None if entry is None else self.invocations.get(entry.invocation_id)
+
+    def find_workflow(self, workflow: str, workflow_id: str) -> Invocation | None:
+        inv_id = self.workflows.get((workflow, workflow_id))
+        return None if inv_id is None else self.invocations.get(inv_id)
+
+    # ---- cancel, kill, purge ----
+
+    def cancel(self, invocation_id: str, *, missing_ok: bool = False) -> None:
+        """Ask an invocation to stop: it sees a cancellation and may compensate; callees are cancelled too."""
+        inv = self.invocations.get(invocation_id)
+        if inv is None:
+            if missing_ok:
+                return
+            raise RestateError(404, f"invocation '{invocation_id}' not found")
+        if inv.completed:
+            return
+        if inv.status in (InvocationStatus.PENDING, InvocationStatus.SCHEDULED) or (
+            inv.status is InvocationStatus.READY and inv.attempts == 0
+        ):
+            if inv.attempt_task is not None:
+                inv.attempt_task.cancel()
+            self._complete(inv, CANCELED)
+            return
+        for callee in list(inv.callees):
+            self.cancel(callee, missing_ok=True)
+        if inv.status in (InvocationStatus.BACKING_OFF, InvocationStatus.PAUSED):
+            self.notify(inv, signal_notification(CANCEL_SIGNAL, VOID), signal=CANCEL_SIGNAL)
+            self._start(inv)
+            return
+        self.notify(inv, signal_notification(CANCEL_SIGNAL, VOID), signal=CANCEL_SIGNAL)
+
+    def kill(self, invocation_id: str) -> None:
+        """Stop an invocation at once, without running its code again; callees are killed too."""
+        inv = self._get(invocation_id)
+        if inv.completed:
+            return
+        for callee in list(inv.callees):
+            if callee in self.invocations:
+                self.kill(callee)
+        if inv.attempt_task is not None and not inv.attempt_task.done():
+            inv.attempt_task.cancel()
+        self._complete(inv, KILLED)
+
+    def purge(self, invocation_id: str) -> None:
+        """Forget a completed invocation: its output, idempotency entry and workflow state."""
+        inv = self._get(invocation_id)
+        if not inv.completed:
+            raise RestateError(409, f"invocation '{invocation_id}' is not completed yet, cannot be purged")
+        self._forget(inv)
+
+    # ---- observers ----
+
+    def subscribe(self, listener: Callable[[Invocation], None]) -> None:
+        """Call ``listener`` on every status change (durable stores and introspection use this)."""
+        self._listeners.append(listener)
+
+    def _changed(self, inv: Invocation) -> None:
+        for listener in self._listeners:
+            listener(inv)
+
+    async def close(self) -> None:
+        for inv in self.invocations.values():
+            for handle in inv.timer_handles:
+                handle.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for deployment in self.deployments.values():
+            await deployment.transport.close()
+
+
+def service_type_of(meta: ServiceMeta) -> ServiceType:
+    return meta.ty
+
+
+__all__ = ["Engine", "Submission", "DeploymentError", "_errors"]

@@ -1,0 +1,108 @@
+"""An invocation's record: target, journal, status and outcome, in Restate's vocabulary."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from restate_lab.protocol.messages import AwaitPoint, Frame, Result
+from restate_lab.rules.ids import InvocationId
+from restate_lab.rules.targets import HandlerType, ServiceType, Target
+
+
+class InvocationStatus(str, Enum):
+    """The statuses ``sys_invocation`` reports on Restate Server."""
+
+    PENDING = "pending"
+    SCHEDULED = "scheduled"
+    READY = "ready"
+    RUNNING = "running"
+    BACKING_OFF = "backing-off"
+    SUSPENDED = "suspended"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+
+
+CompletionHook = Callable[["Invocation", Result], None]
+
+
+@dataclass(eq=False)
+class Invocation:
+    """Everything the runtime knows of one invocation."""
+
+    id: InvocationId
+    target: Target
+    service_type: ServiceType
+    handler_type: HandlerType | None
+    input: bytes
+    headers: list[tuple[str, str]]
+    created_at_ms: int
+    idempotency_key: str | None = None
+    invoked_by: str = "ingress"
+    invoked_by_id: str | None = None
+    execution_time_ms: int | None = None
+    status: InvocationStatus = InvocationStatus.READY
+    journal: list[Frame] = field(default_factory=list)
+    command_count: int = 0
+    notified_completions: set[int] = field(default_factory=set)
+    notified_signals: set[int | str] = field(default_factory=set)
+    awaiting: AwaitPoint | None = None
+    result: Result | None = None
+    pending_output: Result | None = None
+    attempts: int = 0
+    retry_count: int = 0
+    next_retry_at_ms: int | None = None
+    last_failure: str | None = None
+    last_failure_code: int | None = None
+    modified_at_ms: int = 0
+    running_since_ms: int | None = None
+    completed_at_ms: int | None = None
+    retention_ms: int = 0
+    random_seed: int = 0
+    waiters: list[asyncio.Future[Result]] = field(default_factory=list)
+    on_complete: list[CompletionHook] = field(default_factory=list)
+    callees: list[str] = field(default_factory=list)
+    live_input: asyncio.Queue[bytes | None] | None = None
+    attempt_task: asyncio.Task[None] | None = None
+    timer_handles: list[asyncio.TimerHandle] = field(default_factory=list)
+    resume_pending: bool = False
+
+    def __post_init__(self) -> None:
+        self.id_str = str(self.id)
+        self.modified_at_ms = self.created_at_ms
+
+    @property
+    def holds_lock(self) -> bool:
+        return self.handler_type is not None and self.handler_type.takes_lock and self.target.key is not None
+
+    @property
+    def lock_key(self) -> tuple[str, str | None]:
+        return self.target.service_id
+
+    @property
+    def completed(self) -> bool:
+        return self.status is InvocationStatus.COMPLETED
+
+    def wakes_on(self, completion_id: int | None = None, signal: int | str | None = None) -> bool:
+        """Whether a new notification is one the suspended attempt waits for."""
+        point = self.awaiting
+        if point is None:
+            return False
+        if completion_id is not None:
+            return completion_id in point.completions
+        if isinstance(signal, int):
+            return signal in point.signals or signal == 1
+        return signal in point.named_signals
+
+    def already_satisfied(self) -> bool:
+        """True if something the suspension waits for arrived before the suspension did."""
+        point = self.awaiting
+        if point is None:
+            return False
+        return bool(
+            point.completions & self.notified_completions
+            or (point.signals | {1}) & self.notified_signals
+            or point.named_signals & {s for s in self.notified_signals if isinstance(s, str)}
+        )
