@@ -4,8 +4,18 @@ An in-process Restate runtime that runs ``restate-sdk`` services, an HTTP ingres
 answers like Restate Server, a simpy simulator sharing the same rules, and notebook tools.
 """
 
+from restate_lab.api import IngressApi, SendReceipt
 from restate_lab.rules import RestateError, RetryPolicy, Target
+from restate_lab.runtime.local import LocalRestate
 
 __version__ = "0.1.0"
 
-__all__ = ["RestateError", "RetryPolicy", "Target", "__version__"]
+__all__ = [
+    "IngressApi",
+    "LocalRestate",
+    "RestateError",
+    "RetryPolicy",
+    "SendReceipt",
+    "Target",
+    "__version__",
+]

@@ -135,9 +135,10 @@ class AsgiTransport:
         body: asyncio.Queue[bytes | None] = asyncio.Queue()
         body.put_nowait(None)
         status, ctype, data = 0, "", b""
-        async for status, headers, chunk in self._request(
+        async for chunk_status, headers, chunk in self._request(
             "/discover", "GET", [("accept", DISCOVERY_ACCEPT)], http2, body
         ):
+            status = chunk_status
             ctype = headers.get("content-type", "")
             data += chunk
         return _parse_manifest(status, ctype, data, self.description)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class ServiceType(str, Enum):
+class ServiceType(StrEnum):
     SERVICE = "SERVICE"
     VIRTUAL_OBJECT = "VIRTUAL_OBJECT"
     WORKFLOW = "WORKFLOW"
@@ -16,7 +16,7 @@ class ServiceType(str, Enum):
         return self is not ServiceType.SERVICE
 
 
-class HandlerType(str, Enum):
+class HandlerType(StrEnum):
     EXCLUSIVE = "EXCLUSIVE"
     SHARED = "SHARED"
     WORKFLOW = "WORKFLOW"

@@ -20,20 +20,20 @@ from restate_lab.protocol.messages import (
     VOID,
     Failure,
     Frame,
+    MessageType,
     Result,
     Value,
     completion,
     input_command,
     signal_notification,
 )
-from restate_lab.protocol.transport import ASGIApp, AsgiTransport, DeploymentError, HttpTransport, Transport
-from restate_lab.rules import errors as _errors
+from restate_lab.protocol.transport import ASGIApp, AsgiTransport, HttpTransport, Transport
 from restate_lab.rules.errors import RestateError
 from restate_lab.rules.idempotency import DEFAULT_IDEMPOTENCY_RETENTION_MS, IdempotencyTable
 from restate_lab.rules.ids import InvocationId, partition_key_for
 from restate_lab.rules.keyed_queue import KeyedQueue
 from restate_lab.rules.retry import RetryPolicy
-from restate_lab.rules.targets import HandlerType, ServiceType, Target
+from restate_lab.rules.targets import HandlerType, Target
 from restate_lab.runtime.attempt import DEFAULT_INACTIVITY_TIMEOUT_MS, Ended, Failed, Suspended, run_attempt
 from restate_lab.runtime.invocation import CompletionHook, Invocation, InvocationStatus
 from restate_lab.runtime.registry import Deployment, ServiceMeta, parse_manifest
@@ -291,8 +291,6 @@ class Engine:
             return Failure(409, f"promise '{name}' already completed")
         promise.result = result
         listeners, promise.listeners = promise.listeners, []
-        from restate_lab.protocol.messages import MessageType
-
         for inv_id, cid in listeners:
             waiter = self.invocations.get(inv_id)
             if waiter is not None:
@@ -457,9 +455,3 @@ class Engine:
         for deployment in self.deployments.values():
             await deployment.transport.close()
 
-
-def service_type_of(meta: ServiceMeta) -> ServiceType:
-    return meta.ty
-
-
-__all__ = ["Engine", "Submission", "DeploymentError", "_errors"]

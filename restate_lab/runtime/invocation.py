@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from restate_lab.protocol.messages import AwaitPoint, Frame, Result
 from restate_lab.rules.ids import InvocationId
 from restate_lab.rules.targets import HandlerType, ServiceType, Target
 
 
-class InvocationStatus(str, Enum):
+class InvocationStatus(StrEnum):
     """The statuses ``sys_invocation`` reports on Restate Server."""
 
     PENDING = "pending"

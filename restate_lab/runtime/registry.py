@@ -11,6 +11,9 @@ from restate_lab.protocol.transport import DeploymentError, Transport
 from restate_lab.rules.retry import RetryPolicy
 from restate_lab.rules.targets import HandlerType, ServiceType
 
+#: Restate Server's default retentions, in milliseconds.
+DEFAULT_RETENTIONS = {"idempotency": 24 * 3_600_000, "workflow": 24 * 3_600_000}
+
 #: Protocol versions this runtime speaks, in order of preference (Restate Server 1.7 picks 6).
 SUPPORTED_PROTOCOL_VERSIONS = (6, 5)
 

@@ -1,0 +1,1 @@
+"""The in-process Restate runtime: engine, journal, timers, and the ``LocalRestate`` facade."""

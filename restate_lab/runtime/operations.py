@@ -1,0 +1,98 @@
+"""Ingress operations over the engine, shared by the Python API and the HTTP ingress.
+
+They hold the rules a client sees, independent of HTTP: what a second workflow run answers,
+that output before completion is a 470, which lookups are 404s, what a send returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from restate_lab.protocol.messages import Result
+from restate_lab.rules.durations import format_rfc3339
+from restate_lab.rules.errors import RestateError
+from restate_lab.rules.targets import HandlerType, Target
+from restate_lab.runtime.engine import Engine, Submission
+from restate_lab.runtime.invocation import Invocation
+
+NOT_COMPLETED = RestateError(470, "the invocation exists but has not completed yet")
+WORKFLOW_ALREADY_INVOKED = "the workflow method was already invoked"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What a send answers: the invocation, whether it existed, and when it will run."""
+
+    invocation: Invocation
+    previously_accepted: bool
+    execution_time: str | None
+
+    @property
+    def status(self) -> str:
+        return "PreviouslyAccepted" if self.previously_accepted else "Accepted"
+
+
+def submit_call(
+    engine: Engine, target: Target, body: bytes, headers: list[tuple[str, str]], idempotency_key: str | None
+) -> Submission:
+    """Accept a request-response invocation; a second workflow run without idempotency key is refused."""
+    submission = engine.submit(target, body, headers, idempotency_key=idempotency_key)
+    inv = submission.invocation
+    if submission.previously_accepted and idempotency_key is None and inv.handler_type is HandlerType.WORKFLOW:
+        raise RestateError(409, WORKFLOW_ALREADY_INVOKED, "invocation")
+    return submission
+
+
+async def call(
+    engine: Engine, target: Target, body: bytes, headers: list[tuple[str, str]], idempotency_key: str | None = None
+) -> tuple[Invocation, Result]:
+    """Invoke and wait for the result."""
+    inv = submit_call(engine, target, body, headers, idempotency_key).invocation
+    return inv, await engine.wait(inv)
+
+
+def send(
+    engine: Engine,
+    target: Target,
+    body: bytes,
+    headers: list[tuple[str, str]],
+    idempotency_key: str | None = None,
+    delay_ms: int | None = None,
+) -> Accepted:
+    """Invoke without waiting; with ``delay_ms`` the invocation is scheduled."""
+    execute_at = engine.now_ms() + delay_ms if delay_ms else None
+    submission = engine.submit(target, body, headers, idempotency_key=idempotency_key, execute_at_ms=execute_at)
+    inv = submission.invocation
+    when = format_rfc3339(inv.execution_time_ms) if inv.execution_time_ms is not None and delay_ms else None
+    return Accepted(inv, submission.previously_accepted, when)
+
+
+def lookup_invocation(engine: Engine, invocation_id: str) -> Invocation:
+    inv = engine.find(invocation_id)
+    if inv is None:
+        raise RestateError(404, f"invocation '{invocation_id}' not found")
+    return inv
+
+
+def lookup_idempotent(engine: Engine, service: str, key: str | None, handler: str, idem: str) -> Invocation:
+    inv = engine.find_idempotent(service, key, handler, idem)
+    if inv is None:
+        raise RestateError(404, "invocation not found")
+    return inv
+
+
+def lookup_workflow(engine: Engine, workflow: str, workflow_id: str) -> Invocation:
+    inv = engine.find_workflow(workflow, workflow_id)
+    if inv is None:
+        raise RestateError(404, "invocation not found")
+    return inv
+
+
+async def attach(engine: Engine, inv: Invocation) -> Result:
+    return await engine.wait(inv)
+
+
+def output(inv: Invocation) -> Result:
+    if inv.result is None:
+        raise NOT_COMPLETED
+    return inv.result
