@@ -47,8 +47,11 @@ def _native_beside(wrapper: Path) -> Path | None:
     """The platform binary the npm wrapper at ``node_modules/.bin/restate-server`` would spawn."""
     node_modules = wrapper.parent.parent
     native = (
-        node_modules / "@restatedev" / f"restate-server-{platform.system().lower()}-{_npm_arch()}"
-        / "bin" / "restate-server"
+        node_modules
+        / "@restatedev"
+        / f"restate-server-{platform.system().lower()}-{_npm_arch()}"
+        / "bin"
+        / "restate-server"
     )
     return native if native.is_file() and os.access(native, os.X_OK) else None
 
