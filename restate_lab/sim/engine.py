@@ -22,7 +22,6 @@ from restate_lab.rules.idempotency import IdempotencyTable
 from restate_lab.rules.ids import InvocationId, partition_key_for
 from restate_lab.rules.keyed_queue import KeyedQueue
 from restate_lab.rules.retry import RetryPolicy
-from restate_lab.sim.distributions import Distribution
 from restate_lab.sim.kafka import KafkaSubscription, KafkaTrace, PartitionState
 from restate_lab.sim.model import (
     SAME_KEY,
@@ -475,7 +474,7 @@ class Simulation:
     def _child_done(self, parent: int, child: int) -> None:
         if self.records.status[parent] >= FINAL:
             return
-        status = self.records.status[self._owner(child)]
+        status = self.records.status[self.owner(child)]
         if status == COMPLETED:
             self._acquire(parent)
         else:
@@ -547,14 +546,15 @@ class Simulation:
             for waiter in waiters:
                 waiter(row)
 
-    def _owner(self, row: int) -> int:
+    def owner(self, row: int) -> int:
+        """The row of the invocation that answers ``row`` (itself unless deduplicated)."""
         while self.records.dedup_of[row] >= 0:
             row = self.records.dedup_of[row]
         return row
 
     def when_complete(self, row: int, callback: Callable[[int], None]) -> None:
         """Call ``callback(row)`` once the invocation answering ``row`` has a final status."""
-        owner = self._owner(row)
+        owner = self.owner(row)
         if self.records.status[owner] >= FINAL:
             self._after(0.0, callback, row)
         else:
@@ -564,7 +564,7 @@ class Simulation:
 
     def cancel(self, row: int) -> None:
         """Cancel: waiting invocations end now; one in the middle of work ends when that work does."""
-        row = self._owner(row)
+        row = self.owner(row)
         status = self.records.status[row]
         if status >= FINAL:
             return
@@ -575,7 +575,7 @@ class Simulation:
 
     def kill(self, row: int) -> None:
         """Kill: end the invocation now, whatever it is doing, and release its key."""
-        self.complete(self._owner(row), KILLED)
+        self.complete(self.owner(row), KILLED)
 
     # ----------------------------------------------------------------- workloads and Kafka
 
@@ -683,4 +683,4 @@ def _fire(timer: _Timer) -> None:
 _FIRE: list[Callable[[_Timer], None]] = [_fire]
 
 
-__all__ = ["DEFAULT_EPOCH_MS", "Distribution", "Simulation"]
+__all__ = ["DEFAULT_EPOCH_MS", "Simulation"]
