@@ -5,19 +5,28 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-_UNIT_MS: dict[str, float] = {
-    "nsec": 1e-6, "ns": 1e-6,
-    "usec": 1e-3, "us": 1e-3, "µs": 1e-3,
-    "msec": 1.0, "ms": 1.0,
-    "seconds": 1000.0, "second": 1000.0, "sec": 1000.0, "secs": 1000.0, "s": 1000.0,
-    "minutes": 60_000.0, "minute": 60_000.0, "min": 60_000.0, "mins": 60_000.0, "m": 60_000.0,
-    "hours": 3_600_000.0, "hour": 3_600_000.0, "hr": 3_600_000.0, "hrs": 3_600_000.0, "h": 3_600_000.0,
-    "days": 86_400_000.0, "day": 86_400_000.0, "d": 86_400_000.0,
-    "weeks": 604_800_000.0, "week": 604_800_000.0, "w": 604_800_000.0,
-    "months": 2_630_016_000.0, "month": 2_630_016_000.0, "M": 2_630_016_000.0,
-    "years": 31_557_600_000.0, "year": 31_557_600_000.0, "y": 31_557_600_000.0,
-}
-_HUMAN_PART = re.compile(r"\s*(\d+)\s*([A-Za-zµ]+)")
+_UNIT_MS: dict[str, float] = {}
+for _names, _size in (
+    (("ns", "nsec", "nsecs", "nanosecond", "nanoseconds"), 1e-6),
+    (("us", "µs", "usec", "usecs", "microsecond", "microseconds"), 1e-3),
+    (("ms", "msec", "msecs", "millisecond", "milliseconds"), 1.0),
+    (("s", "sec", "secs", "second", "seconds"), 1000.0),
+    (("m", "min", "mins", "minute", "minutes"), 60_000.0),
+    (("h", "hr", "hrs", "hour", "hours"), 3_600_000.0),
+    (("d", "day", "days"), 86_400_000.0),
+    (("w", "wk", "wks", "week", "weeks"), 604_800_000.0),
+):
+    for _name in _names:
+        _UNIT_MS[_name] = _size
+_HUMAN_PART = re.compile(r"\s*,?\s*(\d+(?:\.\d+)?)\s*([A-Za-zµ]+)")
+_EXPECTED_UNIT = (
+    "failed to parse input in the \"friendly\" duration format: expected to find unit designator "
+    "suffix (e.g., 'years' or 'secs') after parsing integer"
+)
+_EXPECTED_INTEGER = (
+    "failed to parse input in the \"friendly\" duration format: expected duration to start with a unit "
+    "value (a decimal integer) after an optional sign, but no integer was found"
+)
 _ISO = re.compile(
     r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?"
     r"(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$",
@@ -36,25 +45,37 @@ def parse_duration_ms(text: str) -> int:
 
     >>> parse_duration_ms("1h 2m"), parse_duration_ms("PT10S"), parse_duration_ms("500ms")
     (3720000, 10000, 500)
+    >>> parse_duration_ms("2S")
+    Traceback (most recent call last):
+    ...
+    restate_lab.rules.durations.InvalidDuration: failed to parse input in the "friendly" duration format: \
+expected to find unit designator suffix (e.g., 'years' or 'secs') after parsing integer
     """
     raw = text.strip()
     if not raw:
-        raise InvalidDuration("empty duration")
+        raise InvalidDuration(
+            "an empty string is not a valid duration in either the ISO 8601 format or Jiff's \"friendly\" format"
+        )
+    if raw[0] in "+-":
+        if raw[0] == "-":
+            raise InvalidDuration("negative signed durations cannot be converted to an unsigned duration")
+        raw = raw[1:].lstrip()
     if raw[0] in "Pp":
         return _checked(_parse_iso(raw), text)
+    if not raw[0].isdigit():
+        raise InvalidDuration(_EXPECTED_INTEGER)
     total = 0.0
     pos = 0
     for match in _HUMAN_PART.finditer(raw):
         if match.start() != pos:
             break
-        unit = match.group(2)
-        factor = _UNIT_MS.get(unit, _UNIT_MS.get(unit.lower()) if unit != "M" else None)
+        factor = _UNIT_MS.get(match.group(2))
         if factor is None:
-            raise InvalidDuration(f"unknown time unit {unit!r} in {text!r}")
-        total += int(match.group(1)) * factor
+            raise InvalidDuration(_EXPECTED_UNIT)
+        total += float(match.group(1)) * factor
         pos = match.end()
     if pos == 0 or raw[pos:].strip():
-        raise InvalidDuration(f"cannot parse duration {text!r}")
+        raise InvalidDuration(_EXPECTED_UNIT)
     return _checked(total, text)
 
 

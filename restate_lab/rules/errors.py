@@ -15,6 +15,8 @@ class RestateError(Exception):
     code: int
     message: str
     source: ErrorSource = "ingress"
+    #: The invocation the error concerns, when there is one (answered as ``x-restate-id``).
+    invocation_id: str | None = None
 
     def __str__(self) -> str:
         return f"[{self.code}] {self.message}"

@@ -44,15 +44,26 @@ class InvocationId:
         return cls(struct.pack(">Q", partition_key & 0xFFFF_FFFF_FFFF_FFFF) + entropy)
 
     @classmethod
+    def deterministic(cls, partition_key: int, *parts: str) -> InvocationId:
+        """The same id every time for the same parts: workflow runs and idempotent requests."""
+        digest = hashlib.sha256("\x00".join(parts).encode()).digest()[:16]
+        return cls(struct.pack(">Q", partition_key & 0xFFFF_FFFF_FFFF_FFFF) + digest)
+
+    @classmethod
     def parse(cls, text: str) -> InvocationId:
-        """Parse ``inv_1…``; raises ``ValueError`` on anything else."""
+        """Parse ``inv_1…``; ``ValueError`` says why not as Restate does (bad format, bad length, ...)."""
+        prefix, sep, body = text.partition("_")
+        if not sep or prefix != "inv":
+            raise ValueError("bad format")
+        if len(text) != len(_INVOCATION_PREFIX) + 33:
+            raise ValueError("bad length")
         body = text[len(_INVOCATION_PREFIX):]
-        if not text.startswith(_INVOCATION_PREFIX) or len(body) != 33 or any(c not in _B62_INDEX for c in body):
-            raise ValueError(f"invalid invocation id {text!r}")
+        if not text.startswith(_INVOCATION_PREFIX) or any(c not in _B62_INDEX for c in body):
+            raise ValueError("base62 decode error")
         try:
             return cls(_b62_decode(body[:11], 8) + _b62_decode(body[11:], 16))
         except OverflowError as exc:
-            raise ValueError(f"invalid invocation id {text!r}") from exc
+            raise ValueError("base62 decode error") from exc
 
     @property
     def partition_key(self) -> int:
@@ -77,14 +88,18 @@ def awakeable_id(invocation: InvocationId, signal_index: int) -> str:
 
 
 def parse_awakeable_id(text: str) -> tuple[InvocationId, int]:
-    """Split an awakeable id into its invocation and signal index; ``ValueError`` when malformed."""
-    if not text.startswith(_AWAKEABLE_PREFIX):
-        raise ValueError(f"invalid awakeable id {text!r}")
+    """Split an awakeable id into its invocation and signal index; ``ValueError`` says why not."""
+    prefix, sep, _rest = text.partition("_")
+    if not sep or prefix not in ("sign", "prom"):
+        raise ValueError("bad format")
+    if prefix == "prom":
+        raise ValueError("base62 decode error")
     body = text[len(_AWAKEABLE_PREFIX):]
     try:
         raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except ValueError as exc:
-        raise ValueError(f"invalid awakeable id {text!r}") from exc
-    if len(raw) != 28:
-        raise ValueError(f"invalid awakeable id {text!r}")
+        raise ValueError("id doesn't match the expected type") from exc
+    if not text.startswith(_AWAKEABLE_PREFIX) or len(raw) != 28 or \
+            base64.urlsafe_b64encode(raw).decode().rstrip("=") != body:
+        raise ValueError("id doesn't match the expected type")
     return InvocationId(raw[:24]), int(struct.unpack(">I", raw[24:])[0])

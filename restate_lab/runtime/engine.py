@@ -43,6 +43,8 @@ log = logging.getLogger("restate_lab.runtime")
 
 #: Workflows keep their output and state this long after ``run`` completes (Restate's default).
 DEFAULT_WORKFLOW_RETENTION_MS = 24 * 3_600_000
+#: Restate Server 1.7 keeps every completed invocation's output this long (``completion_retention``).
+DEFAULT_COMPLETION_RETENTION_MS = 24 * 3_600_000
 IdempotencyKey = tuple[str, str | None, str, str]
 
 CANCELED = Failure(409, "canceled")
@@ -64,7 +66,7 @@ class Engine:
         self,
         *,
         retry_policy: RetryPolicy | None = None,
-        completion_retention_ms: int = 0,
+        completion_retention_ms: int = DEFAULT_COMPLETION_RETENTION_MS,
         inactivity_timeout_ms: int = DEFAULT_INACTIVITY_TIMEOUT_MS,
         seed: int | None = None,
     ) -> None:
@@ -132,7 +134,9 @@ class Engine:
         handler_meta = meta.handlers.get(handler)
         if handler_meta is None:
             raise RestateError(
-                404, f"handler '{service}/{handler}' not found, make sure to register the service before calling it."
+                404,
+                f"the service '{service}' exists, but the handler '{handler}' was not found, "
+                "check that the handler exists in the latest registered service version.",
             )
         return meta, handler_meta
 
@@ -155,7 +159,7 @@ class Engine:
         if not meta.keyed and target.key is not None:
             target = Target(target.service, target.handler)
         now = self.now_ms()
-        inv_id = InvocationId.new(partition_key_for(target.service, target.key), self._rng)
+        inv_id = self.invocation_id_for(target, idempotency_key, handler.ty)
         idem_key: IdempotencyKey | None = None
         if idempotency_key is not None:
             idem_key = (target.service, target.key, target.handler, idempotency_key)
@@ -187,6 +191,18 @@ class Engine:
             self._enqueue(inv)
         self._changed(inv)
         return Submission(inv)
+
+    def invocation_id_for(self, target: Target, idempotency_key: str | None, handler_type: HandlerType | None
+                          ) -> InvocationId:
+        """Workflow runs and idempotent requests get the same id for the same target and key."""
+        partition = partition_key_for(target.service, target.key)
+        if handler_type is HandlerType.WORKFLOW:
+            return InvocationId.deterministic(partition, "workflow", target.service, target.key or "")
+        if idempotency_key is not None:
+            return InvocationId.deterministic(
+                partition, "idempotent", target.service, target.key or "", target.handler, idempotency_key
+            )
+        return InvocationId.new(partition, self._rng)
 
     def _enqueue(self, inv: Invocation) -> None:
         if inv.completed:

@@ -39,7 +39,7 @@ def submit_call(
     submission = engine.submit(target, body, headers, idempotency_key=idempotency_key)
     inv = submission.invocation
     if submission.previously_accepted and idempotency_key is None and inv.handler_type is HandlerType.WORKFLOW:
-        raise RestateError(409, WORKFLOW_ALREADY_INVOKED, "invocation")
+        raise RestateError(409, WORKFLOW_ALREADY_INVOKED, "invocation", invocation_id=inv.id_str)
     return submission
 
 
@@ -60,10 +60,12 @@ def send(
     delay_ms: int | None = None,
 ) -> Accepted:
     """Invoke without waiting; with ``delay_ms`` the invocation is scheduled."""
-    execute_at = engine.now_ms() + delay_ms if delay_ms else None
+    execute_at = engine.now_ms() + delay_ms if delay_ms is not None else None
     submission = engine.submit(target, body, headers, idempotency_key=idempotency_key, execute_at_ms=execute_at)
     inv = submission.invocation
-    when = format_rfc3339(inv.execution_time_ms) if inv.execution_time_ms is not None and delay_ms else None
+    when = None
+    if execute_at is not None:
+        when = format_rfc3339(inv.execution_time_ms if inv.execution_time_ms is not None else execute_at)
     return Accepted(inv, submission.previously_accepted, when)
 
 

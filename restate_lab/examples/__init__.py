@@ -1,0 +1,1 @@
+"""Example services bundled with restate_lab, served by ``restate-lab demo``."""

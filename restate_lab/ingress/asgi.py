@@ -1,0 +1,80 @@
+"""Minimal ASGI plumbing for the ingress and admin apps: read bodies, write JSON and errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from restate_lab.rules.errors import RestateError
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: Restate Server refuses request bodies over 32 MiB.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class BodyTooLarge(Exception):
+    """The request body passed the size limit."""
+
+
+async def read_body(receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
+    """Read the whole request body, refusing more than ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge()
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first request header called ``name`` (lower-case bytes), decoded."""
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def respond(send: Send, status: int, body: bytes = b"", headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers or []})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def respond_json(send: Send, status: int, payload: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    await respond(send, status, body, [*JSON_HEADERS, *(headers or [])])
+
+
+async def respond_error(send: Send, error: RestateError, *, head_only: bool = False) -> None:
+    """An ingress error: ``{"code","message","source"}`` with ``x-restate-error-source``."""
+    headers = [(b"x-restate-error-source", error.source.encode()), *JSON_HEADERS]
+    if error.invocation_id is not None:
+        headers.insert(0, (b"x-restate-id", error.invocation_id.encode()))
+    body = b"" if head_only else json.dumps(error.to_json(), separators=(",", ":")).encode()
+    await respond(send, error.code, body, headers)
+
+
+async def lifespan(receive: Receive, send: Send) -> None:
+    """Accept ASGI lifespan events so servers start and stop cleanly."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

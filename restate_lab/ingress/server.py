@@ -1,0 +1,111 @@
+"""Serve a ``LocalRestate`` over HTTP: the ingress on one port, the admin API on another.
+
+Both uvicorn servers run on the runtime's own event loop, so requests reach the engine
+without crossing threads. From a notebook::
+
+    lab = LocalRestate(app)
+    server = LabServer(lab, port=0, admin_port=0).start()   # 0 picks free ports
+    print(server.ingress_url, server.admin_url)
+    server.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import uvicorn
+
+from restate_lab.ingress.app import make_ingress_app
+from restate_lab.runtime.local import LocalRestate
+
+log = logging.getLogger("restate_lab.server")
+STARTUP_TIMEOUT_S = 20.0
+
+
+def _admin_app(lab: LocalRestate) -> Any:
+    from restate_lab.ingress.admin import make_admin_app
+
+    return make_admin_app(lab)
+
+
+class LabServer:
+    """The ingress (default :8080) and admin API (default :9070) of a ``LocalRestate``."""
+
+    def __init__(self, lab: LocalRestate, *, host: str = "127.0.0.1", port: int = 8080,
+                 admin_port: int | None = 9070, log_level: str = "warning") -> None:
+        self.lab = lab
+        self.host = host
+        self.port = port
+        self.admin_port = admin_port
+        self.log_level = log_level
+        self._servers: list[uvicorn.Server] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def _config(self, app: Any, port: int) -> uvicorn.Config:
+        return uvicorn.Config(app, host=self.host, port=port, log_level=self.log_level, lifespan="on",
+                              access_log=False, timeout_keep_alive=30, h11_max_incomplete_event_size=None)
+
+    async def _start(self) -> None:
+        apps: list[tuple[Any, int]] = [(make_ingress_app(self.lab.engine), self.port)]
+        if self.admin_port is not None:
+            apps.append((_admin_app(self.lab), self.admin_port))
+        for app, port in apps:
+            server = uvicorn.Server(self._config(app, port))
+            server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+            task = asyncio.get_running_loop().create_task(server.serve())
+            self._servers.append(server)
+            self._tasks.append(task)
+        deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT_S
+        while not all(s.started for s in self._servers):
+            failed = [t for t in self._tasks if t.done()]
+            if failed or asyncio.get_running_loop().time() > deadline:
+                await self._stop()
+                raise OSError(f"could not start the servers on {self.host}:{[p for _, p in apps]} (port in use?)")
+            await asyncio.sleep(0.01)
+
+    def start(self) -> LabServer:
+        """Start serving in the background; returns self so ``LabServer(lab).start()`` reads well."""
+        self.lab.portal.call(self._start())
+        return self
+
+    def _bound_port(self, index: int) -> int:
+        server = self._servers[index]
+        for listener in server.servers:
+            for sock in listener.sockets:
+                return int(sock.getsockname()[1])
+        raise RuntimeError("server is not listening")
+
+    @property
+    def ingress_url(self) -> str:
+        return f"http://{self.host}:{self._bound_port(0)}"
+
+    @property
+    def admin_url(self) -> str:
+        if self.admin_port is None:
+            raise RuntimeError("the admin API is not served")
+        return f"http://{self.host}:{self._bound_port(1)}"
+
+    async def _stop(self) -> None:
+        for server in self._servers:
+            server.should_exit = True
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(task), 5)
+            if not task.done():
+                task.cancel()
+        self._servers.clear()
+        self._tasks.clear()
+
+    def stop(self) -> None:
+        """Stop both servers (the runtime keeps running)."""
+        if not self.lab.portal.loop.is_closed():
+            self.lab.portal.call(self._stop())
+
+    def __enter__(self) -> LabServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
