@@ -10,6 +10,7 @@ import bisect
 import itertools
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -70,3 +71,18 @@ class Fixed:
 
 
 KeyChooser = Uniform | Zipf | Fixed
+
+
+def key_chooser_from_dict(spec: dict[str, object]) -> KeyChooser:
+    """A chooser from a scenario entry: ``{"kind": "zipf", "n": 100, "s": 1.1}``.
+
+    >>> key_chooser_from_dict({"kind": "uniform", "n": 4})
+    Uniform(n=4, prefix='key-')
+    """
+    args: dict[str, Any] = dict(spec)
+    kind = str(args.pop("kind", "uniform"))
+    if kind == "zipf":
+        return Zipf(**args)
+    if kind == "fixed":
+        return Fixed(**args)
+    return Uniform(**args)

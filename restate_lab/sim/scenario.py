@@ -15,6 +15,7 @@ from restate_lab.rules.retry import RetryPolicy
 from restate_lab.sim.distributions import as_distribution
 from restate_lab.sim.engine import Simulation
 from restate_lab.sim.kafka import KafkaSubscription
+from restate_lab.sim.keys import key_chooser_from_dict
 from restate_lab.sim.model import SAME_KEY, Call, HandlerBehaviour, Send, Sleep, Step, Work
 from restate_lab.sim.workload import Workload
 
@@ -26,7 +27,7 @@ def _step(spec: dict[str, Any], base_dir: str) -> Step:
     if kind == "sleep":
         return Sleep(as_distribution(spec["duration"], base_dir))
     key = spec.get("key")
-    key = SAME_KEY if key == "same" else key
+    key = SAME_KEY if key == "same" else key_chooser_from_dict(key) if isinstance(key, dict) else key
     if kind == "call":
         return Call(spec["service"], spec["handler"], key)
     if kind == "send":

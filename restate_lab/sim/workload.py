@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from restate_lab.sim.distributions import Constant, Distribution, as_distribution
-from restate_lab.sim.keys import Fixed, KeyChooser, Uniform, Zipf
+from restate_lab.sim.keys import KeyChooser, key_chooser_from_dict
 
 
 @dataclass(frozen=True)
@@ -115,8 +115,7 @@ class Workload:
         spec["arrivals"] = Poisson(**arrivals) if kind == "poisson" else Bursty(**arrivals)
         keys = spec.pop("keys", None)
         if keys is not None:
-            kkind = keys.pop("kind", "uniform")
-            spec["keys"] = {"uniform": Uniform, "zipf": Zipf, "fixed": Fixed}[kkind](**keys)
+            spec["keys"] = key_chooser_from_dict(keys)
         for name in ("client_retry_after", "delay"):
             if spec.get(name) is not None:
                 spec[name] = as_distribution(spec[name], base_dir)
