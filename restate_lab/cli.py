@@ -1,0 +1,121 @@
+"""``restate-lab``: serve restate-sdk services with an in-process Restate ingress and admin API."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+DEMO_TARGET = "restate_lab.examples.demo:app"
+
+
+class TargetError(Exception):
+    """A ``file.py:attr`` or ``package.module:attr`` that does not name servable services."""
+
+
+def load_target(spec: str) -> Any:
+    """Load ``path/to/file.py:attr`` or ``package.module:attr`` and turn it into an ASGI app."""
+    module_part, _, attr = spec.partition(":")
+    if not module_part:
+        raise TargetError(f"cannot read target {spec!r}: expected path/to/file.py:attr or package.module:attr")
+    if module_part.endswith(".py") or "/" in module_part:
+        path = Path(module_part)
+        if not path.is_file():
+            raise TargetError(f"no such file: {module_part}")
+        sys.path.insert(0, str(path.resolve().parent))
+        module_spec = importlib.util.spec_from_file_location(path.stem, path)
+        if module_spec is None or module_spec.loader is None:
+            raise TargetError(f"cannot import {module_part}")
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[path.stem] = module
+        module_spec.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(module_part)
+        except ImportError as exc:
+            raise TargetError(f"cannot import {module_part}: {exc}") from exc
+    names = [attr] if attr else ["app", "application", "services"]
+    for name in names:
+        if hasattr(module, name):
+            return as_app(getattr(module, name), f"{module_part}:{name}")
+    raise TargetError(f"{module_part} has no attribute {' or '.join(repr(n) for n in names)}")
+
+
+def as_app(obj: Any, where: str) -> Any:
+    """An app from ``restate.app``, a service/object/workflow, or a list of them."""
+    import restate
+
+    kinds = (restate.Service, restate.VirtualObject, restate.Workflow)
+    if isinstance(obj, kinds):
+        return restate.app([obj])
+    if isinstance(obj, list | tuple) and obj and all(isinstance(o, kinds) for o in obj):
+        return restate.app(list(obj))
+    if callable(obj):
+        return obj
+    raise TargetError(f"{where} is neither an app from restate.app(...) nor services")
+
+
+def _serve(args: argparse.Namespace, target: str) -> int:
+    from restate_lab.ingress.server import LabServer
+    from restate_lab.runtime.local import LocalRestate
+
+    try:
+        app = load_target(target)
+    except TargetError as exc:
+        print(f"restate-lab: {exc}", file=sys.stderr)
+        return 2
+    lab = LocalRestate(app)
+    try:
+        server = LabServer(lab, host=args.host, port=args.port, admin_port=args.admin_port,
+                           log_level=args.log_level).start()
+    except OSError as exc:
+        lab.close()
+        print(f"restate-lab: {exc}", file=sys.stderr)
+        return 1
+    names = ", ".join(sorted(lab.engine.services))
+    print(f"restate-lab serving {names}")
+    print(f"  ingress: {server.ingress_url}")
+    print(f"  admin:   {server.admin_url}")
+    print("Press Ctrl-C to stop.", flush=True)
+    stop = threading.Event()
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        print("\nstopping")
+    finally:
+        server.stop()
+        lab.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="restate-lab", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    for name, help_text in (("serve", "serve the services in TARGET"), ("demo", "serve the bundled demo services")):
+        cmd = sub.add_parser(name, help=help_text)
+        if name == "serve":
+            cmd.add_argument("target", help="path/to/file.py:attr or package.module:attr")
+        cmd.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+        cmd.add_argument("--port", type=int, default=8080, help="ingress port (default 8080)")
+        cmd.add_argument("--admin-port", type=int, default=9070, help="admin API port (default 9070)")
+        cmd.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["demo", *(argv or [])])
+    if args.command == "serve":
+        return _serve(args, args.target)
+    return _serve(args, DEMO_TARGET)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
