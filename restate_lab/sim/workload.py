@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from restate_lab.sim.distributions import Constant, Distribution, as_distribution
-from restate_lab.sim.keys import KeyChooser, key_chooser_from_dict
+from restate_lab.sim.keys import KeyChooser, Uniform, key_chooser_from_dict  # noqa: F401 (Uniform: doctest)
 
 
 @dataclass(frozen=True)
