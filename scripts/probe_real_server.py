@@ -161,6 +161,8 @@ APP = restate.app([greeter, counter, signup])
 # Recording
 # --------------------------------------------------------------------------------------------
 
+NOTES_BEGIN = "<!-- notes:begin (hand-written, kept by the probe script) -->"
+NOTES_END = "<!-- notes:end -->"
 _BORING = {"date", "vary", "access-control-allow-credentials", "content-length", "transfer-encoding"}
 _ID_PATTERNS = [
     ("inv", re.compile(r"inv_[0-9A-Za-z]{20,}")),
@@ -233,7 +235,8 @@ class Prober:
         elif isinstance(content, bytes) and content:
             label += f" body `{content.decode(errors='replace')[:220]}`"
         for name, value in hdrs.items():
-            if name != "content-type" or value != "application/json" or not content:
+            shown_already = f"[{name}:" in show
+            if not shown_already and (name != "content-type" or value != "application/json" or not content):
                 label += f" [{name}: {value}]"
         started = time.monotonic()
         try:
@@ -277,7 +280,7 @@ class Prober:
         )
         return response
 
-    def render(self, version: str) -> str:
+    def render(self, version: str, notes: str = "") -> str:
         out = [
             f"# Observed behaviour of Restate Server {version}",
             "",
@@ -288,7 +291,12 @@ class Prober:
             "`approve`/`status`). Ids are replaced by numbered tokens (same token = same id). "
             "Headers `date`, `vary`, `access-control-allow-credentials`, `content-length` and "
             "`transfer-encoding` are omitted. Requests send `content-type: application/json` with a JSON "
-            "body unless shown otherwise. Regenerate with `python scripts/probe_real_server.py`.",
+            "body unless shown otherwise. Regenerate with `python scripts/probe_real_server.py`; the "
+            "hand-written findings between the `notes` markers are kept across regenerations.",
+            "",
+            NOTES_BEGIN,
+            notes.strip("\n") or "## Findings\n\n(none written yet)",
+            NOTES_END,
             "",
         ]
         section = None
@@ -369,6 +377,15 @@ def probe_all(p: Prober, examples_dir: Path, version: str) -> None:  # noqa: C90
     p.req("POST", "/Greeter/echo", json_body={"a": [1, 2, None]})
     p.req("POST", "/Greeter/echo", json_body=None, content=b"null", headers=j, show="body `null`")
     p.req("POST", "/Greeter/echo", note="no body to a handler that takes input")
+    p.req("POST", "/Greeter/echo", content=b"", headers=j, show="empty body [content-type: application/json]")
+    p.req("POST", "/Greeter/greet", json_body="Ada", headers={"accept": "text/plain"}, note="accept not matching")
+    p.req(
+        "POST",
+        "/Greeter/greet",
+        json_body="Ada",
+        headers={"x-custom": "1", "x-restate-id": "inv_fake"},
+        note="custom headers on the request",
+    )
     p.req("POST", "/Counter/c1/add", json_body=5)
     p.req("POST", "/Counter/c1/add", json_body=2)
     p.req("POST", "/Counter/c1/get", note="shared handler, no body")
@@ -423,9 +440,7 @@ def probe_all(p: Prober, examples_dir: Path, version: str) -> None:  # noqa: C90
         note="send with the key of a completed call",
     )
     p.req("POST", "/Greeter/greet/send", json_body="S", headers={"idempotency-key": "s1"}, note="first send")
-    p.req(
-        "POST", "/Greeter/greet/send", json_body="S", headers={"idempotency-key": "s1"}, note="repeated send"
-    )
+    p.req("POST", "/Greeter/greet/send", json_body="S", headers={"idempotency-key": "s1"}, note="repeated send")
     p.req(
         "POST",
         "/Greeter/greet",
@@ -434,12 +449,8 @@ def probe_all(p: Prober, examples_dir: Path, version: str) -> None:  # noqa: C90
         note="call with a send's key",
     )
     p.req("POST", "/Greeter/no_input", headers={"idempotency-key": "k1"}, note="same key, other handler")
-    p.req(
-        "POST", "/Counter/c9/add", json_body=1, headers={"idempotency-key": "k1"}, note="keyed object + key"
-    )
-    p.req(
-        "POST", "/Counter/c9/add", json_body=1, headers={"idempotency-key": "k1"}, note="repeat (count stays)"
-    )
+    p.req("POST", "/Counter/c9/add", json_body=1, headers={"idempotency-key": "k1"}, note="keyed object + key")
+    p.req("POST", "/Counter/c9/add", json_body=1, headers={"idempotency-key": "k1"}, note="repeat (count stays)")
     p.req("POST", "/Counter/c9/get")
     p.req("POST", "/Greeter/greet", json_body="E", headers={"idempotency-key": ""}, note="empty key")
     p.req("POST", "/Greeter/terminal", headers={"idempotency-key": "t1"}, note="failing call with key")
@@ -495,6 +506,16 @@ def probe_all(p: Prober, examples_dir: Path, version: str) -> None:  # noqa: C90
     p.req("GET", f"/restate/invocation/{inv}/bogus", note="unknown action")
     r = p.req("POST", "/Greeter/greet", json_body="NoKey")
     p.req("GET", f"/restate/invocation/{_inv_id(r)}/output", note="output of a plain (non-idempotent) call")
+    p.req(
+        "POST",
+        "/query",
+        admin=True,
+        headers={"accept": "application/json"},
+        json_body={
+            "query": f"select id, idempotency_key, completion_retention from sys_invocation where id = '{_inv_id(r)}'"
+        },
+        note="a plain call is stored with a server-generated idempotency key",
+    )
 
     p.section = "Attach and output by idempotency key"
     p.req("GET", "/restate/invocation/Greeter/greet/k1/attach")
@@ -535,9 +556,7 @@ def probe_all(p: Prober, examples_dir: Path, version: str) -> None:  # noqa: C90
         note="workflow run call with idempotency key",
     )
 
-    p.section = (
-        "Versioned 1.7 families (/restate/call, /restate/send, /restate/attach, /restate/output, lookup)"
-    )
+    p.section = "Versioned 1.7 families (/restate/call, /restate/send, /restate/attach, /restate/output, lookup)"
     p.req("POST", "/restate/call/Greeter/greet", json_body="V")
     p.req("POST", "/restate/call/Counter/c1/add", json_body=1, note="keyed")
     p.req("POST", "/restate/call/Counter/add", json_body=1, note="object without key")
@@ -732,6 +751,15 @@ def probe_all(p: Prober, examples_dir: Path, version: str) -> None:  # noqa: C90
         note="just under the limit",
     )
 
+    p.section = "Keyed queueing (exclusive vs shared)"
+    p.req("POST", "/Counter/q/hold/send", json_body=2)
+    time.sleep(0.2)
+    p.req("POST", "/Counter/q/get", note="shared handler while an exclusive one holds the key: not queued")
+    p.req("POST", "/Counter/q/add", json_body=1, note="exclusive handler on the held key: waits for the lock")
+    p.req("POST", "/Counter/other/add", json_body=1, note="another key is not blocked")
+    p.req("POST", "/Counter//add", json_body=1, note="empty key")
+    p.req("POST", "/Counter/%20/add", json_body=1, note="key of one space")
+
     p.section = "Handler failures"
     p.req("POST", "/Greeter/terminal", note="TerminalError(status_code=418)")
     p.req("POST", "/Greeter/terminal_default", note="TerminalError without status_code")
@@ -755,6 +783,10 @@ def probe_all(p: Prober, examples_dir: Path, version: str) -> None:  # noqa: C90
     )
 
     p.section = "Admin: invocations"
+    r = p.req("POST", "/Greeter/slow/send", json_body=30)
+    time.sleep(0.3)
+    p.req("PATCH", f"/invocations/{_inv_id(r)}/cancel", admin=True, note="cancel a suspended (sleeping) invocation")
+    p.req("GET", f"/restate/invocation/{_inv_id(r)}/attach", timeout=10, note="attach after cancel")
     p.req("PATCH", f"/invocations/{inv_fail}/cancel", admin=True, note="cancel a backing-off invocation")
     time.sleep(0.5)
     p.req("GET", f"/restate/invocation/{inv_fail}/output", note="output 0.5 s after cancel")
@@ -787,8 +819,8 @@ def probe_all(p: Prober, examples_dir: Path, version: str) -> None:  # noqa: C90
         headers={"accept": "application/json"},
         json_body={"query": "select id, target, status from sys_invocation where target_service_key = 'ck'"},
     )
+    p.req("PATCH", f"/invocations/{inv_q}/cancel", admin=True, note="cancel an inboxed (pending) invocation")
     p.req("PATCH", f"/invocations/{inv_hold}/kill", admin=True, note="kill a suspended/running invocation")
-    p.req("PATCH", f"/invocations/{inv_q}/cancel", admin=True, note="cancel an inboxed invocation")
     time.sleep(0.5)
     p.req("GET", f"/restate/invocation/{inv_hold}/output", note="after kill")
     p.req("GET", f"/restate/invocation/{inv_q}/output", note="after cancel while inboxed")
@@ -814,9 +846,7 @@ def probe_all(p: Prober, examples_dir: Path, version: str) -> None:  # noqa: C90
     p.req("PATCH", f"/invocations/{unknown}/cancel", admin=True, note="unknown (well-formed) id")
     p.req("PATCH", f"/invocations/{unknown}/kill", admin=True, note="unknown id")
     p.req("PATCH", f"/invocations/{unknown}/purge", admin=True, note="unknown id")
-    p.req(
-        "PATCH", "/invocations/inv_1aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/cancel", admin=True, note="bad checksum"
-    )
+    p.req("PATCH", "/invocations/inv_1aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/cancel", admin=True, note="bad checksum")
     p.req("PATCH", "/invocations/garbage/cancel", admin=True, note="malformed id")
     p.req("DELETE", f"/invocations/{inv_done}", admin=True, note="legacy DELETE")
     p.req("POST", f"/invocations/{inv_done}/cancel", admin=True, note="POST instead of PATCH")
@@ -864,15 +894,17 @@ def probe_all(p: Prober, examples_dir: Path, version: str) -> None:  # noqa: C90
             f"/services/{service}/openapi",
             admin=True,
             max_body=300,
-            note=f"full document in docs/examples/openapi-{version}-{service}.json"
+            note=f"full document in docs/examples/openapi-{version}-{service}.json (servers.url set to :8080)"
             if service != "Signup"
             else "",
         )
         if r is not None and r.status_code == 200 and service != "Signup":
             examples_dir.mkdir(parents=True, exist_ok=True)
-            (examples_dir / f"openapi-{version}-{service}.json").write_text(
-                json.dumps(r.json(), indent=2) + "\n"
-            )
+            document = r.json()
+            # The ingress URL holds this run's random port; the default server would say :8080.
+            for server in document.get("servers", []):
+                server["url"] = "http://127.0.0.1:8080/"
+            (examples_dir / f"openapi-{version}-{service}.json").write_text(json.dumps(document, indent=2) + "\n")
     p.req("GET", "/services/Nope/openapi", admin=True)
     p.req("GET", "/openapi", admin=True, max_body=200)
     p.req("GET", "/nope", admin=True, note="unknown admin path")
@@ -894,8 +926,7 @@ def probe_all(p: Prober, examples_dir: Path, version: str) -> None:  # noqa: C90
         headers=q,
         max_body=4000,
         json_body={
-            "query": "select column_name, data_type from information_schema.columns "
-            "where table_name = 'sys_invocation'"
+            "query": "select column_name, data_type from information_schema.columns where table_name = 'sys_invocation'"
         },
         note="the columns of sys_invocation",
     )
@@ -957,12 +988,8 @@ def probe_all(p: Prober, examples_dir: Path, version: str) -> None:  # noqa: C90
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--out", type=Path, default=None, help="Markdown output (default docs/observed-restate-<v>.md)"
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=None, help="Markdown output (default docs/observed-restate-<v>.md)")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw observations as JSON")
     parser.add_argument("--examples", type=Path, default=ROOT / "docs" / "examples")
     args = parser.parse_args()
@@ -985,7 +1012,12 @@ def main() -> None:
         probe_all(prober, args.examples, version)
         out = args.out or ROOT / "docs" / f"observed-restate-{version}.md"
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(prober.render(version))
+        notes = ""
+        if out.exists():
+            old = out.read_text()
+            if NOTES_BEGIN in old and NOTES_END in old:
+                notes = old.split(NOTES_BEGIN, 1)[1].split(NOTES_END, 1)[0]
+        out.write_text(prober.render(version, notes))
         if args.json:
             args.json.write_text(json.dumps([asdict(r) for r in prober.rows], indent=1))
         print(f"wrote {out} ({len(prober.rows)} observations)")

@@ -129,7 +129,13 @@ class AppServer:
         except BaseException as exc:  # kept for start()'s message; the thread must not die loudly
             self._error = exc
         finally:
+            # Connections hypercorn left open (the server keeps h2 connections) end here, so
+            # closing the loop does not complain about pending tasks.
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
             with contextlib.suppress(Exception):
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
                 loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
