@@ -76,5 +76,5 @@ async def status(ctx: restate.WorkflowSharedContext) -> str:
     return await ctx.get("status", type_hint=str) or "not started"
 
 
-services = [greeter, counter, signup]
+services: list[restate.Service | restate.VirtualObject | restate.Workflow] = [greeter, counter, signup]
 app = restate.app(services)

@@ -54,7 +54,6 @@ class LabServer:
             apps.append((_admin_app(self.lab), self.admin_port))
         for app, port in apps:
             server = uvicorn.Server(self._config(app, port))
-            server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
             task = asyncio.get_running_loop().create_task(server.serve())
             self._servers.append(server)
             self._tasks.append(task)

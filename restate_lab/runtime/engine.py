@@ -114,7 +114,7 @@ class Engine:
         elif hasattr(target, "invoke") and hasattr(target, "discover"):
             transport = target  # type: ignore[assignment]
         else:
-            transport = AsgiTransport(target)  # type: ignore[arg-type]
+            transport = AsgiTransport(target)
         manifest = await transport.discover(http2)
         deployment, services = parse_manifest(manifest, transport)
         self.deployments[deployment.id] = deployment

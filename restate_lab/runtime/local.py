@@ -120,8 +120,9 @@ class LocalRestate:
             self.engine, Target(service, handler, key), encode_body(body), list((headers or {}).items()),
             idempotency_key, delay_ms(delay),
         )
-        status = "PreviouslyAccepted" if accepted.previously_accepted else "Accepted"
-        return SendReceipt(accepted.invocation.id_str, status, accepted.execution_time)
+        if accepted.previously_accepted:
+            return SendReceipt(accepted.invocation.id_str, "PreviouslyAccepted", accepted.execution_time)
+        return SendReceipt(accepted.invocation.id_str, "Accepted", accepted.execution_time)
 
     def send(self, service: str, handler: str, body: Any = None, *, key: str | None = None,
              delay: Delay | None = None, idempotency_key: str | None = None,

@@ -124,7 +124,7 @@ def parse_manifest(manifest: dict[str, Any], transport: Transport) -> tuple[Depl
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
             raise DeploymentError(f"manifest from {where} has a service without a name")
         try:
-            ty = ServiceType(raw.get("ty"))
+            ty = ServiceType(str(raw.get("ty")))
         except ValueError as exc:
             raise DeploymentError(f"service {raw['name']!r} has unknown type {raw.get('ty')!r}") from exc
         service_policy = _retry_policy(raw, None)

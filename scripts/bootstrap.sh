@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install everything restate_lab needs on a fresh machine; safe to run again.
+#   scripts/bootstrap.sh          the package and its runtime dependencies
+#   scripts/bootstrap.sh --test   also the test tools and the real Restate Server (npm)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PY="${PYTHON:-python3}"
+
+extras=""
+[[ "${1:-}" == "--test" ]] && extras="[test]"
+"$PY" -m pip install --quiet --disable-pip-version-check -e ".${extras}"
+
+if [[ "${1:-}" == "--test" ]]; then
+  if command -v npm >/dev/null; then
+    bash scripts/install-restate-server.sh >/dev/null
+  else
+    echo "bootstrap: npm not found; real-server tests will be skipped (apt-get install -y nodejs npm)" >&2
+  fi
+fi
