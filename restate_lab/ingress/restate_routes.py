@@ -70,7 +70,8 @@ def lookup_idempotent(engine: Engine, service: str, key: str | None, handler: st
     handler_meta = meta.handlers.get(handler)
     target = Target(service, handler, key)
     inv_id = engine.invocation_id_for(target, idem, handler_meta.ty if handler_meta else None)
-    return Lookup(engine, inv_id, engine.find_idempotent(service, key, handler, idem))
+    inv = engine.find_idempotent(service, key, handler, idem)
+    return Lookup(engine, inv.id if inv is not None else inv_id, inv)
 
 
 def lookup_workflow(engine: Engine, workflow: str, workflow_id: str) -> Lookup:
