@@ -398,6 +398,7 @@ def probe_all(p: Prober, examples_dir: Path, version: str) -> None:  # noqa: C90
     p.req("POST", "/Counter/c1/add/send", json_body=1)
     r_wf_send = p.req("POST", "/Signup/wf-send/run/send", json_body="Bob", note="workflow run via /send")
     p.req("POST", "/Signup/wf-send/run/send", json_body="Bob", note="same workflow id again via /send")
+    time.sleep(0.3)
     p.req("POST", "/Signup/wf-send/status", note="workflow shared handler while run waits")
     r_delay = p.req("POST", "/Greeter/greet/send?delay=2s", json_body="Later", note="humantime delay")
     p.req("POST", "/Greeter/greet/send?delay=PT2S", json_body="Iso", note="ISO-8601 delay")
@@ -441,6 +442,7 @@ def probe_all(p: Prober, examples_dir: Path, version: str) -> None:  # noqa: C90
     )
     p.req("POST", "/Greeter/greet/send", json_body="S", headers={"idempotency-key": "s1"}, note="first send")
     p.req("POST", "/Greeter/greet/send", json_body="S", headers={"idempotency-key": "s1"}, note="repeated send")
+    time.sleep(0.3)
     p.req(
         "POST",
         "/Greeter/greet",

@@ -81,6 +81,13 @@ def _wait_port(host: str, port: int, deadline: float) -> bool:
     return False
 
 
+def _quiet_on_cancel(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Drop the "connection callback was cancelled" reports asyncio makes while we shut down."""
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)
+
+
 class AppServer:
     """An ASGI app served by hypercorn on a loopback port, in a daemon thread with its own loop."""
 
@@ -131,11 +138,13 @@ class AppServer:
         finally:
             # Connections hypercorn left open (the server keeps h2 connections) end here, so
             # closing the loop does not complain about pending tasks.
+            loop.set_exception_handler(_quiet_on_cancel)
             pending = asyncio.all_tasks(loop)
             for task in pending:
                 task.cancel()
             with contextlib.suppress(Exception):
                 loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                loop.run_until_complete(asyncio.sleep(0))  # let done-callbacks run before closing
                 loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
@@ -272,10 +281,12 @@ class RestateServer:
         if self._client is not None:
             self._client.close()
             self._client = None
+        # The server goes first: its HTTP/2 connections to the apps close with it, so hypercorn
+        # then shuts down without connections to cut.
+        self._terminate(grace)
         for app_server in self.app_servers:
             app_server.stop()
         self.app_servers.clear()
-        self._terminate(grace)
         _LIVE.discard(self)
 
     def _terminate(self, grace: float = 10.0) -> None:
