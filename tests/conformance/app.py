@@ -1,0 +1,147 @@
+"""The restate-sdk app both servers serve in the conformance suite.
+
+Every handler is deterministic given its key, so the same scenario gives the same answers on
+Restate Server and on restate_lab. Side effects of ``Flaky/run`` are counted in module globals,
+keyed by object key (scenarios use a fresh key per run), and read back through ``Flaky/effects``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import restate
+from restate.retry_policy import InvocationRetryPolicy
+
+greeter = restate.Service("Greeter")
+
+
+@greeter.handler()
+async def greet(ctx: restate.Context, name: str) -> str:
+    return f"Hello {name}!"
+
+
+@greeter.handler()
+async def no_input(ctx: restate.Context) -> str:
+    return "no input needed"
+
+
+@greeter.handler()
+async def echo(ctx: restate.Context, value: Any) -> Any:
+    return value
+
+
+@greeter.handler()
+async def terminal(ctx: restate.Context) -> str:
+    raise restate.TerminalError("custom failure", status_code=418)
+
+
+@greeter.handler(ingress_private=True)
+async def secret(ctx: restate.Context) -> str:
+    return "private"
+
+
+@greeter.handler()
+async def slow(ctx: restate.Context, seconds: float) -> str:
+    await ctx.sleep(timedelta(seconds=seconds))
+    return f"slept {seconds}s"
+
+
+@greeter.handler()
+async def headers(ctx: restate.Context) -> str | None:
+    """The ``x-custom`` request header as the handler sees it."""
+    return dict(ctx.request().headers).get("x-custom")
+
+
+counter = restate.VirtualObject("Counter")
+
+
+@counter.handler()
+async def add(ctx: restate.ObjectContext, delta: int) -> int:
+    value = (await ctx.get("count", type_hint=int) or 0) + delta
+    ctx.set("count", value)
+    return value
+
+
+@counter.handler()
+async def hold(ctx: restate.ObjectContext, seconds: float) -> str:
+    await ctx.sleep(timedelta(seconds=seconds))
+    return "held"
+
+
+@counter.handler(kind="shared")
+async def get(ctx: restate.ObjectSharedContext) -> int:
+    return await ctx.get("count", type_hint=int) or 0
+
+
+@counter.handler()
+async def wait_awakeable(ctx: restate.ObjectContext) -> Any:
+    awakeable_id, promise = ctx.awakeable(type_hint=dict)
+    ctx.set("awakeable", awakeable_id)
+    return await promise
+
+
+@counter.handler(kind="shared")
+async def awakeable(ctx: restate.ObjectSharedContext) -> str | None:
+    return await ctx.get("awakeable", type_hint=str)
+
+
+signup = restate.Workflow("Signup")
+
+
+@signup.main()
+async def run(ctx: restate.WorkflowContext, name: str) -> str:
+    ctx.set("status", "waiting")
+    approver = await ctx.promise("approval", type_hint=str).value()
+    ctx.set("status", "approved")
+    return f"{name} approved by {approver}"
+
+
+@signup.handler()
+async def approve(ctx: restate.WorkflowSharedContext, by: str) -> None:
+    await ctx.promise("approval", type_hint=str).resolve(by)
+
+
+@signup.handler()
+async def status(ctx: restate.WorkflowSharedContext) -> str | None:
+    return await ctx.get("status", type_hint=str)
+
+
+#: Side effects and attempts of ``Flaky/run``, by object key.
+EFFECTS: dict[str, int] = {}
+ATTEMPTS: dict[str, int] = {}
+
+flaky = restate.VirtualObject("Flaky")
+
+
+@flaky.handler(
+    invocation_retry_policy=InvocationRetryPolicy(
+        initial_interval=timedelta(milliseconds=50), max_interval=timedelta(milliseconds=100), max_attempts=10
+    )
+)
+async def attempt(ctx: restate.ObjectContext) -> str:
+    key = ctx.key()
+
+    def effect() -> int:
+        EFFECTS[key] = EFFECTS.get(key, 0) + 1
+        return EFFECTS[key]
+
+    ran = await ctx.run_typed("effect", effect)
+    ATTEMPTS[key] = ATTEMPTS.get(key, 0) + 1
+    if ATTEMPTS[key] < 3:
+        raise ValueError(f"flaky attempt {ATTEMPTS[key]}")
+    return f"effect {ran} after {ATTEMPTS[key]} attempts"
+
+
+@flaky.handler(kind="shared")
+async def effects(ctx: restate.ObjectSharedContext) -> dict[str, int]:
+    key = ctx.key()
+    return {"effects": EFFECTS.get(key, 0), "attempts": ATTEMPTS.get(key, 0)}
+
+
+SERVICES = [greeter, counter, signup, flaky]
+
+
+def make_app() -> Any:
+    """A fresh ASGI app over the suite's services."""
+    return restate.app(SERVICES)

@@ -1,0 +1,264 @@
+"""The conformance table: named sequences of HTTP requests, run unchanged on both servers.
+
+Placeholders, replaced before each request: ``{key}`` (unique per scenario run and server, so no
+state leaks between scenarios), ``{idN}`` (the invocation id answered by step N, from the
+``invocationId`` body field or the ``x-restate-id`` header) and ``{awk}`` (the JSON string body of the
+last step marked ``capture_awk``). ``R(...)`` only builds a record; there is no logic in this table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+_NO_BODY = object()
+
+
+@dataclass(frozen=True)
+class Req:
+    """One HTTP request of a scenario and how to compare its answer."""
+
+    method: str
+    path: str
+    json: Any = _NO_BODY  # sent as JSON with ``content-type: application/json``
+    raw: bytes | None = None  # sent as is, with only the headers given
+    headers: dict[str, str] = field(default_factory=dict)
+    admin: bool = False  # sent to the admin API instead of the ingress
+    wait: float = 0.0  # seconds to sleep before sending
+    timed: bool = False  # compare whether the answer came within FAST_S
+    sort: bool = False  # sort JSON lists before comparing (order varies on the real server)
+    openapi: bool = False  # compare only the OpenAPI structure of the body
+    capture_awk: bool = False  # remember the body (a JSON string) as ``{awk}``
+    #: A documented defect of the real server: (real status, restate_lab status) instead of equality.
+    expected_difference: tuple[int, int] | None = None
+
+    @property
+    def has_json(self) -> bool:
+        return self.json is not _NO_BODY
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    steps: tuple[Req, ...]
+    note: str = ""
+
+    @property
+    def needs_admin(self) -> bool:
+        return any(step.admin for step in self.steps)
+
+
+def R(method: str, path: str, json: Any = _NO_BODY, **kw: Any) -> Req:  # noqa: N802 - reads like a table row
+    return Req(method, path, json, **kw)
+
+
+def S(name: str, *steps: Req, note: str = "") -> Scenario:  # noqa: N802
+    return Scenario(name, steps, note)
+
+
+CT_JSON = {"content-type": "application/json"}
+FAST_S = 0.6
+BIG_BODY = b'"' + b"x" * (33 * 1024 * 1024) + b'"'
+
+SCENARIOS: list[Scenario] = [
+    # --- calls -----------------------------------------------------------------------------
+    S("call_service", R("POST", "/Greeter/greet", "Ada")),
+    S("call_content_type_with_charset",
+      R("POST", "/Greeter/greet", raw=b'"Ada"', headers={"content-type": "application/json; charset=utf-8"})),
+    S("call_no_input_handler", R("POST", "/Greeter/no_input")),
+    S("call_body_to_no_input_handler", R("POST", "/Greeter/no_input", "unexpected")),
+    S("call_echo_object", R("POST", "/Greeter/echo", {"a": [1, 2, None], "b": "x"})),
+    S("call_echo_null_answers_empty", R("POST", "/Greeter/echo", None)),
+    S("call_no_body_no_content_type", R("POST", "/Greeter/echo")),
+    S("call_empty_body_with_json_content_type", R("POST", "/Greeter/echo", raw=b"", headers=CT_JSON)),
+    S("call_wrong_content_type", R("POST", "/Greeter/greet", raw=b'"Ada"', headers={"content-type": "text/plain"})),
+    S("call_body_without_content_type", R("POST", "/Greeter/greet", raw=b'"Ada"')),
+    S("call_malformed_json", R("POST", "/Greeter/greet", raw=b'{"name": ', headers=CT_JSON)),
+    S("call_accept_header_ignored", R("POST", "/Greeter/greet", "Ada", headers={"accept": "text/plain"})),
+    S("call_request_headers_reach_handler", R("POST", "/Greeter/headers", headers={"x-custom": "hello"})),
+    S("call_terminal_error_status", R("POST", "/Greeter/terminal")),
+    S("call_get_is_call_with_empty_body", R("GET", "/Greeter/greet"), R("GET", "/restate/call/Greeter/no_input")),
+    S("call_wrong_methods", R("PUT", "/Greeter/greet", "x"), R("DELETE", "/Greeter/greet"),
+      R("PATCH", "/Greeter/greet", "x"), R("HEAD", "/Greeter/greet")),
+    S("call_cors_preflight", R("OPTIONS", "/Greeter/greet", headers={
+        "origin": "http://example.com", "access-control-request-method": "POST"})),
+    S("call_body_over_size_limit", R("POST", "/Greeter/echo", raw=BIG_BODY, headers=CT_JSON)),
+    # --- bad paths ---------------------------------------------------------------------------
+    S("path_unknown_service", R("POST", "/Nope/greet", "x"), R("POST", "/Nope/k/h/send", "x")),
+    S("path_unknown_handler", R("POST", "/Greeter/nope", "x"), R("POST", "/Counter/{key}/nope", 1)),
+    S("path_service_only", R("POST", "/Greeter", "x"), R("POST", "/", "x")),
+    S("path_object_without_key", R("POST", "/Counter/add", 1), R("POST", "/Counter/add/send", 1)),
+    S("path_extra_segments", R("POST", "/Greeter/greet/extra/more", "x"), R("POST", "/Greeter/k/greet", "x"),
+      R("POST", "/Greeter/greet/sendx", "x")),
+    S("path_ingress_private_handler", R("POST", "/Greeter/secret"), R("POST", "/Greeter/secret/send")),
+    S("path_ingress_has_no_openapi", R("GET", "/openapi"), R("GET", "/restate/openapi"), R("GET", "/restate/nope")),
+    S("health", R("GET", "/restate/health", sort=True)),
+    # --- virtual objects ---------------------------------------------------------------------
+    S("object_state_per_key", R("POST", "/Counter/{key}/add", 5), R("POST", "/Counter/{key}/add", 2),
+      R("POST", "/Counter/{key}/get"), R("POST", "/Counter/{key}-other/get")),
+    S("object_key_encoding", R("POST", "/Counter/{key}%2Fa/add", 1), R("POST", "/Counter/{key}/a/get"),
+      R("POST", "/Counter/{key}%2Fa/get/")),
+    S("object_exclusive_serialises_shared_does_not",
+      R("POST", "/Counter/{key}/hold/send", 1.2), R("POST", "/Counter/{key}/get", wait=0.2, timed=True),
+      R("POST", "/Counter/{key}/add", 1, timed=True), R("POST", "/Counter/{key}-free/add", 1, timed=True)),
+    S("object_exclusive_calls_answer_in_order",
+      R("POST", "/Counter/{key}/hold/send", 0.8), R("POST", "/Counter/{key}/add/send", 10),
+      R("POST", "/Counter/{key}/get", wait=0.1, timed=True), R("GET", "/restate/invocation/{id1}/attach", timed=True),
+      R("POST", "/Counter/{key}/get")),
+    # --- send and delays ---------------------------------------------------------------------
+    S("send_service", R("POST", "/Greeter/greet/send", "Ada"), R("GET", "/restate/invocation/{id0}/attach"),
+      R("GET", "/restate/invocation/{id0}/output")),
+    S("send_object", R("POST", "/Counter/{key}/add/send", 3), R("GET", "/restate/invocation/{id0}/attach"),
+      R("POST", "/Counter/{key}/get")),
+    S("send_delay_humantime", R("POST", "/Greeter/greet/send?delay=1s", "Later"),
+      R("GET", "/restate/invocation/{id0}/output"), R("GET", "/restate/invocation/{id0}/attach", timed=True)),
+    S("send_delay_iso8601", R("POST", "/Greeter/greet/send?delay=PT1S", "Iso"),
+      R("GET", "/restate/invocation/{id0}/output"), R("GET", "/restate/invocation/{id0}/attach", timed=True)),
+    S("send_delay_spellings", R("POST", "/Greeter/greet/send?delay=1500ms", "ms"),
+      R("POST", "/Greeter/greet/send?delay=1h%202m", "spaced"), R("POST", "/Greeter/greet/send?delay=1h2m", "joined"),
+      R("POST", "/Greeter/greet/send?delay=pt2s", "lower"), R("POST", "/Greeter/greet/send?delay=P1D", "day"),
+      R("POST", "/Greeter/greet/send?delay=0s", "zero"), R("POST", "/Greeter/greet/send?delay=2s&foo=bar", "q")),
+    S("send_delay_bare_number", R("POST", "/Greeter/greet/send?delay=2", "x")),
+    S("send_delay_garbage", R("POST", "/Greeter/greet/send?delay=abc", "x")),
+    S("send_delay_negative", R("POST", "/Greeter/greet/send?delay=-1s", "x")),
+    S("send_delay_empty", R("POST", "/Greeter/greet/send?delay=", "x")),
+    S("send_delay_upper_case_unit", R("POST", "/Greeter/greet/send?delay=2S", "x")),
+    S("call_with_delay_refused", R("POST", "/Greeter/greet?delay=1s", "x")),
+    S("send_delay_object", R("POST", "/Counter/{key}/add/send?delay=500ms", 4),
+      R("POST", "/Counter/{key}/get"), R("GET", "/restate/invocation/{id0}/attach"), R("POST", "/Counter/{key}/get")),
+    # --- idempotency -------------------------------------------------------------------------
+    S("idempotency_same_key_same_id",
+      R("POST", "/Greeter/greet", "Ada", headers={"idempotency-key": "{key}"}),
+      R("POST", "/Greeter/greet", "Ada", headers={"idempotency-key": "{key}"})),
+    S("idempotency_different_body_gets_first_result",
+      R("POST", "/Greeter/greet", "Ada", headers={"idempotency-key": "{key}"}),
+      R("POST", "/Greeter/greet", "Eve", headers={"idempotency-key": "{key}"})),
+    S("idempotency_send_after_call_previously_accepted",
+      R("POST", "/Greeter/greet", "Ada", headers={"idempotency-key": "{key}"}),
+      R("POST", "/Greeter/greet/send", "Ada", headers={"idempotency-key": "{key}"})),
+    S("idempotency_send_twice_then_call",
+      R("POST", "/Greeter/greet/send", "S", headers={"idempotency-key": "{key}"}),
+      R("POST", "/Greeter/greet/send", "S", headers={"idempotency-key": "{key}"}),
+      R("POST", "/Greeter/greet", "S", headers={"idempotency-key": "{key}"})),
+    S("idempotency_key_scoped_by_handler",
+      R("POST", "/Greeter/greet", "Ada", headers={"idempotency-key": "{key}"}),
+      R("POST", "/Greeter/no_input", headers={"idempotency-key": "{key}"})),
+    S("idempotency_object_key",
+      R("POST", "/Counter/{key}/add", 1, headers={"idempotency-key": "k"}),
+      R("POST", "/Counter/{key}/add", 1, headers={"idempotency-key": "k"}), R("POST", "/Counter/{key}/get")),
+    S("idempotency_empty_key_is_no_key",
+      R("POST", "/Greeter/greet", "E", headers={"idempotency-key": ""}),
+      R("POST", "/Greeter/greet", "E", headers={"idempotency-key": ""})),
+    S("idempotency_failure_replayed",
+      R("POST", "/Greeter/terminal", headers={"idempotency-key": "{key}"}),
+      R("POST", "/Greeter/terminal", headers={"idempotency-key": "{key}"})),
+    S("idempotency_repeat_attaches_while_running",
+      R("POST", "/Greeter/slow/send", 0.8, headers={"idempotency-key": "{key}"}),
+      R("POST", "/Greeter/slow", 0.8, headers={"idempotency-key": "{key}"}, timed=True)),
+    S("idempotency_key_on_workflow_refused",
+      R("POST", "/Signup/{key}/run", "Bob", headers={"idempotency-key": "{key}"})),
+    S("idempotency_delayed_send", R("POST", "/Greeter/greet/send?delay=1s", "d", headers={"idempotency-key": "{key}"}),
+      R("POST", "/Greeter/greet/send?delay=1s", "d", headers={"idempotency-key": "{key}"})),
+    # --- attach and output -------------------------------------------------------------------
+    S("output_before_completion", R("POST", "/Greeter/slow/send", 0.8), R("GET", "/restate/invocation/{id0}/output"),
+      R("GET", "/restate/invocation/{id0}/attach", timed=True), R("GET", "/restate/invocation/{id0}/output")),
+    S("output_of_terminal_failure", R("POST", "/Greeter/terminal/send"),
+      R("GET", "/restate/invocation/{id0}/attach"), R("GET", "/restate/invocation/{id0}/output")),
+    S("output_of_plain_call", R("POST", "/Greeter/greet", "NoKey"), R("GET", "/restate/invocation/{id0}/output"),
+      R("GET", "/restate/invocation/{id0}/attach")),
+    S("invocation_id_syntax", R("GET", "/restate/invocation/not-an-id/attach"),
+      R("GET", "/restate/invocation/inv_123/output"), R("GET", "/restate/output/not-an-id"),
+      R("GET", "/restate/attach/inv_123")),
+    S("invocation_route_shapes", R("POST", "/Greeter/greet/send", "R"), R("POST", "/restate/invocation/{id0}/output"),
+      R("GET", "/restate/invocation/{id0}"), R("GET", "/restate/invocation/{id0}/bogus")),
+    S("by_idempotency_key_service", R("POST", "/Greeter/greet", "K", headers={"idempotency-key": "{key}"}),
+      R("GET", "/restate/invocation/Greeter/greet/{key}/attach"),
+      R("GET", "/restate/invocation/Greeter/greet/{key}/output")),
+    S("by_idempotency_key_object", R("POST", "/Counter/{key}/add", 2, headers={"idempotency-key": "k"}),
+      R("GET", "/restate/invocation/Counter/{key}/add/k/attach"),
+      R("GET", "/restate/invocation/Counter/{key}/add/k/output")),
+    S("by_idempotency_key_unknown", R("GET", "/restate/invocation/Greeter/greet/{key}/output"),
+      R("GET", "/restate/invocation/Greeter/greet/{key}/attach"),
+      R("GET", "/restate/invocation/Nope/greet/{key}/output")),
+    S("unknown_invocation_via_lookup",
+      R("POST", "/restate/lookup", {"target": "idempotentInvocation", "service": "Greeter", "handler": "greet",
+                                    "idempotencyKey": "{key}"}),
+      R("GET", "/restate/invocation/{id0}/output"), R("GET", "/restate/invocation/{id0}/attach")),
+    # --- versioned 1.7 families --------------------------------------------------------------
+    S("v17_call_and_send", R("POST", "/restate/call/Greeter/greet", "V"), R("POST", "/restate/send/Greeter/greet", "V"),
+      R("GET", "/restate/attach/{id1}"), R("GET", "/restate/output/{id1}")),
+    S("v17_object_paths", R("POST", "/restate/call/Counter/{key}/add", 2),
+      R("POST", "/restate/send/Counter/{key}/add?delay=PT0.3S", 1), R("GET", "/restate/attach/{id1}"),
+      R("POST", "/restate/call/Counter/{key}/get")),
+    S("v17_bad_paths", R("POST", "/restate/call/Greeter/greet/send", "x"), R("POST", "/restate/call/Greeter", "x"),
+      R("POST", "/restate/call/Nope/greet", "x"), R("POST", "/restate/scope/s1/call/Greeter/greet", "x")),
+    S("v17_post_attach_output", R("POST", "/Greeter/greet/send", "P"),
+      R("POST", "/restate/attach", {"target": "invocation", "invocationId": "{id0}"}),
+      R("POST", "/restate/output", {"target": "invocation", "invocationId": "{id0}"})),
+    S("v17_lookup_targets", R("POST", "/Greeter/greet", "L", headers={"idempotency-key": "{key}"}),
+      R("POST", "/restate/lookup", {"target": "idempotentInvocation", "service": "Greeter", "handler": "greet",
+                                    "idempotencyKey": "{key}"}),
+      R("POST", "/restate/output", {"target": "idempotentInvocation", "service": "Greeter", "handler": "greet",
+                                    "idempotencyKey": "{key}"})),
+    S("v17_lookup_malformed_body", R("POST", "/restate/lookup", raw=b"{", headers=CT_JSON,
+                                     expected_difference=(500, 400)),
+      note="Restate 1.7.12 answers a malformed lookup body with 500; restate_lab answers 400 (issue 3)."),
+    # --- workflows ---------------------------------------------------------------------------
+    S("workflow_lifecycle", R("POST", "/Signup/{key}/run/send", "Bob"), R("POST", "/Signup/{key}/status", wait=0.3),
+      R("GET", "/restate/workflow/Signup/{key}/output"), R("POST", "/Signup/{key}/approve", "Ann"),
+      R("GET", "/restate/workflow/Signup/{key}/attach"), R("GET", "/restate/workflow/Signup/{key}/output"),
+      R("POST", "/Signup/{key}/status")),
+    S("workflow_run_again", R("POST", "/Signup/{key}/run/send", "Bob"), R("POST", "/Signup/{key}/run/send", "Bob"),
+      R("POST", "/Signup/{key}/run", "Bob", wait=0.2), R("POST", "/Signup/{key}/approve", "Ann"),
+      R("POST", "/Signup/{key}/run", "Bob", wait=0.2)),
+    S("workflow_promise_resolved_twice", R("POST", "/Signup/{key}/approve", "Ann"),
+      R("POST", "/Signup/{key}/approve", "Ben"), R("POST", "/Signup/{key}/run", "Bob")),
+    S("workflow_shared_before_run", R("POST", "/Signup/{key}/status"),
+      R("GET", "/restate/workflow/Signup/{key}/output"), R("GET", "/restate/workflow/Signup/{key}/attach")),
+    S("workflow_v17_lookup", R("POST", "/Signup/{key}/run/send", "W"),
+      R("POST", "/restate/lookup", {"target": "workflow", "workflowName": "Signup", "workflowKey": "{key}"}),
+      R("POST", "/Signup/{key}/approve", "Al"),
+      R("POST", "/restate/attach", {"target": "workflow", "workflowName": "Signup", "workflowKey": "{key}"})),
+    # --- awakeables --------------------------------------------------------------------------
+    S("awakeable_resolve", R("POST", "/Counter/{key}/wait_awakeable/send"),
+      R("POST", "/Counter/{key}/awakeable", wait=0.4, capture_awk=True),
+      R("POST", "/restate/awakeables/{awk}/resolve", {"ok": True}), R("GET", "/restate/invocation/{id0}/attach"),
+      R("POST", "/restate/awakeables/{awk}/resolve", {"again": True})),
+    S("awakeable_reject", R("POST", "/Counter/{key}/wait_awakeable/send"),
+      R("POST", "/Counter/{key}/awakeable", wait=0.4, capture_awk=True),
+      R("POST", "/restate/awakeables/{awk}/reject", raw=b"nope", headers={"content-type": "text/plain"}),
+      R("GET", "/restate/invocation/{id0}/attach")),
+    S("awakeable_bad_ids", R("POST", "/restate/awakeables/nope/resolve", 1),
+      R("POST", "/restate/awakeables/inv_1abc/resolve", 1), R("POST", "/restate/awakeables/sign_1abc/reject", 1)),
+    # --- retries -----------------------------------------------------------------------------
+    S("retry_side_effect_happens_once", R("POST", "/Flaky/{key}/attempt"), R("POST", "/Flaky/{key}/effects")),
+    S("retry_via_send_then_attach", R("POST", "/Flaky/{key}/attempt/send"), R("GET", "/restate/invocation/{id0}/attach"),
+      R("POST", "/Flaky/{key}/effects")),
+    # --- admin (only when restate_lab serves it) ---------------------------------------------
+    S("admin_health_and_unknown", R("GET", "/health", admin=True), R("GET", "/nope", admin=True)),
+    S("admin_services", R("GET", "/services", admin=True, sort=True), R("GET", "/services/Greeter", admin=True, sort=True),
+      R("GET", "/services/Nope", admin=True)),
+    S("admin_handlers", R("GET", "/services/Greeter/handlers", admin=True, sort=True),
+      R("GET", "/services/Greeter/handlers/greet", admin=True), R("GET", "/services/Greeter/handlers/secret", admin=True),
+      R("GET", "/services/Greeter/handlers/nope", admin=True), R("GET", "/services/Counter/handlers/get", admin=True),
+      R("GET", "/services/Signup/handlers/run", admin=True)),
+    S("admin_openapi_service", R("GET", "/services/Greeter/openapi", admin=True, openapi=True)),
+    S("admin_openapi_object", R("GET", "/services/Counter/openapi", admin=True, openapi=True)),
+    S("admin_openapi_workflow", R("GET", "/services/Signup/openapi", admin=True, openapi=True),
+      R("GET", "/services/Nope/openapi", admin=True)),
+    S("admin_cancel_running", R("POST", "/Greeter/slow/send", 5),
+      R("PATCH", "/invocations/{id0}/cancel", admin=True, wait=0.2), R("GET", "/restate/invocation/{id0}/attach")),
+    S("admin_kill_running", R("POST", "/Counter/{key}/hold/send", 5),
+      R("PATCH", "/invocations/{id0}/kill", admin=True, wait=0.2), R("GET", "/restate/invocation/{id0}/attach")),
+    S("admin_cancel_inboxed", R("POST", "/Counter/{key}/hold/send", 1), R("POST", "/Counter/{key}/add/send", 1),
+      R("PATCH", "/invocations/{id1}/cancel", admin=True, wait=0.2), R("GET", "/restate/invocation/{id1}/output")),
+    S("admin_completed_cancel_and_purge", R("POST", "/Greeter/greet", "P"),
+      R("PATCH", "/invocations/{id0}/cancel", admin=True), R("PATCH", "/invocations/{id0}/kill", admin=True),
+      R("PATCH", "/invocations/{id0}/purge", admin=True), R("GET", "/restate/invocation/{id0}/output")),
+    S("admin_purge_frees_idempotency_key", R("POST", "/Greeter/greet", "A", headers={"idempotency-key": "{key}"}),
+      R("PATCH", "/invocations/{id0}/purge", admin=True),
+      R("POST", "/Greeter/greet", "B", headers={"idempotency-key": "{key}"})),
+    S("admin_invocation_id_errors", R("PATCH", "/invocations/not-an-id/cancel", admin=True),
+      R("POST", "/Greeter/slow/send", 0.5), R("PATCH", "/invocations/{id1}/purge", admin=True),
+      R("GET", "/invocations/{id1}/cancel", admin=True)),
+]
