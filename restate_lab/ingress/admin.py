@@ -1,0 +1,459 @@
+"""The admin API (:9070) over a ``LocalRestate``, answering as Restate Server 1.7.12's does.
+
+A plain ASGI-3 app: routing is a match on path segments, so statuses, ``allow`` headers, empty
+404s and the two error spellings (JSON ``{"message", "restate_code"}`` from the admin handlers,
+``text/plain`` from request parsing) can follow the real server exactly. It runs on the engine's
+loop, so it calls the engine directly.
+
+    app = make_admin_app(lab, ingress_url="http://127.0.0.1:8080/")
+    # uvicorn.run(app, port=9070), or httpx.AsyncClient(transport=httpx.ASGITransport(app))
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.resources
+import json
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from restate_lab.ingress.asgi import ASGIApp, BodyTooLarge, Receive, Scope, Send, header, lifespan, read_body
+from restate_lab.ingress.openapi import service_openapi
+from restate_lab.protocol.transport import DISCOVERY_ACCEPT, DeploymentError, HttpTransport
+from restate_lab.rules.id_errors import id_error, invocation_id_error
+from restate_lab.runtime.describe import (
+    describe_deployment,
+    describe_handler,
+    describe_registration,
+    describe_service,
+)
+from restate_lab.runtime.invocation import Invocation, InvocationStatus
+from restate_lab.runtime.registry import Deployment, parse_manifest
+
+if TYPE_CHECKING:
+    from restate_lab.runtime.engine import Engine
+    from restate_lab.runtime.local import LocalRestate
+
+QueryHandler = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: The server version this admin API imitates, and the admin API versions it claims.
+SERVER_VERSION = "1.7.12"
+_FEATURES = (
+    "vqueues_migration_skip_completed", "scoped_promise_table_migration", "unique_random_seeds", "vqueues",
+    "kafka_scope", "preflight_invocation_termination_retention", "scoped_virtual_objects", "vqueues_async_refill",
+    "vqueue_obsolete_cleanup", "scoped_state_table_migration", "protocol_v7", "invoker_yield",
+)
+_READ = "GET,HEAD"
+_INVOCATION_OPS = ("cancel", "kill", "purge", "purge-journal", "pause", "resume", "restart-as-new")
+_REGISTER_KEYS = {"uri", "use_http_11", "force", "dry_run", "breaking", "additional_headers", "metadata"}
+_JSON_CT = (b"content-type", b"application/json")
+_TEXT_CT = (b"content-type", b"text/plain; charset=utf-8")
+
+
+@dataclass
+class Reply:
+    """One admin answer before encoding."""
+
+    status: int
+    body: bytes = b""
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+
+def json_reply(status: int, payload: Any, *extra: tuple[bytes, bytes]) -> Reply:
+    return Reply(status, json.dumps(payload, separators=(",", ":")).encode(), [_JSON_CT, *extra])
+
+
+def error_reply(status: int, message: str, code: str | None = None) -> Reply:
+    """The admin handlers' error body: ``{"message", "restate_code"}``."""
+    return json_reply(status, {"message": message, "restate_code": code})
+
+
+def text_reply(status: int, message: str) -> Reply:
+    """Request-parsing failures answer in plain text, as the server's HTTP framework does."""
+    return Reply(status, message.encode(), [_TEXT_CT])
+
+
+def not_allowed(allow: str) -> Reply:
+    return Reply(405, b"", [(b"allow", allow.encode())])
+
+
+NOT_FOUND = Reply(404)
+
+
+def admin_openapi() -> dict[str, Any]:
+    """The admin API's own OpenAPI document (describing the routes this module serves)."""
+    text = importlib.resources.files("restate_lab.ingress").joinpath("admin_openapi.json").read_text()
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+def _serde_json_error(body: bytes, exc: json.JSONDecodeError) -> str:
+    """A JSON syntax error in serde_json's words (the server's parser), for the common cases."""
+    text = exc.doc
+    line = text.count("\n", 0, exc.pos) + 1
+    column = exc.pos - (text.rfind("\n", 0, exc.pos) + 1)
+    if not text[exc.pos:].strip():
+        end = len(text.rstrip())
+        line = text.count("\n", 0, end) + 1
+        column = end - (text.rfind("\n", 0, end) + 1)
+        stack: list[str] = []
+        in_string = escaped = False
+        for char in text:
+            if in_string:
+                in_string = not (char == '"' and not escaped)
+                escaped = char == "\\" and not escaped
+            elif char == '"':
+                in_string = True
+            elif char in "[{":
+                stack.append(char)
+            elif char in "]}" and stack:
+                stack.pop()
+        what = "a string" if in_string else {"{": "an object", "[": "a list"}.get(stack[-1] if stack else "", "a value")
+        return f"EOF while parsing {what} at line {line} column {column}"
+    if exc.msg.startswith("Extra data"):
+        return f"trailing characters at line {line} column {column + 1}"
+    return f"expected value at line {line} column {column + 1}"
+
+
+def _normalize_uri(uri: str) -> str | None:
+    parts = urllib.parse.urlsplit(uri)
+    if not parts.scheme or not parts.netloc:
+        return None
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+
+
+def _connect_failure(exc: httpx.HTTPError, http2: bool) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectError) and "refused" in text.lower():
+        if http2:
+            return "h2 pool connection error: Connection refused (os error 111)"
+        return ("unable to reach the remote endpoint.\nReason: client error (Connect) caused by: "
+                "tcp connect error caused by: Connection refused (os error 111)")
+    return text
+
+
+class AdminApp:
+    """Routes admin requests to the engine of one ``LocalRestate``."""
+
+    def __init__(self, lab: LocalRestate, ingress_url: str, query_handler: QueryHandler | None) -> None:
+        self.lab = lab
+        self.ingress_url = ingress_url
+        self.query_handler = query_handler
+        self._revisions: dict[str, dict[str, int]] = {}
+
+    @property
+    def engine(self) -> Engine:
+        return self.lab.engine
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        raw = scope.get("raw_path") or scope["path"].encode()
+        path = raw.decode("latin-1").split("?", 1)[0]
+        segments = [urllib.parse.unquote(s) for s in path.split("/")[1:]]
+        method = scope["method"]
+        if segments == ["query"] and method == "POST" and self.query_handler is not None:
+            await self.query_handler(scope, receive, send)
+            return
+        self._remember_revisions()
+        try:
+            reply = await self.route(method if method != "HEAD" else "GET", segments, scope, receive)
+        except BodyTooLarge:
+            reply = text_reply(413, "Failed to buffer the request body: length limit exceeded")
+        except Exception as exc:  # the admin API must keep serving whatever a handler does
+            reply = error_reply(500, f"restate_lab admin error: {exc!r}")
+        await self._send(scope, send, reply, head=method == "HEAD")
+
+    async def _send(self, scope: Scope, send: Send, reply: Reply, *, head: bool) -> None:
+        body, headers = reply.body, list(reply.headers)
+        if body and "gzip" in (header(scope, b"accept-encoding") or ""):
+            body = gzip.compress(body)
+            headers.append((b"content-encoding", b"gzip"))
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if head else body})
+
+    def _remember_revisions(self) -> None:
+        for service in self.engine.services.values():
+            self._revisions.setdefault(service.deployment.id, {})[service.name] = service.revision
+
+    # ---- routing ----
+
+    async def route(self, method: str, seg: list[str], scope: Scope, receive: Receive) -> Reply:
+        n = len(seg)
+        head = seg[0] if seg else ""
+        if n == 1 and head in ("health", "version", "openapi"):
+            if method != "GET":
+                return not_allowed(_READ)
+            if head == "health":
+                return Reply(200)
+            if head == "version":
+                return json_reply(200, self.version())
+            return json_reply(200, admin_openapi())
+        if head == "deployments":
+            return await self.route_deployments(method, seg, scope, receive)
+        if head == "services" and 1 <= n <= 5:
+            return self.route_services(method, seg)
+        if head == "invocations" and n in (2, 3):
+            return self.route_invocations(method, seg, scope)
+        return NOT_FOUND
+
+    def version(self) -> dict[str, Any]:
+        return {
+            "version": SERVER_VERSION,
+            "min_admin_api_version": 2,
+            "max_admin_api_version": 4,
+            "ingress_endpoint": self.ingress_url,
+            "features": dict.fromkeys(_FEATURES, False),
+        }
+
+    # ---- deployments ----
+
+    async def route_deployments(self, method: str, seg: list[str], scope: Scope, receive: Receive) -> Reply:
+        if len(seg) == 1:
+            if method == "GET":
+                services = list(self.engine.services.values())
+                return json_reply(200, {"deployments": [
+                    describe_deployment(d, services, revisions=self._revisions.get(d.id))
+                    for d in self.engine.deployments.values()
+                ]})
+            if method == "POST":
+                return await self.register(scope, await read_body(receive))
+            return not_allowed("GET,HEAD,POST")
+        if len(seg) != 2 or not seg[1]:
+            return NOT_FOUND
+        if method not in ("GET", "DELETE"):
+            return not_allowed("GET,HEAD,DELETE")
+        deployment = self.engine.deployments.get(seg[1])
+        if deployment is None:
+            reason = id_error(seg[1], "dp")
+            if reason is not None:
+                return text_reply(400, f"Invalid URL: Cannot parse `deployment` with value `{seg[1]}`: {reason}")
+        if method == "DELETE":
+            return self.delete_deployment(seg[1], deployment, scope)
+        if deployment is None:
+            return error_reply(404, f"The requested deployment '{seg[1]}' does not exist")
+        return json_reply(200, describe_deployment(deployment, self.engine.services.values(), detailed=True))
+
+    def delete_deployment(self, dp_id: str, deployment: Deployment | None, scope: Scope) -> Reply:
+        query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        if query.get("force", ["false"])[-1] != "true":
+            return Reply(501)
+        if deployment is None:
+            return error_reply(404, f"not found in the schema registry: deployment with id '{dp_id}'")
+        del self.engine.deployments[dp_id]
+        for name in [s.name for s in self.engine.services.values() if s.deployment is deployment]:
+            del self.engine.services[name]
+        return Reply(202)
+
+    def _existing(self, uri: str) -> Deployment | None:
+        for deployment in self.engine.deployments.values():
+            known = getattr(deployment.transport, "uri", None)
+            if isinstance(known, str) and known.rstrip("/") == uri.rstrip("/"):
+                return deployment
+        return None
+
+    async def register(self, scope: Scope, body: bytes) -> Reply:
+        """``POST /deployments``: discover a deployment URL and register its services."""
+        ctype = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            return text_reply(415, "Expected request with `Content-Type: application/json`")
+        try:
+            request = json.loads(body.decode("utf-8", errors="replace"))
+        except json.JSONDecodeError as exc:
+            return text_reply(400, f"Failed to parse the request body as JSON: {_serde_json_error(body, exc)}")
+        uri = request.get("uri") if isinstance(request, dict) else None
+        flags = {k: request.get(k, False) for k in ("use_http_11", "force", "dry_run")} if isinstance(
+            request, dict) else {}
+        normalized = _normalize_uri(uri) if isinstance(uri, str) else None
+        if normalized is None or not all(isinstance(v, bool) for v in flags.values()):
+            return text_reply(422, "Failed to deserialize the JSON body into the target type: "
+                                   "data did not match any variant of untagged enum RegisterDeploymentRequest")
+        http2 = not flags["use_http_11"]
+        existing = self._existing(normalized)
+        if existing is not None and not flags["force"]:
+            return self._registered(200, existing)
+        manifest_or_error = await self._discover(normalized, http2)
+        if isinstance(manifest_or_error, Reply):
+            return manifest_or_error
+        sdk, manifest = manifest_or_error
+        transport = HttpTransport(normalized)
+        transport.sdk_version = sdk  # type: ignore[attr-defined]
+        if flags["dry_run"]:
+            try:
+                deployment, services = parse_manifest(manifest, transport)
+            except DeploymentError as exc:
+                return error_reply(400, f"[META0003] {exc}", "META0003")
+            if existing is not None:
+                deployment.id = existing.id
+            answer = describe_registration(deployment, services)
+            return json_reply(200, answer, (b"location", f"deployments/{deployment.id}".encode()))
+        try:
+            deployment = await self.engine.register(transport, http2=http2)
+        except DeploymentError as exc:
+            return error_reply(500, f"[META0003] [META0003] {exc}", "META0003")
+        if existing is not None:
+            # Re-registering a known URL keeps its id, as the server does.
+            self.engine.deployments.pop(deployment.id, None)
+            self.engine.deployments.pop(existing.id, None)
+            deployment.id = existing.id
+            self.engine.deployments[existing.id] = deployment
+            await existing.transport.close()
+        self._remember_revisions()
+        return self._registered(200 if existing is not None else 201, deployment)
+
+    def _registered(self, status: int, deployment: Deployment) -> Reply:
+        answer = describe_registration(deployment, self.engine.services.values())
+        return json_reply(status, answer, (b"location", f"deployments/{deployment.id}".encode()))
+
+    async def _discover(self, uri: str, http2: bool) -> Reply | tuple[str | None, dict[str, Any]]:
+        """Fetch the manifest once to word failures as the server does and to learn the SDK's identity."""
+        url = uri.rstrip("/") + "/discover"
+        failure: str
+        try:
+            async with httpx.AsyncClient(http1=not http2, http2=http2, timeout=10.0) as client:
+                answer = await client.get(url, headers={"accept": DISCOVERY_ACCEPT})
+        except httpx.HTTPError as exc:
+            failure = f"error when calling '{uri}': {_connect_failure(exc, http2)}"
+        except Exception as exc:  # e.g. an unsupported scheme
+            failure = f"error when calling '{uri}': {exc}"
+        else:
+            if answer.status_code == 200:
+                try:
+                    manifest = answer.json()
+                except ValueError:
+                    manifest = None
+                if isinstance(manifest, dict):
+                    return answer.headers.get("x-restate-server"), manifest
+                failure = f"cannot decode the discovery response of '{uri}' as a JSON manifest"
+            else:
+                shown = json.dumps(dict(answer.headers.items()))
+                failure = (f"got status code '{answer.status_code}'. Make sure the provided URI has the correct "
+                           f"path where the Restate SDK endpoint is mounted. Response headers: {shown}. "
+                           f"Body: {answer.text}")
+        return error_reply(500, f"[META0003] [META0003] {failure}", "META0003")
+
+    # ---- services ----
+
+    def route_services(self, method: str, seg: list[str]) -> Reply:
+        n = len(seg)
+        if any(not s for s in seg[1:]) or (n >= 3 and seg[2] not in ("handlers", "openapi")) or (
+                n == 5 or (n == 4 and seg[2] != "handlers")):
+            return NOT_FOUND
+        if method != "GET":
+            return not_allowed(_READ)
+        if n == 1:
+            return json_reply(200, {"services": [describe_service(s) for s in self.engine.services.values()]})
+        service = self.engine.services.get(seg[1])
+        if n == 4:
+            handler = service.handlers.get(seg[3]) if service is not None else None
+            if service is None or handler is None:
+                return error_reply(404, f"The requested handler '{seg[3]}' on service '{seg[1]}' does not exist")
+            return json_reply(200, describe_handler(handler, bidi=service.deployment.bidi))
+        if service is None:
+            return error_reply(404, f"The requested service '{seg[1]}' does not exist")
+        if n == 2:
+            return json_reply(200, describe_service(service))
+        if seg[2] == "openapi":
+            return json_reply(200, service_openapi(service, ingress_url=self.ingress_url))
+        bidi = service.deployment.bidi
+        return json_reply(200, {"handlers": [describe_handler(h, bidi=bidi) for h in service.handlers.values()]})
+
+    # ---- invocations ----
+
+    def route_invocations(self, method: str, seg: list[str], scope: Scope) -> Reply:
+        if len(seg) == 3 and seg[2] not in _INVOCATION_OPS:
+            return NOT_FOUND
+        if not seg[1]:
+            return NOT_FOUND
+        if len(seg) == 2:
+            if method != "DELETE":
+                return not_allowed("DELETE")
+            query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            mode = query.get("mode", ["cancel"])[-1]
+            if mode.lower() not in ("cancel", "kill", "purge"):
+                return text_reply(400, f"Failed to deserialize query string: mode: unknown variant `{mode}`, "
+                                       "expected one of `Cancel`, `cancel`, `Kill`, `kill`, `Purge`, `purge`")
+            op = mode.lower()
+        else:
+            if method != "PATCH":
+                return not_allowed("PATCH")
+            op = seg[2]
+        reason = invocation_id_error(seg[1])
+        if reason is not None:
+            return error_reply(400, f"The request field 'invocation_id' is invalid. Reason: {reason}")
+        inv = self.engine.find(seg[1])
+        if inv is None:
+            return error_reply(404, f"The requested invocation '{seg[1]}' does not exist")
+        reply = self.manage(op, inv)
+        if len(seg) == 2 and reply.status < 300:
+            return Reply(202)
+        return reply
+
+    def manage(self, op: str, inv: Invocation) -> Reply:
+        """Cancel, kill, purge, pause or resume one invocation with the server's statuses."""
+        engine, inv_id, status = self.engine, inv.id_str, inv.status
+        completed = status is InvocationStatus.COMPLETED
+        if op in ("cancel", "kill"):
+            if completed:
+                return error_reply(409, f"The invocation '{inv_id}' was already completed.")
+            if op == "cancel":
+                engine.cancel(inv_id)
+                return Reply(202)
+            engine.kill(inv_id)
+            return Reply(200)
+        if op in ("purge", "purge-journal"):
+            if not completed:
+                return error_reply(409, f"The invocation '{inv_id}' is not yet completed.")
+            if op == "purge":
+                engine.purge(inv_id)
+            else:
+                inv.journal.clear()
+            return Reply(200)
+        if op == "pause":
+            if status is InvocationStatus.PAUSED:
+                return Reply(200)
+            if completed or status in (InvocationStatus.PENDING, InvocationStatus.SCHEDULED):
+                return error_reply(409, f"The invocation '{inv_id}' is not running, cannot be paused.")
+            _pause(engine, inv)
+            return Reply(202)
+        if op == "resume":
+            if completed:
+                return error_reply(409, f"The invocation '{inv_id}' is completed, cannot be resumed.")
+            if status in (InvocationStatus.PENDING, InvocationStatus.SCHEDULED):
+                return error_reply(425, f"The invocation '{inv_id}' is either inboxed or scheduled, "
+                                        "cannot be resumed.")
+            engine.resume(inv_id)
+            return Reply(200)
+        # restart-as-new: the runtime keeps no completed journals to restart from.
+        return error_reply(409, f"The invocation '{inv_id}' cannot be restarted as new.")
+
+
+def _pause(engine: Engine, inv: Invocation) -> None:
+    """Stop the current attempt and park the invocation as ``paused`` until it is resumed.
+
+    The journal stays, so a resume replays it, as a retry would.
+    """
+    if inv.attempt_task is not None and not inv.attempt_task.done():
+        inv.attempt_task.cancel()
+    inv.live_input = None
+    inv.status = InvocationStatus.PAUSED
+    inv.next_retry_at_ms = None
+    inv.modified_at_ms = engine.now_ms()
+
+
+def make_admin_app(
+    lab: LocalRestate,
+    *,
+    ingress_url: str = "http://127.0.0.1:8080/",
+    query_handler: QueryHandler | None = None,
+) -> ASGIApp:
+    """The admin API of ``lab`` as an ASGI app; ``query_handler`` (an ASGI app) serves ``POST /query``."""
+    return AdminApp(lab, ingress_url, query_handler)
