@@ -18,13 +18,13 @@ from restate_lab.ingress.asgi import (
     respond_error,
 )
 from restate_lab.ingress.invoke import invoke
+from restate_lab.rules.admission import service_not_found
 from restate_lab.rules.errors import RestateError
 from restate_lab.rules.targets import Target
 from restate_lab.runtime.engine import Engine
 
 log = logging.getLogger("restate_lab.ingress")
 INVOCATION_PATH = "bad path, expected either /:service-name/:handler or /:object-name/:object-key/:handler"
-SERVICE_NOT_FOUND = restate_routes.SERVICE_NOT_FOUND
 
 
 def split_path(scope: Scope) -> list[str]:
@@ -42,7 +42,7 @@ def _invocation_target(engine: Engine, path: str, parts: list[str]) -> tuple[Tar
         raise RestateError(400, f"bad path: {path}")
     meta = engine.services.get(parts[0])
     if meta is None:
-        raise RestateError(404, SERVICE_NOT_FOUND.format(parts[0]))
+        raise service_not_found(parts[0])
     rest = parts[1:]
     is_send = rest[-1] == "send" and len(rest) == (3 if meta.keyed else 2)
     if is_send:

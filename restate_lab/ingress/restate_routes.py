@@ -8,6 +8,7 @@ from typing import Any
 from restate_lab.ingress.asgi import Receive, Scope, Send, read_body, respond, respond_json
 from restate_lab.ingress.invoke import invoke, respond_result
 from restate_lab.protocol.messages import VOID, Failure, Value
+from restate_lab.rules.admission import service_not_found
 from restate_lab.rules.errors import RestateError
 from restate_lab.rules.ids import InvocationId, parse_awakeable_id
 from restate_lab.rules.targets import HandlerType, Target
@@ -27,7 +28,6 @@ VERSIONED_PATH = (
     "/restate/scope/:scope/call/:service/:handler, /restate/attach/:invocation_id, /restate/output/:invocation_id,"
     " or /restate/lookup"
 )
-SERVICE_NOT_FOUND = "service '{}' not found, make sure to register the service before calling it."
 
 
 def parse_invocation_id(text: str) -> InvocationId:
@@ -66,7 +66,7 @@ def lookup_by_id(engine: Engine, text: str) -> Lookup:
 def lookup_idempotent(engine: Engine, service: str, key: str | None, handler: str, idem: str) -> Lookup:
     meta = engine.services.get(service)
     if meta is None:
-        raise RestateError(404, SERVICE_NOT_FOUND.format(service))
+        raise service_not_found(service)
     handler_meta = meta.handlers.get(handler)
     target = Target(service, handler, key)
     inv_id = engine.invocation_id_for(target, idem, handler_meta.ty if handler_meta else None)
@@ -150,7 +150,7 @@ async def _invocation(engine: Engine, method: str, send: Send, rest: list[str]) 
         raise RestateError(400, INVOCATION_PATH)
     meta = engine.services.get(rest[0])
     if meta is None:
-        raise RestateError(404, SERVICE_NOT_FOUND.format(rest[0]))
+        raise service_not_found(rest[0])
     if meta.keyed != (len(rest) == 5):
         raise RestateError(400, INVOCATION_PATH)
     key = rest[1] if len(rest) == 5 else None
@@ -179,7 +179,7 @@ def _versioned_target(engine: Engine, rest: list[str]) -> Target:
         raise RestateError(400, VERSIONED_PATH)
     meta = engine.services.get(rest[0])
     if meta is None:
-        raise RestateError(404, SERVICE_NOT_FOUND.format(rest[0]))
+        raise service_not_found(rest[0])
     if meta.keyed and len(rest) == 3:
         return Target(rest[0], rest[2], rest[1])
     if not meta.keyed and len(rest) == 2:

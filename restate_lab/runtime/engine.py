@@ -28,6 +28,7 @@ from restate_lab.protocol.messages import (
     signal_notification,
 )
 from restate_lab.protocol.transport import ASGIApp, AsgiTransport, HttpTransport, Transport
+from restate_lab.rules.admission import DEFAULT_WORKFLOW_RETENTION_MS, service_not_found
 from restate_lab.rules.errors import RestateError
 from restate_lab.rules.idempotency import DEFAULT_IDEMPOTENCY_RETENTION_MS, IdempotencyTable
 from restate_lab.rules.ids import InvocationId, partition_key_for
@@ -41,8 +42,6 @@ from restate_lab.runtime.stores import PromiseStore, ServiceId, StateStore
 
 log = logging.getLogger("restate_lab.runtime")
 
-#: Workflows keep their output and state this long after ``run`` completes (Restate's default).
-DEFAULT_WORKFLOW_RETENTION_MS = 24 * 3_600_000
 #: Restate Server 1.7 keeps every completed invocation's output this long (``completion_retention``).
 DEFAULT_COMPLETION_RETENTION_MS = 24 * 3_600_000
 IdempotencyKey = tuple[str, str | None, str, str]
@@ -128,9 +127,7 @@ class Engine:
     def resolve(self, service: str, handler: str) -> tuple[ServiceMeta, Any]:
         meta = self.services.get(service)
         if meta is None:
-            raise RestateError(
-                404, f"service '{service}' not found, make sure to register the service before calling it."
-            )
+            raise service_not_found(service)
         handler_meta = meta.handlers.get(handler)
         if handler_meta is None:
             raise RestateError(

@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from restate_lab.protocol.messages import Result
+from restate_lab.rules.admission import not_completed_yet, send_status, workflow_already_invoked
 from restate_lab.rules.durations import format_rfc3339
 from restate_lab.rules.errors import RestateError
 from restate_lab.rules.targets import HandlerType, Target
 from restate_lab.runtime.engine import Engine, Submission
 from restate_lab.runtime.invocation import Invocation
 
-NOT_COMPLETED = RestateError(470, "the invocation exists but has not completed yet")
-WORKFLOW_ALREADY_INVOKED = "the workflow method was already invoked"
+NOT_COMPLETED = not_completed_yet()
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Accepted:
 
     @property
     def status(self) -> str:
-        return "PreviouslyAccepted" if self.previously_accepted else "Accepted"
+        return send_status(not self.previously_accepted)
 
 
 def submit_call(
@@ -39,7 +39,9 @@ def submit_call(
     submission = engine.submit(target, body, headers, idempotency_key=idempotency_key)
     inv = submission.invocation
     if submission.previously_accepted and idempotency_key is None and inv.handler_type is HandlerType.WORKFLOW:
-        raise RestateError(409, WORKFLOW_ALREADY_INVOKED, "invocation", invocation_id=inv.id_str)
+        error = workflow_already_invoked()
+        error.invocation_id = inv.id_str
+        raise error
     return submission
 
 

@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from restate_lab.protocol.transport import DeploymentError, Transport
+from restate_lab.rules.admission import DEFAULT_WORKFLOW_RETENTION_MS
+from restate_lab.rules.idempotency import DEFAULT_IDEMPOTENCY_RETENTION_MS
 from restate_lab.rules.retry import RetryPolicy
 from restate_lab.rules.targets import HandlerType, ServiceType
 
 #: Restate Server's default retentions, in milliseconds.
-DEFAULT_RETENTIONS = {"idempotency": 24 * 3_600_000, "workflow": 24 * 3_600_000}
+DEFAULT_RETENTIONS = {"idempotency": DEFAULT_IDEMPOTENCY_RETENTION_MS, "workflow": DEFAULT_WORKFLOW_RETENTION_MS}
 
 #: Protocol versions this runtime speaks, in order of preference (Restate Server 1.7 picks 6).
 SUPPORTED_PROTOCOL_VERSIONS = (6, 5)
