@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -88,6 +89,7 @@ def _serve(args: argparse.Namespace, target: str) -> int:
     except KeyboardInterrupt:
         print("\nstopping")
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
         server.stop()
         lab.close()
     return 0
