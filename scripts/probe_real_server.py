@@ -337,6 +337,18 @@ def _mutate(an_id: str, pos: int) -> str:
     return "".join(chars)
 
 
+def _save_example(p: Prober, response: httpx.Response | None, path: Path) -> None:
+    """Keep a full JSON answer as an example file, ids tokenized and ports normalised to the defaults."""
+    if response is None or response.status_code >= 300:
+        return
+    text = p.token(json.dumps(response.json(), indent=2))
+    text = text.replace(p.srv.ingress_url, "http://127.0.0.1:8080")
+    for app_server in p.srv.app_servers:
+        text = text.replace(app_server.url, "http://127.0.0.1:9080")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n")
+
+
 def _inv_id(response: httpx.Response | None) -> str:
     if response is None:
         return "inv_missing"
@@ -854,7 +866,8 @@ def probe_all(p: Prober, examples_dir: Path, version: str) -> None:  # noqa: C90
     p.req("POST", f"/invocations/{inv_done}/cancel", admin=True, note="POST instead of PATCH")
 
     p.section = "Admin: services, deployments, OpenAPI"
-    p.req("GET", "/deployments", admin=True, max_body=400)
+    r = p.req("GET", "/deployments", admin=True, max_body=400)
+    _save_example(p, r, examples_dir / f"admin-deployments-{version}.json")
     p.req(
         "POST",
         "/deployments",
@@ -881,7 +894,10 @@ def probe_all(p: Prober, examples_dir: Path, version: str) -> None:  # noqa: C90
     )
     p.req("POST", "/deployments", admin=True, json_body={"nope": 1}, note="bad body")
     p.req("POST", "/deployments", admin=True, content=b"{", headers=j, note="malformed JSON")
-    p.req("GET", "/services", admin=True, max_body=300)
+    r = p.req(
+        "GET", "/services", admin=True, max_body=300, note=f"full body in docs/examples/admin-services-{version}.json"
+    )
+    _save_example(p, r, examples_dir / f"admin-services-{version}.json")
     p.req("GET", "/services/Greeter", admin=True, max_body=300)
     p.req("GET", "/services/Nope", admin=True)
     p.req("GET", "/services/Greeter/handlers", admin=True, max_body=300)
@@ -996,21 +1012,22 @@ def main() -> None:
     parser.add_argument("--examples", type=Path, default=ROOT / "docs" / "examples")
     args = parser.parse_args()
     logging.getLogger("restate").setLevel(logging.CRITICAL)  # handler tracebacks are expected here
-    with RestateServer.start(APP) as srv:
+    with RestateServer.start() as srv:
         version = httpx.get(srv.admin_url + "/version").json()["version"]
         prober = Prober(srv)
         prober.section = "Registration"
-        prober.rows.append(
-            Observation(
-                prober.section,
-                'POST admin /deployments {"uri": <app url>}',
-                "201",
-                "(see Admin section)",
-                {},
-                "done by the harness",
-                0,
-            )
+        app_url = srv.serve_app(APP).url
+        r = prober.req(
+            "POST",
+            "/deployments",
+            admin=True,
+            json_body={"uri": app_url},
+            max_body=300,
+            note=f"first registration; full body in docs/examples/admin-register-{version}.json",
         )
+        if r is None or r.status_code >= 300:
+            raise SystemExit(f"registration failed: {r and r.text}")
+        _save_example(prober, r, args.examples / f"admin-register-{version}.json")
         probe_all(prober, args.examples, version)
         out = args.out or ROOT / "docs" / f"observed-restate-{version}.md"
         out.parent.mkdir(parents=True, exist_ok=True)
