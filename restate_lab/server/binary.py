@@ -33,9 +33,7 @@ class RestateServerNotInstalled(RuntimeError):
 
     def __init__(self, searched: list[str]) -> None:
         self.searched = searched
-        super().__init__(
-            "restate-server binary not found (searched: " + ", ".join(searched) + "). " + INSTALL_HINT
-        )
+        super().__init__("restate-server binary not found (searched: " + ", ".join(searched) + "). " + INSTALL_HINT)
 
 
 def _npm_arch() -> str:
