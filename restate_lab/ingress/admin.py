@@ -128,7 +128,13 @@ def _normalize_uri(uri: str) -> str | None:
 
 def _connect_failure(exc: httpx.HTTPError, http2: bool) -> str:
     text = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.ConnectError) and "refused" in text.lower():
+    causes: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and len(causes) < 10:
+        causes.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    refused = any(isinstance(c, ConnectionRefusedError) or "refused" in str(c).lower() for c in causes)
+    if isinstance(exc, httpx.ConnectError) and refused:
         if http2:
             return "h2 pool connection error: Connection refused (os error 111)"
         return ("unable to reach the remote endpoint.\nReason: client error (Connect) caused by: "
@@ -392,10 +398,13 @@ class AdminApp:
         inv = self.engine.find(seg[1])
         if inv is None:
             return error_reply(404, f"The requested invocation '{seg[1]}' does not exist")
-        reply = self.manage(op, inv)
-        if len(seg) == 2 and reply.status < 300:
-            return Reply(202)
-        return reply
+        if len(seg) == 2:
+            # The legacy DELETE accepts cancel and kill of completed invocations silently.
+            if op != "purge" and inv.status is InvocationStatus.COMPLETED:
+                return Reply(202)
+            reply = self.manage(op, inv)
+            return Reply(202) if reply.status < 300 else reply
+        return self.manage(op, inv)
 
     def manage(self, op: str, inv: Invocation) -> Reply:
         """Cancel, kill, purge, pause or resume one invocation with the server's statuses."""
