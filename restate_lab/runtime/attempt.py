@@ -56,12 +56,7 @@ Outcome = Ended | Suspended | Failed
 def _read_message(engine: Engine, inv: Invocation, frame: Frame) -> Outcome | None:
     """Apply one message from the SDK; return the attempt's outcome when the message ends it."""
     if frame.is_command:
-        inv.journal.append(frame)
-        inv.command_count += 1
-        inv.modified_at_ms = engine.now_ms()
-        inv.retry_count = 0
-        commands.apply(engine, inv, frame)
-        return None
+        return _journal_command(engine, inv, frame)
     msg_type = frame.type
     if msg_type == MessageType.PROPOSE_RUN_COMPLETION:
         fields = frame.fields()
@@ -82,6 +77,38 @@ def _read_message(engine: Engine, inv: Invocation, frame: Frame) -> Outcome | No
     if msg_type in (MessageType.COMMAND_ACK, MessageType.AWAITING_ON):
         return None
     return Failed(PROTOCOL_VIOLATION, f"unexpected message type 0x{msg_type:04x} from the deployment")
+
+
+def _journal_command(engine: Engine, inv: Invocation, frame: Frame) -> Failed | None:
+    """Store a command and carry it out; a command the server cannot read is refused, not stored.
+
+    A stored command is replayed on every later attempt, so storing garbage from a broken
+    deployment would make the invocation fail forever, even against a fixed deployment.
+    """
+    if frame.type not in commands.KNOWN_COMMANDS:
+        return Failed(PROTOCOL_VIOLATION, f"unknown command type 0x{frame.type:04x} from the deployment")
+    try:
+        fields = frame.fields()
+    except WireError as exc:
+        return Failed(PROTOCOL_VIOLATION, f"malformed {_name(frame.type)} from the deployment: {exc}")
+    stored = len(inv.journal)
+    inv.journal.append(frame)
+    try:
+        commands.apply(engine, inv, frame, fields)
+    except ValueError as exc:  # WireError and UnicodeDecodeError: fields of the wrong shape
+        del inv.journal[stored:]
+        return Failed(PROTOCOL_VIOLATION, f"malformed {_name(frame.type)} from the deployment: {exc}")
+    inv.command_count += 1
+    inv.modified_at_ms = engine.now_ms()
+    inv.retry_count = 0
+    return None
+
+
+def _name(msg_type: int) -> str:
+    try:
+        return MessageType(msg_type).name
+    except ValueError:
+        return f"message 0x{msg_type:04x}"
 
 
 async def run_attempt(engine: Engine, inv: Invocation) -> Outcome:

@@ -29,11 +29,11 @@ if TYPE_CHECKING:
 Handler = Callable[["Engine", Invocation, Fields], None]
 
 
-def apply(engine: Engine, inv: Invocation, frame: Frame) -> None:
-    """Carry out a command the SDK just journaled."""
+def apply(engine: Engine, inv: Invocation, frame: Frame, fields: Fields | None = None) -> None:
+    """Carry out a command the SDK just journaled (``fields``: its payload, when already parsed)."""
     handler = _HANDLERS.get(frame.type)
     if handler is not None:
-        handler(engine, inv, frame.fields())
+        handler(engine, inv, frame.fields() if fields is None else fields)
 
 
 def _output(engine: Engine, inv: Invocation, f: Fields) -> None:
@@ -190,4 +190,12 @@ _HANDLERS: dict[int, Handler] = {
     MessageType.COMPLETE_AWAKEABLE_COMMAND: _complete_awakeable,
     MessageType.ATTACH_INVOCATION_COMMAND: lambda e, i, f: _attach_or_output(e, i, f, attach=True),
     MessageType.GET_INVOCATION_OUTPUT_COMMAND: lambda e, i, f: _attach_or_output(e, i, f, attach=False),
+}
+
+#: Every command type of protocol v5/v6; the rest need no server action (input, eager state, run).
+KNOWN_COMMANDS = frozenset(_HANDLERS) | {
+    MessageType.INPUT_COMMAND,
+    MessageType.GET_EAGER_STATE_COMMAND,
+    MessageType.GET_EAGER_STATE_KEYS_COMMAND,
+    MessageType.RUN_COMMAND,
 }
