@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from restate_lab.protocol.h2c import H2StreamError, duplex_post
+
 ASGIApp = Callable[
     [MutableMapping[str, Any], Callable[[], Awaitable[MutableMapping[str, Any]]],
      Callable[[MutableMapping[str, Any]], Awaitable[None]]],
@@ -159,7 +161,11 @@ class AsgiTransport:
 
 
 class HttpTransport:
-    """Reaches a deployment URL: HTTP/1.1 for request-response, HTTP/2 (h2c) for bidirectional."""
+    """Reaches a deployment URL: HTTP/1.1 for request-response, HTTP/2 (h2c) for bidirectional.
+
+    Bidirectional attempts use ``duplex_post``, since httpx would not read the answer before the
+    request body ends.
+    """
 
     def __init__(self, uri: str, headers: dict[str, str] | None = None) -> None:
         self.uri = uri.rstrip("/")
@@ -197,6 +203,13 @@ class HttpTransport:
                 yield chunk
 
         headers = {"content-type": content_type, "accept": content_type, **self.extra_headers}
+        if bidi:
+            try:
+                async for chunk in duplex_post(self.uri, f"/invoke/{service}/{handler}", headers, body):
+                    yield chunk
+            except H2StreamError as exc:
+                raise DeploymentError(f"lost {self.uri} during {service}/{handler}: {exc}") from exc
+            return
         try:
             async with self._client(bidi).stream(
                 "POST", f"{self.uri}/invoke/{service}/{handler}", headers=headers, content=request_body()
