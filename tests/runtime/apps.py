@@ -359,3 +359,65 @@ SERVICES = [basics, counter, lazy, signup]
 def make_app(**options: Any) -> Any:
     """A fresh ASGI app over every test service (one per LocalRestate, so no SDK state is shared)."""
     return restate.app(SERVICES, **options)
+
+
+# ---- deployments that misbehave ----
+
+fragile = restate.Service("Fragile")
+
+
+@fragile.handler(invocation_retry_policy=FAST_RETRY)
+async def work(ctx: restate.Context, tag: str) -> str:
+    def effect() -> int:
+        COUNTS[tag] += 1
+        return COUNTS[tag]
+
+    await ctx.run_typed("effect", effect)
+    await ctx.sleep(timedelta(milliseconds=5))
+    return f"worked:{tag}"
+
+
+def make_fragile_app() -> Any:
+    return restate.app([fragile])
+
+
+class BrokenDeployment:
+    """An ASGI app that discovers like ``inner`` but breaks the protocol on every invocation.
+
+    ``mode`` says how: ``garbage`` bytes, a frame of an ``unknown`` type, a command with a ``malformed``
+    payload, a ``truncated`` frame, an HTTP ``500``, or an app that ``raises``.
+    """
+
+    def __init__(self, inner: Any, mode: str) -> None:
+        self.inner = inner
+        self.mode = mode
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/invoke/"):
+            await self.inner(scope, receive, send)
+            return
+        if self.mode == "raises":
+            raise RuntimeError("deployment exploded")
+        content_type = dict(scope["headers"]).get(b"content-type", b"application/octet-stream")
+        status = 500 if self.mode == "500" else 200
+        body = {
+            "garbage": b"\xde\xad\xbe\xef" * 8,
+            "unknown": b"\x7f\x00\x00\x00\x00\x00\x00\x02\x08\x01",
+            "malformed": b"\x04\x0c\x00\x00\x00\x00\x00\x02\x08\xff",
+            "truncated": b"\x04\x01\x00\x00\x00\x00\x00\x40\x0a",
+            "500": b"internal error",
+        }[self.mode]
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", content_type)]})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+class GarbageManifest:
+    """An ASGI app whose discovery answer is not a usable manifest."""
+
+    def __init__(self, status: int, content_type: bytes, body: bytes) -> None:
+        self.status, self.content_type, self.body = status, content_type, body
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": self.status,
+                    "headers": [(b"content-type", self.content_type)]})
+        await send({"type": "http.response.body", "body": self.body, "more_body": False})

@@ -34,13 +34,13 @@ def test_idempotency_key_is_scoped_to_the_target(lab: LocalRestate, tag: str) ->
 
 
 def test_idempotency_entry_expires_after_the_handlers_retention(lab: LocalRestate, tag: str) -> None:
-    """After idempotency_retention (1 s here) the same key starts a new invocation."""
+    """After idempotency_retention (1 s here) the same key starts a new invocation (its id is derived
+    from target and key, as on Restate Server, so it is the same id again)."""
     first = lab.send("Basics", "idem", tag, idempotency_key=tag)
     lab.attach(first.invocation_id)
     time.sleep(1.1)
     again = lab.send("Basics", "idem", tag, idempotency_key=tag)
     assert again.status == "Accepted"
-    assert again.invocation_id != first.invocation_id
     assert lab.attach(again.invocation_id) == f"first:{tag}"
     assert COUNTS["idem:" + tag] == 2
 
