@@ -7,6 +7,7 @@ from urllib.parse import unquote
 
 from restate_lab.ingress import restate_routes
 from restate_lab.ingress.asgi import (
+    MAX_BODY_BYTES,
     ASGIApp,
     BodyTooLarge,
     Receive,
@@ -79,12 +80,22 @@ def make_ingress_app(engine: Engine) -> ASGIApp:
         except RestateError as err:
             await respond_error(send, err, head_only=method == "HEAD")
         except BodyTooLarge:
-            await respond_error(send, RestateError(413, "cannot read body: LengthLimitError"))
+            if _declared_length(scope) > MAX_BODY_BYTES:
+                # A declared content-length over the limit is refused before the body is read,
+                # in plain text (Restate Server 1.7.12); a streamed body gets the JSON error.
+                await respond(send, 413, b"length limit exceeded", [(b"content-type", b"text/plain; charset=utf-8")])
+            else:
+                await respond_error(send, RestateError(413, "cannot read body: LengthLimitError"))
         except Exception as exc:  # never let a bug take the ingress down
             log.exception("ingress failed on %s %s", method, scope.get("path"))
             await respond_error(send, RestateError(500, f"internal error in restate_lab: {exc!r}"))
 
     return app
+
+
+def _declared_length(scope: Scope) -> int:
+    value = header(scope, b"content-length")
+    return int(value) if value and value.isdigit() else -1
 
 
 async def _preflight(scope: Scope, send: Send) -> None:

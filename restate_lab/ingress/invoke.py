@@ -69,6 +69,8 @@ def _check_input(handler: HandlerMeta, content_type: str | None, body: bytes) ->
             )
         return
     if not body:
+        if content_type:
+            raise RestateError(400, "input validation error: Empty body not allowed")
         return
     if not content_type:
         raise RestateError(400, "input validation error: Empty content-type")
@@ -97,7 +99,8 @@ async def invoke(engine: Engine, scope: Scope, receive: Receive, send: Send, tar
             delay_ms = parse_duration_ms(query["delay"][0])
         except InvalidDuration as exc:
             raise RestateError(400, f"bad delay query parameter, must be a ISO8601 duration: {exc}") from exc
-    idempotency_key = header(scope, b"idempotency-key") or None
+    # An empty ``idempotency-key:`` header is a key like any other on Restate Server 1.7.12.
+    idempotency_key = header(scope, b"idempotency-key")
     if idempotency_key is not None and handler.ty is HandlerType.WORKFLOW:
         raise RestateError(
             400, "cannot use the idempotency key with workflow handlers. "

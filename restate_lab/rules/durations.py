@@ -21,7 +21,7 @@ for _names, _size in (
 _HUMAN_PART = re.compile(r"\s*,?\s*(\d+(?:\.\d+)?)\s*([A-Za-zµ]+)")
 _EXPECTED_UNIT = (
     "failed to parse input in the \"friendly\" duration format: expected to find unit designator "
-    "suffix (e.g., 'years' or 'secs') after parsing integer"
+    "suffix (e.g., `years` or `secs`) after parsing integer"
 )
 _EXPECTED_INTEGER = (
     "failed to parse input in the \"friendly\" duration format: expected duration to start with a unit "
@@ -49,7 +49,7 @@ def parse_duration_ms(text: str) -> int:
     Traceback (most recent call last):
     ...
     restate_lab.rules.durations.InvalidDuration: failed to parse input in the "friendly" duration format: \
-expected to find unit designator suffix (e.g., 'years' or 'secs') after parsing integer
+expected to find unit designator suffix (e.g., `years` or `secs`) after parsing integer
     """
     raw = text.strip()
     if not raw:

@@ -87,9 +87,15 @@ def awakeable_id(invocation: InvocationId, signal_index: int) -> str:
     return _AWAKEABLE_PREFIX + base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
+#: Prefixes of Restate's other id types: such an id is well-formed but of the wrong type for an awakeable.
+_OTHER_ID_PREFIXES = ("inv", "dp", "sub")
+
+
 def parse_awakeable_id(text: str) -> tuple[InvocationId, int]:
     """Split an awakeable id into its invocation and signal index; ``ValueError`` says why not."""
     prefix, sep, _rest = text.partition("_")
+    if sep and prefix in _OTHER_ID_PREFIXES:
+        raise ValueError("id doesn't match the expected type")
     if not sep or prefix not in ("sign", "prom"):
         raise ValueError("bad format")
     if prefix == "prom":

@@ -192,7 +192,10 @@ class Engine:
     def invocation_id_for(self, target: Target, idempotency_key: str | None, handler_type: HandlerType | None
                           ) -> InvocationId:
         """Workflow runs and idempotent requests get the same id for the same target and key."""
-        partition = partition_key_for(target.service, target.key)
+        # An idempotent request to an unkeyed service is placed by its idempotency key, so the id
+        # is the same again after a purge (as on Restate Server).
+        placement = target.key if target.key is not None or handler_type is HandlerType.WORKFLOW else idempotency_key
+        partition = partition_key_for(target.service, placement)
         if handler_type is HandlerType.WORKFLOW:
             return InvocationId.deterministic(partition, "workflow", target.service, target.key or "")
         if idempotency_key is not None:
@@ -301,7 +304,7 @@ class Engine:
         """Complete a workflow promise once; later attempts get a failure."""
         promise = self.promises.get(sid, name)
         if promise.result is not None:
-            return Failure(409, f"promise '{name}' already completed")
+            return Failure(409, "promise was already completed")
         promise.result = result
         listeners, promise.listeners = promise.listeners, []
         for inv_id, cid in listeners:

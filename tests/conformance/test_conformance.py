@@ -160,7 +160,11 @@ def test_conformance(scenario: Scenario, real: Endpoint, lab: Endpoint) -> None:
         pytest.skip("restate_lab.ingress.admin is not available yet; admin scenarios run once it exists")
     expected = run_scenario(real, scenario)
     actual = run_scenario(lab, scenario)
-    for step, exp, act in zip(scenario.steps, expected, actual, strict=True):
+    for index, (step, exp, act) in enumerate(zip(scenario.steps, expected, actual, strict=True)):
         if step.expected_difference is not None:
             assert (exp["status"], act["status"]) == step.expected_difference, scenario.note
-    assert actual == expected
+            continue
+        assert act == exp, (
+            f"step {index} differs\nrestate-server: {json.dumps(exp, sort_keys=True)}\n"
+            f"restate_lab:    {json.dumps(act, sort_keys=True)}"
+        )
