@@ -43,9 +43,18 @@ QueryHandler = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: The server version this admin API imitates, and the admin API versions it claims.
 SERVER_VERSION = "1.7.12"
 _FEATURES = (
-    "vqueues_migration_skip_completed", "scoped_promise_table_migration", "unique_random_seeds", "vqueues",
-    "kafka_scope", "preflight_invocation_termination_retention", "scoped_virtual_objects", "vqueues_async_refill",
-    "vqueue_obsolete_cleanup", "scoped_state_table_migration", "protocol_v7", "invoker_yield",
+    "vqueues_migration_skip_completed",
+    "scoped_promise_table_migration",
+    "unique_random_seeds",
+    "vqueues",
+    "kafka_scope",
+    "preflight_invocation_termination_retention",
+    "scoped_virtual_objects",
+    "vqueues_async_refill",
+    "vqueue_obsolete_cleanup",
+    "scoped_state_table_migration",
+    "protocol_v7",
+    "invoker_yield",
 )
 _READ = "GET,HEAD"
 _INVOCATION_OPS = ("cancel", "kill", "purge", "purge-journal", "pause", "resume", "restart-as-new")
@@ -96,7 +105,7 @@ def _serde_json_error(body: bytes, exc: json.JSONDecodeError) -> str:
     text = exc.doc
     line = text.count("\n", 0, exc.pos) + 1
     column = exc.pos - (text.rfind("\n", 0, exc.pos) + 1)
-    if not text[exc.pos:].strip():
+    if not text[exc.pos :].strip():
         end = len(text.rstrip())
         line = text.count("\n", 0, end) + 1
         column = end - (text.rfind("\n", 0, end) + 1)
@@ -137,8 +146,10 @@ def _connect_failure(exc: httpx.HTTPError, http2: bool) -> str:
     if isinstance(exc, httpx.ConnectError) and refused:
         if http2:
             return "h2 pool connection error: Connection refused (os error 111)"
-        return ("unable to reach the remote endpoint.\nReason: client error (Connect) caused by: "
-                "tcp connect error caused by: Connection refused (os error 111)")
+        return (
+            "unable to reach the remote endpoint.\nReason: client error (Connect) caused by: "
+            "tcp connect error caused by: Connection refused (os error 111)"
+        )
     return text
 
 
@@ -226,10 +237,15 @@ class AdminApp:
         if len(seg) == 1:
             if method == "GET":
                 services = list(self.engine.services.values())
-                return json_reply(200, {"deployments": [
-                    describe_deployment(d, services, revisions=self._revisions.get(d.id))
-                    for d in self.engine.deployments.values()
-                ]})
+                return json_reply(
+                    200,
+                    {
+                        "deployments": [
+                            describe_deployment(d, services, revisions=self._revisions.get(d.id))
+                            for d in self.engine.deployments.values()
+                        ]
+                    },
+                )
             if method == "POST":
                 return await self.register(scope, await read_body(receive))
             return not_allowed("GET,HEAD,POST")
@@ -276,12 +292,16 @@ class AdminApp:
         except json.JSONDecodeError as exc:
             return text_reply(400, f"Failed to parse the request body as JSON: {_serde_json_error(body, exc)}")
         uri = request.get("uri") if isinstance(request, dict) else None
-        flags = {k: request.get(k, False) for k in ("use_http_11", "force", "dry_run")} if isinstance(
-            request, dict) else {}
+        flags = (
+            {k: request.get(k, False) for k in ("use_http_11", "force", "dry_run")} if isinstance(request, dict) else {}
+        )
         normalized = _normalize_uri(uri) if isinstance(uri, str) else None
         if normalized is None or not all(isinstance(v, bool) for v in flags.values()):
-            return text_reply(422, "Failed to deserialize the JSON body into the target type: "
-                                   "data did not match any variant of untagged enum RegisterDeploymentRequest")
+            return text_reply(
+                422,
+                "Failed to deserialize the JSON body into the target type: "
+                "data did not match any variant of untagged enum RegisterDeploymentRequest",
+            )
         http2 = not flags["use_http_11"]
         existing = self._existing(normalized)
         if existing is not None and not flags["force"]:
@@ -341,17 +361,22 @@ class AdminApp:
                 failure = f"cannot decode the discovery response of '{uri}' as a JSON manifest"
             else:
                 shown = json.dumps(dict(answer.headers.items()))
-                failure = (f"got status code '{answer.status_code}'. Make sure the provided URI has the correct "
-                           f"path where the Restate SDK endpoint is mounted. Response headers: {shown}. "
-                           f"Body: {answer.text}")
+                failure = (
+                    f"got status code '{answer.status_code}'. Make sure the provided URI has the correct "
+                    f"path where the Restate SDK endpoint is mounted. Response headers: {shown}. "
+                    f"Body: {answer.text}"
+                )
         return error_reply(500, f"[META0003] [META0003] {failure}", "META0003")
 
     # ---- services ----
 
     def route_services(self, method: str, seg: list[str]) -> Reply:
         n = len(seg)
-        if any(not s for s in seg[1:]) or (n >= 3 and seg[2] not in ("handlers", "openapi")) or (
-                n == 5 or (n == 4 and seg[2] != "handlers")):
+        if (
+            any(not s for s in seg[1:])
+            or (n >= 3 and seg[2] not in ("handlers", "openapi"))
+            or (n == 5 or (n == 4 and seg[2] != "handlers"))
+        ):
             return NOT_FOUND
         if method != "GET":
             return not_allowed(_READ)
@@ -385,8 +410,11 @@ class AdminApp:
             query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
             mode = query.get("mode", ["cancel"])[-1]
             if mode.lower() not in ("cancel", "kill", "purge"):
-                return text_reply(400, f"Failed to deserialize query string: mode: unknown variant `{mode}`, "
-                                       "expected one of `Cancel`, `cancel`, `Kill`, `kill`, `Purge`, `purge`")
+                return text_reply(
+                    400,
+                    f"Failed to deserialize query string: mode: unknown variant `{mode}`, "
+                    "expected one of `Cancel`, `cancel`, `Kill`, `kill`, `Purge`, `purge`",
+                )
             op = mode.lower()
         else:
             if method != "PATCH":
@@ -437,8 +465,7 @@ class AdminApp:
             if completed:
                 return error_reply(409, f"The invocation '{inv_id}' is completed, cannot be resumed.")
             if status in (InvocationStatus.PENDING, InvocationStatus.SCHEDULED):
-                return error_reply(425, f"The invocation '{inv_id}' is either inboxed or scheduled, "
-                                        "cannot be resumed.")
+                return error_reply(425, f"The invocation '{inv_id}' is either inboxed or scheduled, cannot be resumed.")
             engine.resume(inv_id)
             return Reply(200)
         # restart-as-new: the runtime keeps no completed journals to restart from.

@@ -34,18 +34,28 @@ def _components_parameters() -> dict[str, Any]:
     return {
         "delay": {
             "description": "Run the invocation after this delay, e.g. `10s`, `1h 2m` or ISO-8601 `PT10S` "
-                           f"([delayed sends]({_DOCS}#sending-a-delayed-message-over-http)).",
-            "example": "10s", "in": "query", "name": "delay", "required": False, "schema": dict(string),
+            f"([delayed sends]({_DOCS}#sending-a-delayed-message-over-http)).",
+            "example": "10s",
+            "in": "query",
+            "name": "delay",
+            "required": False,
+            "schema": dict(string),
         },
         "idempotencyKeyHeader": {
             "description": "Requests with the same idempotency key run once; repeats get the first result "
-                           f"([idempotent invocations]({_DOCS}#invoke-a-handler-idempotently)).",
-            "in": "header", "name": "idempotency-key", "required": False, "schema": dict(string),
+            f"([idempotent invocations]({_DOCS}#invoke-a-handler-idempotently)).",
+            "in": "header",
+            "name": "idempotency-key",
+            "required": False,
+            "schema": dict(string),
         },
         "idempotencyKeyPath": {
             "description": "The idempotency key the original request was sent with "
-                           f"([idempotent invocations]({_DOCS}#invoke-a-handler-idempotently)).",
-            "in": "path", "name": "idempotencyKey", "required": True, "schema": dict(string),
+            f"([idempotent invocations]({_DOCS}#invoke-a-handler-idempotently)).",
+            "in": "path",
+            "name": "idempotencyKey",
+            "required": True,
+            "schema": dict(string),
         },
         "key": {"in": "path", "name": "key", "required": True, "schema": dict(string)},
     }
@@ -57,7 +67,8 @@ def _components_responses() -> dict[str, Any]:
         "properties": {
             "executionTime": {
                 "description": "When the invocation is due to run, present when a 'delay' was given",
-                "format": "date-time", "type": "string",
+                "format": "date-time",
+                "type": "string",
             },
             "invocationId": {"type": "string"},
             "status": {"enum": ["Accepted", "PreviouslyAccepted"], "type": "string"},
@@ -76,15 +87,18 @@ def _components_responses() -> dict[str, Any]:
             "description": "No such invocation",
         },
         "InvocationNotReadyError": {
-            "content": _error_content({"message": "the invocation exists but has not completed yet",
-                                       "source": "ingress"}),
+            "content": _error_content(
+                {"message": "the invocation exists but has not completed yet", "source": "ingress"}
+            ),
             "description": "The invocation has not completed yet, so there is no output",
         },
         "Send": {
-            "content": {"application/json": {
-                "example": {"invocationId": "inv_1gdJBtdVEcM942bjcDmb1c1khoaJe11Hbz", "status": "Accepted"},
-                "schema": send_schema,
-            }},
+            "content": {
+                "application/json": {
+                    "example": {"invocationId": "inv_1gdJBtdVEcM942bjcDmb1c1khoaJe11Hbz", "status": "Accepted"},
+                    "schema": send_schema,
+                }
+            },
             "description": "The invocation was accepted",
         },
     }
@@ -97,13 +111,18 @@ def _restate_error_schema() -> dict[str, Any]:
         "properties": {
             "code": {"title": "error code", "type": "number"},
             "message": {"title": "Error message", "type": "string"},
-            "metadata": {"additionalProperties": {"type": "string"}, "title": "Additional metadata map",
-                         "type": "object"},
+            "metadata": {
+                "additionalProperties": {"type": "string"},
+                "title": "Additional metadata map",
+                "type": "object",
+            },
             "source": {
                 "description": "'ingress' when Restate itself refused or failed the request (HTTP semantics), "
-                               "'invocation' when the handler ended with a terminal error (status chosen by the "
-                               "handler). Repeated in the 'x-restate-error-source' header.",
-                "enum": ["ingress", "invocation"], "title": "Error source", "type": "string",
+                "'invocation' when the handler ended with a terminal error (status chosen by the "
+                "handler). Repeated in the 'x-restate-error-source' header.",
+                "enum": ["ingress", "invocation"],
+                "title": "Error source",
+                "type": "string",
             },
             "stacktrace": {"title": "Stacktrace of the error", "type": "string"},
         },
@@ -181,14 +200,18 @@ def _operations(service: ServiceMeta, handler: HandlerMeta) -> dict[str, dict[st
 
     call: dict[str, Any] = {
         "description": f"Invoke {name}/{h} and wait for its result",
-        "operationId": h, "parameters": call_params,
-        "responses": {"200": _result_response(handler), "default": generic}, "summary": h,
+        "operationId": h,
+        "parameters": call_params,
+        "responses": {"200": _result_response(handler), "default": generic},
+        "summary": h,
     }
     send: dict[str, Any] = {
         "description": f"Invoke {name}/{h} without waiting for its result",
-        "operationId": f"{h}Send", "parameters": [*call_params, _ref(_PARAM, "delay")],
+        "operationId": f"{h}Send",
+        "parameters": [*call_params, _ref(_PARAM, "delay")],
         "responses": {"200": _ref(_RESPONSE, "Send"), "202": _ref(_RESPONSE, "Send"), "default": generic},
-        "summary": h, "tags": ["Send"],
+        "summary": h,
+        "tags": ["Send"],
     }
     if body is not None:
         call["requestBody"] = body
@@ -202,24 +225,39 @@ def _operations(service: ServiceMeta, handler: HandlerMeta) -> dict[str, dict[st
     else:
         lookup = f"/restate/invocation/{target}/{{idempotencyKey}}"
         lookup_params, by = [*base_params, _ref(_PARAM, "idempotencyKeyPath")], "idempotency key"
-    ops[f"{lookup}/attach"] = {"get": {
-        "deprecated": True,
-        "description": f"Deprecated in favour of POST /restate/lookup and GET /restate/attach/{{invocationId}}: "
-                       f"wait for the {name}/{h} invocation named by its {by}",
-        "operationId": f"{h}Attach", "parameters": lookup_params,
-        "responses": {"200": _result_response(handler), "404": _ref(_RESPONSE, "InvocationNotFoundError"),
-                      "default": generic},
-        "summary": h, "tags": ["Attach"],
-    }}
-    ops[f"{lookup}/output"] = {"get": {
-        "deprecated": True,
-        "description": f"Deprecated in favour of POST /restate/lookup and GET /restate/output/{{invocationId}}: "
-                       f"the output of the {name}/{h} invocation named by its {by}",
-        "operationId": f"{h}Output", "parameters": lookup_params,
-        "responses": {"200": _result_response(handler), "404": _ref(_RESPONSE, "InvocationNotFoundError"),
-                      "470": _ref(_RESPONSE, "InvocationNotReadyError"), "default": generic},
-        "summary": h, "tags": ["Get Output"],
-    }}
+    ops[f"{lookup}/attach"] = {
+        "get": {
+            "deprecated": True,
+            "description": f"Deprecated in favour of POST /restate/lookup and GET /restate/attach/{{invocationId}}: "
+            f"wait for the {name}/{h} invocation named by its {by}",
+            "operationId": f"{h}Attach",
+            "parameters": lookup_params,
+            "responses": {
+                "200": _result_response(handler),
+                "404": _ref(_RESPONSE, "InvocationNotFoundError"),
+                "default": generic,
+            },
+            "summary": h,
+            "tags": ["Attach"],
+        }
+    }
+    ops[f"{lookup}/output"] = {
+        "get": {
+            "deprecated": True,
+            "description": f"Deprecated in favour of POST /restate/lookup and GET /restate/output/{{invocationId}}: "
+            f"the output of the {name}/{h} invocation named by its {by}",
+            "operationId": f"{h}Output",
+            "parameters": lookup_params,
+            "responses": {
+                "200": _result_response(handler),
+                "404": _ref(_RESPONSE, "InvocationNotFoundError"),
+                "470": _ref(_RESPONSE, "InvocationNotReadyError"),
+                "default": generic,
+            },
+            "summary": h,
+            "tags": ["Get Output"],
+        }
+    }
     return ops
 
 
@@ -244,8 +282,11 @@ def service_openapi(service: ServiceMeta, *, ingress_url: str | None = None) -> 
         schemas.update(_handler_schemas(handler))
         paths.update(_operations(service, handler))
     document: dict[str, Any] = {
-        "components": {"parameters": _components_parameters(), "responses": _components_responses(),
-                       "schemas": schemas},
+        "components": {
+            "parameters": _components_parameters(),
+            "responses": _components_responses(),
+            "schemas": schemas,
+        },
         "info": info,
         "openapi": "3.1.0",
         "paths": paths,

@@ -10,7 +10,7 @@ way the server does, step by step, and names the first step that fails.
 
 from __future__ import annotations
 
-_B62 = "0123456789abcdefghijklmnopqrstuvwxyz" "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_B62 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 #: Resource prefixes Restate Server knows, and the base62 widths of the parts after the version digit.
 ID_LAYOUTS: dict[str, tuple[tuple[int, int], ...]] = {
@@ -48,7 +48,7 @@ def id_error(text: str, expected: str) -> str | None:
         return "unrecognized codec version"
     pos = 1
     for width, bits in ID_LAYOUTS[expected]:
-        chunk = rest[pos:pos + width]
+        chunk = rest[pos : pos + width]
         if len(chunk) < width:
             return "bad length"
         if not _decode(chunk, bits):

@@ -120,8 +120,10 @@ def describe_handler(handler: HandlerMeta, *, bidi: bool = False) -> dict[str, A
             out["inactivity_timeout"] = format_duration(int(raw["inactivityTimeout"]))
         else:
             info.append(
-                {"code": "RT0021", "message": _INACTIVITY_INFO.format(format_duration(raw["inactivityTimeout"]),
-                                                                     "handler")}
+                {
+                    "code": "RT0021",
+                    "message": _INACTIVITY_INFO.format(format_duration(raw["inactivityTimeout"]), "handler"),
+                }
             )
     if raw.get("abortTimeout") is not None:
         out["abort_timeout"] = format_duration(int(raw["abortTimeout"]))
@@ -156,8 +158,9 @@ def describe_service(service: ServiceMeta) -> dict[str, Any]:
     out["deployment_id"] = service.deployment.id
     out["revision"] = service.revision
     out["public"] = not raw.get("ingressPrivate", False)
-    out["idempotency_retention"] = format_duration(int(raw.get("idempotencyRetention",
-                                                               DEFAULT_RETENTIONS["idempotency"])))
+    out["idempotency_retention"] = format_duration(
+        int(raw.get("idempotencyRetention", DEFAULT_RETENTIONS["idempotency"]))
+    )
     if service.ty.value == "WORKFLOW":
         out["workflow_completion_retention"] = format_duration(
             int(raw.get("workflowCompletionRetention", DEFAULT_RETENTIONS["workflow"]))
@@ -169,8 +172,12 @@ def describe_service(service: ServiceMeta) -> dict[str, Any]:
     else:
         out["inactivity_timeout"] = "0s"
         if raw.get("inactivityTimeout") is not None:
-            info.append({"code": "RT0021", "message": _INACTIVITY_INFO.format(
-                format_duration(int(raw["inactivityTimeout"])), "service")})
+            info.append(
+                {
+                    "code": "RT0021",
+                    "message": _INACTIVITY_INFO.format(format_duration(int(raw["inactivityTimeout"])), "service"),
+                }
+            )
     out["abort_timeout"] = format_duration(int(raw.get("abortTimeout", DEFAULT_ABORT_TIMEOUT_MS)))
     out["enable_lazy_state"] = bool(raw.get("enableLazyState", False))
     out["retry_policy"] = _service_retry(raw)
@@ -258,8 +265,9 @@ def describe_invocation(inv: Invocation) -> dict[str, Any]:
         "target_service_name": inv.target.service,
         "target_service_key": inv.target.key,
         "target_handler_name": inv.target.handler,
-        "target_service_ty": {"SERVICE": "service", "VIRTUAL_OBJECT": "virtual_object",
-                              "WORKFLOW": "workflow"}[inv.service_type.value],
+        "target_service_ty": {"SERVICE": "service", "VIRTUAL_OBJECT": "virtual_object", "WORKFLOW": "workflow"}[
+            inv.service_type.value
+        ],
         "status": inv.status.value,
         "invoked_by": inv.invoked_by,
         "invoked_by_id": inv.invoked_by_id,

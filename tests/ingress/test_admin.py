@@ -155,7 +155,9 @@ def test_services_lists_every_service(admin: Admin) -> None:
     """GET /services → {"services": [...]} with each service's name and type."""
     body = admin.request("GET", "/services").json()
     assert {s["name"]: s["ty"] for s in body["services"]} == {
-        "Greeter": "Service", "Counter": "VirtualObject", "Signup": "Workflow",
+        "Greeter": "Service",
+        "Counter": "VirtualObject",
+        "Signup": "Workflow",
     }
 
 
@@ -163,14 +165,27 @@ def test_service_fields_follow_the_real_server(admin: Admin) -> None:
     """GET /services/{name}: field order, defaults and the request-response inactivity timeout of 0s."""
     body = admin.request("GET", "/services/Signup").json()
     assert list(body) == [
-        "name", "ty", "handlers", "deployment_id", "revision", "public", "idempotency_retention",
-        "workflow_completion_retention", "journal_retention", "inactivity_timeout", "abort_timeout",
-        "enable_lazy_state", "retry_policy",
+        "name",
+        "ty",
+        "handlers",
+        "deployment_id",
+        "revision",
+        "public",
+        "idempotency_retention",
+        "workflow_completion_retention",
+        "journal_retention",
+        "inactivity_timeout",
+        "abort_timeout",
+        "enable_lazy_state",
+        "retry_policy",
     ]
     assert body["idempotency_retention"] == body["workflow_completion_retention"] == "1d"
     assert (body["inactivity_timeout"], body["abort_timeout"], body["public"]) == ("0s", "10m", True)
     assert body["retry_policy"] == {
-        "initial_interval": "500ms", "exponentiation_factor": 2.0, "max_attempts": 70, "max_interval": "1m",
+        "initial_interval": "500ms",
+        "exponentiation_factor": 2.0,
+        "max_attempts": 70,
+        "max_interval": "1m",
         "on_max_attempts": "Pause",
     }
 
@@ -189,23 +204,40 @@ def test_service_name_is_percent_decoded(admin: Admin) -> None:
 def test_handler_descriptions_match_observed(admin: Admin) -> None:
     """GET /services/{s}/handlers/{h} → the exact JSON observed for greet, secret, Counter/get and Signup/run."""
     assert admin.request("GET", "/services/Greeter/handlers/greet").json() == {
-        "name": "greet", "public": True, "input_description": "JSON string", "output_description": "JSON string",
-        "input_json_schema": {"type": "string"}, "output_json_schema": {"type": "string"},
+        "name": "greet",
+        "public": True,
+        "input_description": "JSON string",
+        "output_description": "JSON string",
+        "input_json_schema": {"type": "string"},
+        "output_json_schema": {"type": "string"},
         "retry_policy": {"max_attempts": None},
     }
     assert admin.request("GET", "/services/Greeter/handlers/secret").json() == {
-        "name": "secret", "public": False, "input_description": "none", "output_description": "JSON string",
-        "output_json_schema": {"type": "string"}, "retry_policy": {"max_attempts": None},
+        "name": "secret",
+        "public": False,
+        "input_description": "none",
+        "output_description": "JSON string",
+        "output_json_schema": {"type": "string"},
+        "retry_policy": {"max_attempts": None},
     }
     assert admin.request("GET", "/services/Counter/handlers/get").json() == {
-        "name": "get", "ty": "Shared", "public": True, "input_description": "none",
-        "output_description": "JSON integer", "output_json_schema": {"type": "integer"},
+        "name": "get",
+        "ty": "Shared",
+        "public": True,
+        "input_description": "none",
+        "output_description": "JSON integer",
+        "output_json_schema": {"type": "integer"},
         "retry_policy": {"max_attempts": None},
     }
     assert admin.request("GET", "/services/Signup/handlers/run").json() == {
-        "name": "run", "ty": "Workflow", "public": True, "input_description": "JSON string",
-        "output_description": "JSON string", "input_json_schema": {"type": "string"},
-        "output_json_schema": {"type": "string"}, "retry_policy": {"max_attempts": None},
+        "name": "run",
+        "ty": "Workflow",
+        "public": True,
+        "input_description": "JSON string",
+        "output_description": "JSON string",
+        "input_json_schema": {"type": "string"},
+        "output_json_schema": {"type": "string"},
+        "retry_policy": {"max_attempts": None},
     }
 
 
@@ -217,10 +249,16 @@ def test_untyped_handler_is_described_by_content_type(admin: Admin) -> None:
 
 def test_unknown_handler_is_404_with_message(admin: Admin) -> None:
     """Unknown handler (also on an unknown service) → 404 naming handler and service."""
-    admin_error(admin.request("GET", "/services/Greeter/handlers/nope"), 404,
-                "The requested handler 'nope' on service 'Greeter' does not exist")
-    admin_error(admin.request("GET", "/services/Nope/handlers/x"), 404,
-                "The requested handler 'x' on service 'Nope' does not exist")
+    admin_error(
+        admin.request("GET", "/services/Greeter/handlers/nope"),
+        404,
+        "The requested handler 'nope' on service 'Greeter' does not exist",
+    )
+    admin_error(
+        admin.request("GET", "/services/Nope/handlers/x"),
+        404,
+        "The requested handler 'x' on service 'Nope' does not exist",
+    )
 
 
 def test_handlers_lists_all_handlers(admin: Admin) -> None:
@@ -251,8 +289,15 @@ def test_deployments_list_shape(admin: Admin) -> None:
     """GET /deployments → id, uri, protocol_type, http_version, created_at, protocol range, sdk, services."""
     deployment = admin.request("GET", "/deployments").json()["deployments"][0]
     assert list(deployment) == [
-        "id", "uri", "protocol_type", "http_version", "created_at", "min_protocol_version",
-        "max_protocol_version", "sdk_version", "services",
+        "id",
+        "uri",
+        "protocol_type",
+        "http_version",
+        "created_at",
+        "min_protocol_version",
+        "max_protocol_version",
+        "sdk_version",
+        "services",
     ]
     assert deployment["sdk_version"].startswith("restate-sdk-python/")
     assert deployment["created_at"].endswith("000000Z")
@@ -270,8 +315,11 @@ def test_deployment_detail_has_full_services(admin: Admin) -> None:
 
 def test_unknown_deployment_is_404_and_malformed_id_is_400_text(admin: Admin) -> None:
     """Well-formed unknown dp id → 404 JSON; malformed → 400 text/plain "Cannot parse `deployment`"."""
-    admin_error(admin.request("GET", "/deployments/dp_10DxNu1lQZ8jLNH0gIrbWyp"), 404,
-                "The requested deployment 'dp_10DxNu1lQZ8jLNH0gIrbWyp' does not exist")
+    admin_error(
+        admin.request("GET", "/deployments/dp_10DxNu1lQZ8jLNH0gIrbWyp"),
+        404,
+        "The requested deployment 'dp_10DxNu1lQZ8jLNH0gIrbWyp' does not exist",
+    )
     response = admin.request("GET", "/deployments/garbage")
     assert response.status_code == 400
     assert response.headers["content-type"] == "text/plain; charset=utf-8"
@@ -282,19 +330,34 @@ def test_delete_deployment_without_force_is_501(admin: Admin) -> None:
     """DELETE /deployments/{id} without force → 501, empty body; unknown with force → 404."""
     dp_id = admin.request("GET", "/deployments").json()["deployments"][0]["id"]
     assert admin.request("DELETE", f"/deployments/{dp_id}").status_code == 501
-    admin_error(admin.request("DELETE", "/deployments/dp_10DxNu1lQZ8jLNH0gIrbWyp?force=true"), 404,
-                "not found in the schema registry: deployment with id 'dp_10DxNu1lQZ8jLNH0gIrbWyp'")
+    admin_error(
+        admin.request("DELETE", "/deployments/dp_10DxNu1lQZ8jLNH0gIrbWyp?force=true"),
+        404,
+        "not found in the schema registry: deployment with id 'dp_10DxNu1lQZ8jLNH0gIrbWyp'",
+    )
 
 
 @pytest.mark.parametrize(
     ("content", "status", "text"),
     [
-        (b'{"nope": 1}', 422, "Failed to deserialize the JSON body into the target type: data did not match any "
-                              "variant of untagged enum RegisterDeploymentRequest"),
-        (b'{"uri": "not a uri"}', 422, "Failed to deserialize the JSON body into the target type: data did not "
-                                       "match any variant of untagged enum RegisterDeploymentRequest"),
-        (b"[1]", 422, "Failed to deserialize the JSON body into the target type: data did not match any variant "
-                      "of untagged enum RegisterDeploymentRequest"),
+        (
+            b'{"nope": 1}',
+            422,
+            "Failed to deserialize the JSON body into the target type: data did not match any "
+            "variant of untagged enum RegisterDeploymentRequest",
+        ),
+        (
+            b'{"uri": "not a uri"}',
+            422,
+            "Failed to deserialize the JSON body into the target type: data did not "
+            "match any variant of untagged enum RegisterDeploymentRequest",
+        ),
+        (
+            b"[1]",
+            422,
+            "Failed to deserialize the JSON body into the target type: data did not match any variant "
+            "of untagged enum RegisterDeploymentRequest",
+        ),
         (b"{", 400, "Failed to parse the request body as JSON: EOF while parsing an object at line 1 column 1"),
         (b"", 400, "Failed to parse the request body as JSON: EOF while parsing a value at line 1 column 0"),
     ],
@@ -316,15 +379,17 @@ def test_register_needs_json_content_type(admin: Admin) -> None:
     ("use_http_11", "reason"),
     [
         (False, "h2 pool connection error: Connection refused (os error 111)"),
-        (True, "unable to reach the remote endpoint.\nReason: client error (Connect) caused by: tcp connect error "
-               "caused by: Connection refused (os error 111)"),
+        (
+            True,
+            "unable to reach the remote endpoint.\nReason: client error (Connect) caused by: tcp connect error "
+            "caused by: Connection refused (os error 111)",
+        ),
     ],
 )
 def test_register_unreachable_is_500_meta0003(admin: Admin, use_http_11: bool, reason: str) -> None:
     """POST /deployments to a closed port → 500 META0003 with the server's wording, and the API keeps serving."""
     response = admin.request("POST", "/deployments", json={"uri": "http://127.0.0.1:9/", "use_http_11": use_http_11})
-    admin_error(response, 500, f"[META0003] [META0003] error when calling 'http://127.0.0.1:9/': {reason}",
-                "META0003")
+    admin_error(response, 500, f"[META0003] [META0003] error when calling 'http://127.0.0.1:9/': {reason}", "META0003")
     assert admin.request("GET", "/health").status_code == 200
 
 
@@ -367,7 +432,9 @@ def test_register_remote_deployment_201_then_200_same_id() -> None:
 def test_invocation_id_errors_name_the_reason(admin: Admin) -> None:
     """Malformed invocation ids → 400 "The request field 'invocation_id' is invalid. Reason: ..."."""
     cases = {
-        "garbage": "bad format", "inv_1abc": "bad length", "inv_": "bad length",
+        "garbage": "bad format",
+        "inv_1abc": "bad length",
+        "inv_": "bad length",
         "inv_1zXvZGiD8LTO4kM1DG8XJdEbcVTqECUDEr": "base62 decode error",
         "xyz_1kXvZGiD8LTO4kM1DG8XJdEbcVTqECUDEr": "unrecognized resource type: xyz",
         "dp_1kXvZGiD8LTO4kM1DG8XJdEbcVTqECUDEr": "id doesn't match the expected type",
@@ -375,15 +442,21 @@ def test_invocation_id_errors_name_the_reason(admin: Admin) -> None:
     }
     for text, reason in cases.items():
         assert invocation_id_error(text) == reason, text
-        admin_error(admin.request("PATCH", f"/invocations/{text}/cancel"), 400,
-                    f"The request field 'invocation_id' is invalid. Reason: {reason}")
+        admin_error(
+            admin.request("PATCH", f"/invocations/{text}/cancel"),
+            400,
+            f"The request field 'invocation_id' is invalid. Reason: {reason}",
+        )
 
 
 @pytest.mark.parametrize("op", ["cancel", "kill", "purge", "pause", "resume"])
 def test_unknown_invocation_is_404(admin: Admin, op: str) -> None:
     """A well-formed id nobody issued → 404 "The requested invocation '…' does not exist"."""
-    admin_error(admin.request("PATCH", f"/invocations/{UNKNOWN_INVOCATION}/{op}"), 404,
-                f"The requested invocation '{UNKNOWN_INVOCATION}' does not exist")
+    admin_error(
+        admin.request("PATCH", f"/invocations/{UNKNOWN_INVOCATION}/{op}"),
+        404,
+        f"The requested invocation '{UNKNOWN_INVOCATION}' does not exist",
+    )
 
 
 def test_unknown_invocation_command_is_empty_404(admin: Admin) -> None:
@@ -397,24 +470,37 @@ def test_completed_invocation_cancel_kill_409_purge_200_then_404(admin: Admin, l
     lab.call("Greeter", "greet", "P", idempotency_key="purge-me")
     inv_id = next(r["id"] for r in lab.invocations() if r["idempotency_key"] == "purge-me")
     for op in ("cancel", "kill"):
-        admin_error(admin.request("PATCH", f"/invocations/{inv_id}/{op}"), 409,
-                    f"The invocation '{inv_id}' was already completed.")
-    admin_error(admin.request("PATCH", f"/invocations/{inv_id}/pause"), 409,
-                f"The invocation '{inv_id}' is not running, cannot be paused.")
-    admin_error(admin.request("PATCH", f"/invocations/{inv_id}/resume"), 409,
-                f"The invocation '{inv_id}' is completed, cannot be resumed.")
+        admin_error(
+            admin.request("PATCH", f"/invocations/{inv_id}/{op}"),
+            409,
+            f"The invocation '{inv_id}' was already completed.",
+        )
+    admin_error(
+        admin.request("PATCH", f"/invocations/{inv_id}/pause"),
+        409,
+        f"The invocation '{inv_id}' is not running, cannot be paused.",
+    )
+    admin_error(
+        admin.request("PATCH", f"/invocations/{inv_id}/resume"),
+        409,
+        f"The invocation '{inv_id}' is completed, cannot be resumed.",
+    )
     response = admin.request("PATCH", f"/invocations/{inv_id}/purge")
     assert (response.status_code, response.content) == (200, b"")
-    admin_error(admin.request("PATCH", f"/invocations/{inv_id}/purge"), 404,
-                f"The requested invocation '{inv_id}' does not exist")
+    admin_error(
+        admin.request("PATCH", f"/invocations/{inv_id}/purge"),
+        404,
+        f"The requested invocation '{inv_id}' does not exist",
+    )
 
 
 def test_running_invocation_purge_409_pause_202_resume_200(admin: Admin, lab: LocalRestate) -> None:
     """Running: purge → 409 "is not yet completed."; pause → 202 (paused), again 200; resume → 200."""
     inv_id = lab.send("Greeter", "slow", 0.5).invocation_id
     _status(lab, inv_id, "suspended")
-    admin_error(admin.request("PATCH", f"/invocations/{inv_id}/purge"), 409,
-                f"The invocation '{inv_id}' is not yet completed.")
+    admin_error(
+        admin.request("PATCH", f"/invocations/{inv_id}/purge"), 409, f"The invocation '{inv_id}' is not yet completed."
+    )
     assert admin.request("PATCH", f"/invocations/{inv_id}/pause").status_code == 202
     assert lab.status(inv_id) == "paused"
     assert admin.request("PATCH", f"/invocations/{inv_id}/pause").status_code == 200
@@ -425,10 +511,16 @@ def test_running_invocation_purge_409_pause_202_resume_200(admin: Admin, lab: Lo
 def test_scheduled_invocation_resume_425_kill_200(admin: Admin, lab: LocalRestate) -> None:
     """Scheduled: pause → 409, resume → 425 "either inboxed or scheduled"; kill → 200."""
     inv_id = lab.send("Greeter", "greet", "later", delay="10s").invocation_id
-    admin_error(admin.request("PATCH", f"/invocations/{inv_id}/pause"), 409,
-                f"The invocation '{inv_id}' is not running, cannot be paused.")
-    admin_error(admin.request("PATCH", f"/invocations/{inv_id}/resume"), 425,
-                f"The invocation '{inv_id}' is either inboxed or scheduled, cannot be resumed.")
+    admin_error(
+        admin.request("PATCH", f"/invocations/{inv_id}/pause"),
+        409,
+        f"The invocation '{inv_id}' is not running, cannot be paused.",
+    )
+    admin_error(
+        admin.request("PATCH", f"/invocations/{inv_id}/resume"),
+        425,
+        f"The invocation '{inv_id}' is either inboxed or scheduled, cannot be resumed.",
+    )
     response = admin.request("PATCH", f"/invocations/{inv_id}/kill")
     assert (response.status_code, response.content) == (200, b"")
     assert lab.status(inv_id) == "completed"
