@@ -25,10 +25,10 @@ log = logging.getLogger("restate_lab.server")
 STARTUP_TIMEOUT_S = 20.0
 
 
-def _admin_app(lab: LocalRestate) -> Any:
+def _admin_app(lab: LocalRestate, ingress_url: str) -> Any:
     from restate_lab.ingress.admin import make_admin_app
 
-    return make_admin_app(lab)
+    return make_admin_app(lab, ingress_url=ingress_url)
 
 
 class LabServer:
@@ -49,20 +49,21 @@ class LabServer:
                               access_log=False, timeout_keep_alive=30, h11_max_incomplete_event_size=None)
 
     async def _start(self) -> None:
-        apps: list[tuple[Any, int]] = [(make_ingress_app(self.lab.engine), self.port)]
+        await self._serve(make_ingress_app(self.lab.engine), self.port)
         if self.admin_port is not None:
-            apps.append((_admin_app(self.lab), self.admin_port))
-        for app, port in apps:
-            server = uvicorn.Server(self._config(app, port))
-            task = asyncio.get_running_loop().create_task(server.serve())
-            self._servers.append(server)
-            self._tasks.append(task)
+            # The admin API learns the ingress URL only once the ingress has bound its port.
+            await self._serve(_admin_app(self.lab, self.ingress_url + "/"), self.admin_port)
+
+    async def _serve(self, app: Any, port: int) -> None:
+        server = uvicorn.Server(self._config(app, port))
+        self._servers.append(server)
+        self._tasks.append(asyncio.get_running_loop().create_task(server.serve()))
         deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT_S
         while not all(s.started for s in self._servers):
             failed = [t for t in self._tasks if t.done()]
             if failed or asyncio.get_running_loop().time() > deadline:
                 await self._stop()
-                raise OSError(f"could not start the servers on {self.host}:{[p for _, p in apps]} (port in use?)")
+                raise OSError(f"could not start a server on {self.host}:{port} (port in use?)")
             await asyncio.sleep(0.01)
 
     def start(self) -> LabServer:
