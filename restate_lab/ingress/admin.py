@@ -23,6 +23,7 @@ import httpx
 
 from restate_lab.ingress.asgi import ASGIApp, BodyTooLarge, Receive, Scope, Send, header, lifespan, read_body
 from restate_lab.ingress.openapi import service_openapi
+from restate_lab.ingress.query import make_query_app
 from restate_lab.protocol.transport import DISCOVERY_ACCEPT, DeploymentError, HttpTransport
 from restate_lab.rules.id_errors import id_error, invocation_id_error
 from restate_lab.runtime.describe import (
@@ -442,8 +443,11 @@ class AdminApp:
             if completed:
                 return error_reply(409, f"The invocation '{inv_id}' was already completed.")
             if op == "cancel":
+                # An inboxed or scheduled invocation is removed at once (200); a started one is
+                # asked to stop and ends later (202), as on Restate Server 1.7.12.
+                queued = status in (InvocationStatus.PENDING, InvocationStatus.SCHEDULED)
                 engine.cancel(inv_id)
-                return Reply(202)
+                return Reply(200 if queued else 202)
             engine.kill(inv_id)
             return Reply(200)
         if op in ("purge", "purge-journal"):
@@ -492,4 +496,6 @@ def make_admin_app(
     query_handler: QueryHandler | None = None,
 ) -> ASGIApp:
     """The admin API of ``lab`` as an ASGI app; ``query_handler`` (an ASGI app) serves ``POST /query``."""
+    if query_handler is None:
+        query_handler = make_query_app(lab.engine)
     return AdminApp(lab, ingress_url, query_handler)

@@ -62,5 +62,5 @@ class KeyedQueue(Generic[K, T]):
         """Invocations on ``key``: the running one plus those in its inbox."""
         return (key in self._holder) + len(self._inbox.get(key, ()))
 
-    def keys(self) -> list[K]:
+    def locked_keys(self) -> list[K]:
         return list(self._holder)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextlib
 import json
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -105,14 +108,64 @@ class LocalRestate:
         )
         return decode_result(result)
 
+    def _submit_call(self, target: Target, body: bytes, headers: list[tuple[str, str]],
+                     idempotency_key: str | None, deliver: Callable[[Result | BaseException], None]) -> None:
+        """On the portal's loop: accept a call and hand its result (or refusal) to ``deliver``.
+
+        A plain callback rather than a coroutine: no task per call on the runtime's loop.
+        """
+        try:
+            inv = ops.submit_call(self.engine, target, body, headers, idempotency_key).invocation
+        except BaseException as exc:  # refusals (404, 409, ...) travel back to the caller
+            deliver(exc)
+            return
+        self.engine.when_complete(inv, lambda _inv, result: deliver(result))
+
     def call(self, service: str, handler: str, body: Any = None, *, key: str | None = None,
              idempotency_key: str | None = None, headers: Mapping[str, str] | None = None) -> Any:
         """Invoke a handler and wait for its result."""
-        return self._run(self._call(service, handler, body, key, idempotency_key, headers))
+        if self.portal.in_portal:
+            raise RuntimeError("blocking call from inside the runtime's own loop; use the async variant")
+        answer: concurrent.futures.Future[Result] = concurrent.futures.Future()
+
+        def deliver(outcome: Result | BaseException) -> None:
+            if answer.done():
+                return
+            if isinstance(outcome, BaseException):
+                answer.set_exception(outcome)
+            else:
+                answer.set_result(outcome)
+
+        self.portal.loop.call_soon_threadsafe(
+            self._submit_call, Target(service, handler, key), encode_body(body), list((headers or {}).items()),
+            idempotency_key, deliver,
+        )
+        return decode_result(answer.result())
 
     async def acall(self, service: str, handler: str, body: Any = None, *, key: str | None = None,
                     idempotency_key: str | None = None, headers: Mapping[str, str] | None = None) -> Any:
-        return await self.portal.acall(self._call(service, handler, body, key, idempotency_key, headers))
+        if self.portal.in_portal:
+            return await self._call(service, handler, body, key, idempotency_key, headers)
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[Result] = loop.create_future()
+
+        def settle(outcome: Result | BaseException) -> None:
+            if answer.done():
+                return
+            if isinstance(outcome, BaseException):
+                answer.set_exception(outcome)
+            else:
+                answer.set_result(outcome)
+
+        def deliver(outcome: Result | BaseException) -> None:
+            with contextlib.suppress(RuntimeError):  # the caller's loop may be gone by now
+                loop.call_soon_threadsafe(settle, outcome)
+
+        self.portal.loop.call_soon_threadsafe(
+            self._submit_call, Target(service, handler, key), encode_body(body), list((headers or {}).items()),
+            idempotency_key, deliver,
+        )
+        return decode_result(await answer)
 
     async def _send(self, service: str, handler: str, body: Any, key: str | None, delay: Delay | None,
                     idempotency_key: str | None, headers: Mapping[str, str] | None) -> SendReceipt:
@@ -230,6 +283,18 @@ class LocalRestate:
         rows = self._run(go())
         wanted = set(statuses) if statuses is not None else None
         return [r for r in rows if wanted is None or r["status"] in wanted]
+
+    def query(self, sql: str) -> Any:
+        """Run SQL over Restate's introspection tables (``sys_invocation``, ``state``, ...) as a DataFrame."""
+        import pandas as pd
+
+        from restate_lab.runtime.introspection import json_rows, query
+
+        async def go() -> tuple[list[str], list[tuple[Any, ...]]]:
+            return query(self.engine, sql)
+
+        columns, rows = self._run(go())
+        return pd.DataFrame(json_rows(columns, rows), columns=columns)
 
     def status(self, invocation_id: str) -> str:
         return str(self.invocations_by_id()[invocation_id]["status"])

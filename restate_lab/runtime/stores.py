@@ -34,7 +34,7 @@ class StateStore:
     def clear_all(self, sid: ServiceId) -> None:
         self._data.pop(sid, None)
 
-    def keys(self) -> list[ServiceId]:
+    def service_ids(self) -> list[ServiceId]:
         return list(self._data)
 
 
@@ -63,3 +63,6 @@ class PromiseStore:
 
     def all(self, sid: ServiceId) -> dict[str, Promise]:
         return dict(self._data.get(sid, {}))
+
+    def service_ids(self) -> list[ServiceId]:
+        return list(self._data)

@@ -1,0 +1,102 @@
+"""SQL introspection: Restate's table names and columns over the in-process runtime's state."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from restate_lab import LocalRestate, RestateError
+from restate_lab.examples.demo import app
+from restate_lab.ingress.server import LabServer
+from restate_lab.runtime.introspection import TABLES
+from restate_lab.server import RestateServer, RestateServerNotInstalled
+from restate_lab.server.binary import find_restate_server
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[LocalRestate]:
+    with LocalRestate(app) as local:
+        yield local
+
+
+def _wait_for_status(lab: LocalRestate, invocation_id: str, status: str) -> None:
+    deadline = time.monotonic() + 10
+    while lab.status(invocation_id) != status:
+        assert time.monotonic() < deadline, f"{invocation_id} never became {status}"
+        time.sleep(0.02)
+
+
+def test_sys_invocation_reports_completed_and_suspended_invocations(lab: LocalRestate) -> None:
+    """A finished call is ``completed``; a workflow waiting on a promise is ``suspended``."""
+    key = uuid.uuid4().hex
+    lab.call("Counter", "add", 3, key=key)
+    run = lab.send("Signup", "run", "a@b", key=key)
+    _wait_for_status(lab, run.invocation_id, "suspended")
+    frame = lab.query(f"select target, status from sys_invocation where target_service_key = '{key}' order by target")
+    assert frame.to_dict("records") == [
+        {"target": f"Counter/{key}/add", "status": "completed"},
+        {"target": f"Signup/{key}/run", "status": "suspended"},
+    ]
+
+
+def test_state_table_holds_object_state_as_utf8(lab: LocalRestate) -> None:
+    """``state`` rows carry the service, key, state key and the JSON value as text."""
+    key = uuid.uuid4().hex
+    lab.call("Counter", "add", 7, key=key)
+    frame = lab.query(f"select service_name, key, value_utf8 from state where service_key = '{key}'")
+    assert frame.to_dict("records") == [{"service_name": "Counter", "key": "count", "value_utf8": "7"}]
+
+
+def test_promise_and_journal_tables_follow_a_workflow(lab: LocalRestate) -> None:
+    """An unresolved promise shows as not completed, and the run's journal lists its commands in order."""
+    key = uuid.uuid4().hex
+    run = lab.send("Signup", "run", "x@y", key=key)
+    _wait_for_status(lab, run.invocation_id, "suspended")
+    promises = lab.query(f"select key, completed from sys_promise where service_key = '{key}'")
+    assert promises.to_dict("records") == [{"key": "approval", "completed": False}]
+    journal = lab.query(f"select entry_type from sys_journal where id = '{run.invocation_id}' order by \"index\"")
+    assert list(journal["entry_type"]) == ["Command: Input", "Command: SetState", "Command: GetPromise"]
+
+
+def test_keyed_service_status_names_the_invocation_holding_a_key(lab: LocalRestate) -> None:
+    """While a workflow run waits on its promise it still holds its key's lock."""
+    key = uuid.uuid4().hex
+    run = lab.send("Signup", "run", "q@q", key=key)
+    _wait_for_status(lab, run.invocation_id, "suspended")
+    holder = lab.query(f"select invocation_id from sys_keyed_service_status where service_key = '{key}'")
+    assert list(holder["invocation_id"]) == [run.invocation_id]
+
+
+def test_bad_sql_is_a_400_error(lab: LocalRestate) -> None:
+    """SQL that does not parse gets a clear 400-class error, not a crash."""
+    with pytest.raises(RestateError) as err:
+        lab.query("selec x")
+    assert err.value.code == 400
+
+
+def test_admin_query_answers_json_rows_without_nulls(lab: LocalRestate) -> None:
+    """``POST /query`` answers ``{"rows": [...]}`` and leaves null columns out, as Restate does."""
+    with LabServer(lab, port=0, admin_port=0) as server:
+        answer = httpx.post(server.admin_url + "/query", json={"query": "select 1 as one, null as n"},
+                            headers={"accept": "application/json"}, timeout=10)
+        bad = httpx.post(server.admin_url + "/query", json={"query": "selec x"}, timeout=10)
+    assert (answer.status_code, answer.json()) == (200, {"rows": [{"one": 1}]})
+    assert bad.status_code == 400 and "message" in bad.json()
+
+
+@pytest.mark.realserver
+def test_tables_have_the_real_servers_columns() -> None:
+    """Every table has exactly the columns Restate Server 1.7.12 lists in ``information_schema``."""
+    try:
+        find_restate_server()
+    except RestateServerNotInstalled as exc:
+        pytest.skip(str(exc))
+    with RestateServer.start(app) as real:
+        for table, columns in TABLES.items():
+            sql = f"select column_name from information_schema.columns where table_name = '{table}'"
+            real_columns = list(real.client.query(sql)["column_name"])
+            assert real_columns == list(columns), table
