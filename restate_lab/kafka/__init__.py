@@ -1,0 +1,1 @@
+"""Kafka subscriptions: clusters, subscriptions and one consumer per subscription over the runtime."""
