@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import h2.config
@@ -17,6 +18,9 @@ import h2.connection
 import h2.events
 import h2.exceptions
 import h2.settings
+
+if TYPE_CHECKING:
+    from restate_lab.protocol.transport import RequestBody
 
 #: Our receive window: large, so the SDK is never throttled by flow control on loopback.
 RECEIVE_WINDOW = 16 * 1024 * 1024
@@ -28,7 +32,7 @@ class H2StreamError(Exception):
 
 
 async def duplex_post(
-    uri: str, path: str, headers: dict[str, str], body: asyncio.Queue[bytes | None]
+    uri: str, path: str, headers: dict[str, str], body: RequestBody
 ) -> AsyncIterator[bytes]:
     """POST ``path`` on ``uri`` over h2c, sending ``body`` chunks (``None`` ends it) while yielding the answer."""
     parts = urlsplit(uri)

@@ -29,6 +29,30 @@ DISCOVERY_ACCEPT = ", ".join(f"application/vnd.restate.endpointmanifest.v{v}+jso
 END_OF_BODY = None
 
 
+class RequestBody(Protocol):
+    """Where an attempt's request body comes from: chunks, then ``None`` (an ``asyncio.Queue`` is one)."""
+
+    async def get(self) -> bytes | None: ...
+
+    def get_nowait(self) -> bytes | None: ...
+
+
+class ClosedBody:
+    """A request body known in full up front, as in request-response mode; cheaper than a queue."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: bytes) -> None:
+        self._data: bytes | None = data
+
+    def get_nowait(self) -> bytes | None:
+        data, self._data = self._data, None
+        return data
+
+    async def get(self) -> bytes | None:
+        return self.get_nowait()
+
+
 class DeploymentError(Exception):
     """The deployment could not be reached or answered outside the protocol."""
 
@@ -41,7 +65,7 @@ class Transport(Protocol):
     async def discover(self, http2: bool) -> dict[str, Any]: ...
 
     def invoke(
-        self, service: str, handler: str, content_type: str, body: asyncio.Queue[bytes | None], bidi: bool
+        self, service: str, handler: str, content_type: str, body: RequestBody, bidi: bool
     ) -> AsyncIterator[bytes]: ...
 
     async def close(self) -> None: ...
@@ -71,7 +95,7 @@ class AsgiTransport:
 
     async def _request(
         self, path: str, method: str, headers: list[tuple[str, str]], http2: bool,
-        body: asyncio.Queue[bytes | None],
+        body: RequestBody,
     ) -> AsyncIterator[tuple[int, dict[str, str], bytes]]:
         scope: dict[str, Any] = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "2" if http2 else "1.1",
@@ -146,15 +170,70 @@ class AsgiTransport:
         return _parse_manifest(status, ctype, data, self.description)
 
     async def invoke(
-        self, service: str, handler: str, content_type: str, body: asyncio.Queue[bytes | None], bidi: bool
+        self, service: str, handler: str, content_type: str, body: RequestBody, bidi: bool
     ) -> AsyncIterator[bytes]:
         headers = [("content-type", content_type), ("accept", content_type)]
+        if not bidi:
+            yield await self._request_response(service, handler, headers, body)
+            return
         async for status, _headers, chunk in self._request(
             f"/invoke/{service}/{handler}", "POST", headers, bidi, body
         ):
             if status != 200:
                 raise DeploymentError(f"deployment answered HTTP {status} for {service}/{handler}")
             yield chunk
+
+    async def _request_response(
+        self, service: str, handler: str, headers: list[tuple[str, str]], body: RequestBody
+    ) -> bytes:
+        """Run the app to its end in this task and return its whole answer.
+
+        In request-response mode the SDK reads the complete request before it answers and the server
+        acts on the answer only once it is complete, so neither a second task nor a chunk queue is needed.
+        """
+        request = bytearray()
+        while (chunk := body.get_nowait()) is not None:
+            request += chunk
+        path = f"/invoke/{service}/{handler}"
+        scope: dict[str, Any] = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
+            "query_string": b"", "root_path": "", "client": ("127.0.0.1", 0), "server": ("127.0.0.1", 0),
+            "headers": [(k.encode(), v.encode()) for k, v in headers],
+        }
+        answer = bytearray()
+        status = 0
+        delivered = False
+        finished = asyncio.Event()
+
+        async def receive() -> MutableMapping[str, Any]:
+            nonlocal delivered
+            if delivered:
+                # A disconnect before the answer is complete would make the SDK drop it (it would not
+                # even send its Suspension), so the connection stays "open" until the app returns.
+                await finished.wait()
+                return {"type": "http.disconnect"}
+            delivered = True
+            return {"type": "http.request", "body": bytes(request), "more_body": False}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                answer.extend(message.get("body", b""))
+
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:  # the SDK signals protocol refusals by raising
+            raise DeploymentError(f"deployment raised {type(exc).__name__}: {exc}") from exc
+        finally:
+            finished.set()
+        if status == 0:
+            raise DeploymentError("deployment closed the stream without answering")
+        if status != 200:
+            raise DeploymentError(f"deployment answered HTTP {status} for {service}/{handler}")
+        return bytes(answer)
 
     async def close(self) -> None:
         return None
@@ -193,7 +272,7 @@ class HttpTransport:
         return _parse_manifest(answer.status_code, answer.headers.get("content-type", ""), answer.content, self.uri)
 
     async def invoke(
-        self, service: str, handler: str, content_type: str, body: asyncio.Queue[bytes | None], bidi: bool
+        self, service: str, handler: str, content_type: str, body: RequestBody, bidi: bool
     ) -> AsyncIterator[bytes]:
         async def request_body() -> AsyncIterator[bytes]:
             while True:

@@ -19,7 +19,12 @@ class WireError(ValueError):
     """Bytes that are not a well-formed protobuf message."""
 
 
+_SMALL_VARINTS = tuple(bytes((i,)) for i in range(0x80))
+
+
 def encode_varint(value: int) -> bytes:
+    if 0 <= value < 0x80:
+        return _SMALL_VARINTS[value]
     if value < 0:
         value &= 0xFFFF_FFFF_FFFF_FFFF
     out = bytearray()
@@ -50,12 +55,15 @@ def tag(number: int, wire_type: int) -> bytes:
     return encode_varint((number << 3) | wire_type)
 
 
+_TAGS = {(n, w): tag(n, w) for n in range(1, 32) for w in (VARINT, LEN)}
+
+
 def uint_field(number: int, value: int) -> bytes:
-    return tag(number, VARINT) + encode_varint(value)
+    return (_TAGS.get((number, VARINT)) or tag(number, VARINT)) + encode_varint(value)
 
 
 def len_field(number: int, payload: bytes) -> bytes:
-    return tag(number, LEN) + encode_varint(len(payload)) + payload
+    return (_TAGS.get((number, LEN)) or tag(number, LEN)) + encode_varint(len(payload)) + payload
 
 
 def str_field(number: int, value: str) -> bytes:

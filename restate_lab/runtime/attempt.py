@@ -19,7 +19,7 @@ from restate_lab.protocol.messages import (
     read_suspension,
     start_message,
 )
-from restate_lab.protocol.transport import DeploymentError
+from restate_lab.protocol.transport import ClosedBody, DeploymentError, RequestBody
 from restate_lab.protocol.wire import WireError
 from restate_lab.runtime import commands
 from restate_lab.runtime.invocation import Invocation, InvocationStatus
@@ -133,15 +133,17 @@ async def run_attempt(engine: Engine, inv: Invocation) -> Outcome:
         key=inv.target.key, retry_count=inv.retry_count,
         duration_since_last_stored_entry_ms=since_stored, random_seed=inv.random_seed,
     )
-    body: asyncio.Queue[bytes | None] = asyncio.Queue()
-    body.put_nowait(start.encode() + b"".join(f.encode() for f in inv.journal))
+    request = start.encode() + b"".join(f.encode() for f in inv.journal)
+    body: RequestBody
     watchdog: asyncio.Task[None] | None = None
     if deployment.bidi:
-        inv.live_input = body
+        live: asyncio.Queue[bytes | None] = asyncio.Queue()
+        live.put_nowait(request)
+        inv.live_input = body = live
         timeout_ms = handler.inactivity_timeout_ms or engine.inactivity_timeout_ms
-        watchdog = asyncio.get_running_loop().create_task(_close_when_idle(inv, body, timeout_ms / 1000))
+        watchdog = asyncio.get_running_loop().create_task(_close_when_idle(inv, live, timeout_ms / 1000))
     else:
-        body.put_nowait(None)
+        body = ClosedBody(request)
     decoder = FrameDecoder()
     outcome: Outcome | None = None
     content_type = f"application/vnd.restate.invocation.v{deployment.protocol_version}"
@@ -157,8 +159,8 @@ async def run_attempt(engine: Engine, inv: Invocation) -> Outcome:
                 if outcome is not None:
                     break
             if outcome is not None and inv.live_input is not None:
+                inv.live_input.put_nowait(None)
                 inv.live_input = None
-                body.put_nowait(None)
     except DeploymentError as exc:
         outcome = outcome or Failed(500, str(exc))
     except WireError as exc:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import json
+import weakref
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -20,7 +20,7 @@ from restate_lab.rules.targets import Target
 from restate_lab.runtime import operations as ops
 from restate_lab.runtime.describe import describe_invocation, describe_service
 from restate_lab.runtime.engine import Engine
-from restate_lab.runtime.portal import Portal
+from restate_lab.runtime.portal import Channel, Portal
 from restate_lab.runtime.registry import Deployment
 
 T = TypeVar("T")
@@ -75,6 +75,10 @@ class LocalRestate:
 
     def __init__(self, *apps: ASGIApp | str, engine: Engine | None = None, **engine_options: Any) -> None:
         self.portal = Portal()
+        #: Per calling loop, a channel to the portal's loop and one back: calls and results go in batches.
+        self._channels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Channel, Channel]] = (
+            weakref.WeakKeyDictionary()
+        )
         self.engine = engine or Engine(**engine_options)
         for app in apps:
             self.register(app)
@@ -136,7 +140,7 @@ class LocalRestate:
             else:
                 answer.set_result(outcome)
 
-        self.portal.loop.call_soon_threadsafe(
+        self.portal.mailbox.post(
             self._submit_call, Target(service, handler, key), encode_body(body), list((headers or {}).items()),
             idempotency_key, deliver,
         )
@@ -157,11 +161,15 @@ class LocalRestate:
             else:
                 answer.set_result(outcome)
 
-        def deliver(outcome: Result | BaseException) -> None:
-            with contextlib.suppress(RuntimeError):  # the caller's loop may be gone by now
-                loop.call_soon_threadsafe(settle, outcome)
+        channels = self._channels.get(loop)
+        if channels is None:
+            channels = self._channels[loop] = (Channel(loop, self.portal.loop), Channel(self.portal.loop, loop))
+        to_portal, replies = channels
 
-        self.portal.loop.call_soon_threadsafe(
+        def deliver(outcome: Result | BaseException) -> None:
+            replies.send(settle, outcome)
+
+        to_portal.send(
             self._submit_call, Target(service, handler, key), encode_body(body), list((headers or {}).items()),
             idempotency_key, deliver,
         )

@@ -7,11 +7,79 @@ handling, and synchronous calls work inside a running kernel with no nest-asynci
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import Coroutine
+from collections import deque
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+
+class Mailbox:
+    """Runs callbacks posted from any thread on ``loop``, waking it once per batch rather than once per post.
+
+    ``loop.call_soon_threadsafe`` writes to the loop's self-pipe on every call; under load most posts
+    find the mailbox already scheduled and cost only an append.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._items: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self._lock = threading.Lock()
+        self._scheduled = False
+
+    def post(self, fn: Callable[..., Any], *args: Any) -> None:
+        with self._lock:
+            self._items.append((fn, args))
+            if self._scheduled:
+                return
+            self._scheduled = True
+        self.loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        with self._lock:
+            items, self._items = self._items, deque()
+            self._scheduled = False
+        for fn, args in items:
+            try:
+                fn(*args)
+            except Exception as exc:  # one failing callback must not drop the rest of the batch
+                self.loop.call_exception_handler({"message": "error in a posted callback", "exception": exc})
+
+
+class Channel:
+    """Carries callbacks from one loop's thread to another loop, one wake-up per batch.
+
+    ``send`` must be called on the source loop's thread: it queues the callback and, once per
+    iteration of the source loop, hands the whole batch over with a single ``call_soon_threadsafe``.
+    Completions produced in one portal iteration thus reach the caller's loop together.
+    """
+
+    def __init__(self, source: asyncio.AbstractEventLoop, target: asyncio.AbstractEventLoop) -> None:
+        self.source = source
+        self.target = target
+        self._pending: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+
+    def send(self, fn: Callable[..., Any], *args: Any) -> None:
+        if not self._pending:
+            self.source.call_soon(self._flush)
+        self._pending.append((fn, args))
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if batch:
+            # a closed target loop means nobody waits for these any more
+            with contextlib.suppress(RuntimeError):
+                self.target.call_soon_threadsafe(_run_batch, self.target, batch)
+
+
+def _run_batch(loop: asyncio.AbstractEventLoop, batch: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> None:
+    for fn, args in batch:
+        try:
+            fn(*args)
+        except Exception as exc:  # one failing callback must not drop the rest of the batch
+            loop.call_exception_handler({"message": "error in a batched callback", "exception": exc})
 
 
 class Portal:
@@ -23,6 +91,7 @@ class Portal:
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
         self._ready.wait(10)
+        self.mailbox = Mailbox(self.loop)
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
