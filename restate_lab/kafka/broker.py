@@ -90,8 +90,9 @@ def _accepts(host: str, port: int) -> bool:
 class TansuBroker:
     """A running ``tansu broker`` with memory storage on ``127.0.0.1``.
 
-    ``port`` 0 picks a free port. :meth:`stop` then :meth:`start` again keeps the port, which is how
-    tests take the broker down and bring it back (memory storage starts empty again).
+    ``port`` 0 picks a free port. :meth:`stop` then :meth:`start` again keeps the port (memory
+    storage starts empty again). ``advertised_port`` makes clients reconnect through another port,
+    e.g. a relay a test can cut to simulate an outage while the broker keeps its data.
     """
 
     def __init__(
@@ -100,11 +101,13 @@ class TansuBroker:
         binary: str | os.PathLike[str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        advertised_port: int | None = None,
         startup_timeout: float = 15.0,
     ) -> None:
         self.binary = Path(binary) if binary else find_tansu()
         self.host = host
         self.port = port or _free_port(host)
+        self.advertised_port = advertised_port or self.port
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
         self._log_dir: Path | None = None
@@ -112,8 +115,8 @@ class TansuBroker:
 
     @property
     def bootstrap_servers(self) -> str:
-        """``host:port`` for a Kafka client's ``bootstrap.servers``."""
-        return f"{self.host}:{self.port}"
+        """``host:port`` for a Kafka client's ``bootstrap.servers`` (the advertised port)."""
+        return f"{self.host}:{self.advertised_port}"
 
     @property
     def url(self) -> str:
@@ -134,7 +137,7 @@ class TansuBroker:
                 "--listener-url",
                 self.url,
                 "--advertised-listener-url",
-                self.url,
+                f"tcp://{self.host}:{self.advertised_port}",
                 "--storage-engine",
                 "memory://tansu/",
             ],
