@@ -1,0 +1,241 @@
+"""Invocations per second of a trivial handler through LocalRestate, next to the floor cost of the SDK alone.
+
+The floor calls the SDK's ASGI app directly, on a worker-thread loop like the runtime's, with a
+prepared start message and input command and nothing around it: no journal, no ids, no portal.
+The runtime figures go through the public Python API: ``acall`` from N concurrent tasks on the
+caller's loop, and the blocking ``call`` one after another.
+
+    python benchmarks/runtime_benchmark.py [--seconds 1.5] [--rounds 4] [--concurrency 16] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import restate
+
+from restate_lab import LocalRestate
+from restate_lab.protocol.messages import FrameDecoder, MessageType, input_command, start_message
+from restate_lab.rules.ids import InvocationId
+from restate_lab.runtime.portal import Portal
+
+bench = restate.Service("Bench")
+
+
+@bench.handler()
+async def noop(ctx: restate.Context, value: int) -> int:
+    return value
+
+
+CONTENT_TYPE = "application/vnd.restate.invocation.v6"
+
+
+def prepared_request() -> bytes:
+    """Start message + input command for one invocation, as the server would send them."""
+    inv_id = InvocationId.new(1)
+    start = start_message(
+        invocation_id=inv_id.raw, debug_id=str(inv_id), known_entries=1, state=[], key=None,
+        retry_count=0, duration_since_last_stored_entry_ms=0, random_seed=42,
+    )
+    return start.encode() + input_command([], b"1").encode()
+
+
+async def direct_invoke(app: Any, body: bytes) -> None:
+    """One invocation straight into the SDK's ASGI app; checks that it answered Output + End."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/invoke/Bench/noop", "raw_path": b"/invoke/Bench/noop", "query_string": b"", "root_path": "",
+        "headers": [(b"content-type", CONTENT_TYPE.encode()), (b"accept", CONTENT_TYPE.encode())],
+        "client": ("127.0.0.1", 0), "server": ("127.0.0.1", 0),
+    }
+    sent = False
+    out = bytearray()
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            await asyncio.Event().wait()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            out.extend(message.get("body", b""))
+
+    await app(scope, receive, send)
+    types = [f.type for f in FrameDecoder().feed(bytes(out))]
+    if types[-2:] != [MessageType.OUTPUT_COMMAND, MessageType.END]:
+        raise RuntimeError(f"unexpected answer from the SDK: {[hex(t) for t in types]}")
+
+
+async def run_for(seconds: float, concurrency: int, once: Callable[[], Awaitable[Any]]) -> tuple[int, float]:
+    """Run ``once`` from ``concurrency`` tasks for ``seconds``; return (invocations, elapsed wall time)."""
+    deadline = time.perf_counter() + seconds
+    count = 0
+
+    async def worker() -> None:
+        nonlocal count
+        while time.perf_counter() < deadline:
+            await once()
+            count += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return count, time.perf_counter() - started
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Invocations done, wall seconds, and CPU seconds of the whole process (every thread)."""
+
+    n: int
+    wall: float
+    cpu: float
+
+    @property
+    def per_s(self) -> float:
+        return self.n / self.wall
+
+    @property
+    def per_cpu_s(self) -> float:
+        """Invocations per CPU second: less sensitive than wall time to other load on the machine."""
+        return self.n / self.cpu if self.cpu else float("nan")
+
+
+class Floor:
+    """The bare SDK app on a worker-thread loop, invoked with prepared requests."""
+
+    def __init__(self) -> None:
+        self.portal = Portal("floor")
+        self.app = restate.app([bench])
+        self.bodies = [prepared_request() for _ in range(64)]
+        self.i = 0
+
+    async def once(self) -> None:
+        self.i += 1
+        await direct_invoke(self.app, self.bodies[self.i % len(self.bodies)])
+
+    def concurrent(self, seconds: float, concurrency: int) -> Rate:
+        cpu = time.process_time()
+        n, t = self.portal.call(run_for(seconds, concurrency, self.once))
+        return Rate(n, t, time.process_time() - cpu)
+
+    def sequential(self, seconds: float) -> Rate:
+        cpu = time.process_time()
+        n, t = self.portal.call(run_for(seconds, 1, self.once))
+        return Rate(n, t, time.process_time() - cpu)
+
+    def close(self) -> None:
+        self.portal.stop()
+
+
+class Runtime:
+    """LocalRestate through its public API: ``acall`` from tasks on this thread's loop, blocking ``call``."""
+
+    def __init__(self) -> None:
+        self.lab = LocalRestate(restate.app([bench]))
+
+    async def once(self) -> None:
+        await self.lab.acall("Bench", "noop", 1)
+
+    def concurrent(self, seconds: float, concurrency: int) -> Rate:
+        cpu = time.process_time()
+        n, t = asyncio.run(run_for(seconds, concurrency, self.once))
+        rate = Rate(n, t, time.process_time() - cpu)
+        self.forget()
+        return rate
+
+    def sequential(self, seconds: float) -> Rate:
+        cpu = time.process_time()
+        deadline = time.perf_counter() + seconds
+        n = 0
+        started = time.perf_counter()
+        while time.perf_counter() < deadline:
+            self.lab.call("Bench", "noop", 1)
+            n += 1
+        rate = Rate(n, time.perf_counter() - started, time.process_time() - cpu)
+        self.forget()
+        return rate
+
+    def forget(self) -> None:
+        """Drop completed invocations between rounds so memory does not grow with the run."""
+        self.lab.portal.call(self._forget())
+
+    async def _forget(self) -> None:
+        self.lab.engine.invocations.clear()
+
+    def close(self) -> None:
+        self.lab.close()
+
+
+def measure(seconds: float, concurrency: int, rounds: int) -> dict[str, list[Rate]]:
+    """Alternate floor and runtime for ``rounds`` rounds, so both see the same machine load."""
+    floor, rt = Floor(), Runtime()
+    figures: dict[str, list[Rate]] = {"floor_conc": [], "rt_conc": [], "floor_seq": [], "rt_seq": []}
+    try:
+        floor.concurrent(0.3, concurrency)
+        rt.concurrent(0.3, concurrency)
+        for _ in range(rounds):
+            figures["floor_conc"].append(floor.concurrent(seconds, concurrency))
+            figures["rt_conc"].append(rt.concurrent(seconds, concurrency))
+            figures["floor_seq"].append(floor.sequential(seconds))
+            figures["rt_seq"].append(rt.sequential(seconds))
+    finally:
+        floor.close()
+        rt.close()
+    return figures
+
+
+def report(figures: dict[str, list[Rate]], seconds: float, rounds: int, concurrency: int) -> str:
+    wall = {k: max(r.per_s for r in v) for k, v in figures.items()}
+    cpu = {k: max(r.per_cpu_s for r in v) for k, v in figures.items()}
+    rows = [("concurrent (acall x " + str(concurrency) + ")", "conc"), ("sequential (blocking call)", "seq")]
+    lines = [
+        f"restate_lab runtime benchmark: trivial handler, best of {rounds} alternating rounds of "
+        f"{seconds:g} s, {concurrency} concurrent tasks",
+        f"python {platform.python_version()}, restate-sdk {restate_version()}, {os.cpu_count()} cpus, "
+        f"{time.strftime('%Y-%m-%d %H:%M')}",
+        "",
+        "invocations per wall-clock second",
+        f"{'':32}{'floor (SDK app alone)':>22}{'LocalRestate':>15}{'ratio':>8}",
+    ]
+    for label, kind in rows:
+        f, r = wall[f"floor_{kind}"], wall[f"rt_{kind}"]
+        lines.append(f"{label:32}{f:>20.0f}/s{r:>13.0f}/s{r / f:>8.0%}")
+    lines += ["", "invocations per CPU second of the process (all threads; steadier under foreign load)",
+              f"{'':32}{'floor (SDK app alone)':>22}{'LocalRestate':>15}{'ratio':>8}"]
+    for label, kind in rows:
+        f, r = cpu[f"floor_{kind}"], cpu[f"rt_{kind}"]
+        lines.append(f"{label:32}{f:>20.0f}/s{r:>13.0f}/s{r / f:>8.0%}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=1.5, help="length of each measurement")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating floor/runtime rounds; best is kept")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--out", default=None, help="write the report here too")
+    args = parser.parse_args()
+    text = report(measure(args.seconds, args.concurrency, args.rounds), args.seconds, args.rounds, args.concurrency)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(text + "\n")
+
+
+def restate_version() -> str:
+    from importlib.metadata import version
+
+    return version("restate-sdk")
+
+
+if __name__ == "__main__":
+    main()
