@@ -46,7 +46,7 @@ log = logging.getLogger("restate_lab.runtime")
 DEFAULT_COMPLETION_RETENTION_MS = 24 * 3_600_000
 IdempotencyKey = tuple[str, str | None, str, str]
 
-CANCELED = Failure(409, "canceled")
+CANCELED = Failure(409, "cancelled")
 KILLED = Failure(409, "killed")
 
 
@@ -417,7 +417,13 @@ class Engine:
             raise RestateError(404, f"invocation '{invocation_id}' not found")
         if inv.completed:
             return
-        if inv.status in (InvocationStatus.PENDING, InvocationStatus.SCHEDULED) or (
+        if inv.status in (InvocationStatus.PENDING, InvocationStatus.SCHEDULED):
+            # Restate Server drops an inboxed or scheduled invocation that is cancelled: it never
+            # ran, so nothing is kept (output then answers 404 "invocation not found").
+            self._complete(inv, CANCELED)
+            self._forget(inv)
+            return
+        if (
             inv.status is InvocationStatus.READY and inv.attempts == 0
         ):
             if inv.attempt_task is not None:

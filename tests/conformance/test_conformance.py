@@ -61,7 +61,10 @@ def lab() -> Iterator[Endpoint]:
     from restate_lab import LocalRestate
     from restate_lab.ingress.server import LabServer
 
-    local = LocalRestate(make_app())
+    # The harness registers the real server's deployment over h2c, which Restate runs as a
+    # bidirectional stream; register ours the same way so deployment-dependent answers match.
+    local = LocalRestate()
+    local.register(make_app(), http2=True)
     server = LabServer(local, port=0, admin_port=0 if _admin_available() else None).start()
     try:
         admin = server.admin_url if server.admin_port is not None else None

@@ -126,10 +126,10 @@ def test_json_bodies_are_gzipped_when_accepted(admin: Admin) -> None:
     assert raw.json() == response.json()
 
 
-def test_query_without_handler_is_an_empty_404(admin: Admin) -> None:
-    """POST /query with no query hook installed → 404 like any unknown path."""
-    response = admin.request("POST", "/query", json={"query": "select 1"})
-    assert (response.status_code, response.content) == (404, b"")
+def test_query_is_served_by_default(admin: Admin) -> None:
+    """POST /query answers SQL over the introspection tables unless another hook replaces it."""
+    response = admin.request("POST", "/query", json={"query": "select 1 as one"})
+    assert (response.status_code, response.json()) == (200, {"rows": [{"one": 1}]})
 
 
 def test_query_hook_receives_the_request(lab: LocalRestate) -> None:
@@ -526,14 +526,14 @@ def test_scheduled_invocation_resume_425_kill_200(admin: Admin, lab: LocalRestat
     assert lab.status(inv_id) == "completed"
 
 
-def test_cancel_inboxed_invocation_is_202(admin: Admin, lab: LocalRestate) -> None:
-    """Cancel of an invocation queued behind its key's lock → 202, and it completes as canceled."""
+def test_cancel_inboxed_invocation_is_200_and_removes_it(admin: Admin, lab: LocalRestate) -> None:
+    """Cancel of an invocation queued behind its key's lock → 200, and it is gone (conformance suite)."""
     first = lab.send("Counter", "wait_awakeable", key="inbox").invocation_id
     queued = lab.send("Counter", "add", 1, key="inbox").invocation_id
     _status(lab, queued, "pending")
     response = admin.request("PATCH", f"/invocations/{queued}/cancel")
-    assert (response.status_code, response.content) == (202, b"")
-    _status(lab, queued, "completed")
+    assert (response.status_code, response.content) == (200, b"")
+    assert queued not in lab.invocations_by_id()
     assert admin.request("PATCH", f"/invocations/{first}/kill").status_code == 200
 
 
