@@ -69,7 +69,7 @@ def _serve(args: argparse.Namespace, target: str) -> int:
     except TargetError as exc:
         print(f"restate-lab: {exc}", file=sys.stderr)
         return 2
-    lab = LocalRestate(app)
+    lab = LocalRestate(app, data_dir=args.data_dir)
     try:
         server = LabServer(lab, host=args.host, port=args.port, admin_port=args.admin_port,
                            log_level=args.log_level).start()
@@ -79,6 +79,8 @@ def _serve(args: argparse.Namespace, target: str) -> int:
         return 1
     names = ", ".join(sorted(lab.engine.services))
     print(f"restate-lab serving {names}")
+    if args.data_dir is not None:
+        print(f"  data:    {args.data_dir} (durable)")
     print(f"  ingress: {server.ingress_url}")
     print(f"  admin:   {server.admin_url}")
     print("Press Ctrl-C to stop.", flush=True)
@@ -106,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--port", type=int, default=8080, help="ingress port (default 8080)")
         cmd.add_argument("--admin-port", type=int, default=9070, help="admin API port (default 9070)")
         cmd.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
+        cmd.add_argument("--data-dir", default=None,
+                         help="durable mode: keep invocations, journals and state in DIR (SQLite) and resume "
+                              "unfinished invocations on start; in-memory when omitted")
     return parser
 
 

@@ -101,6 +101,7 @@ def _journal_command(engine: Engine, inv: Invocation, frame: Frame) -> Failed | 
     inv.command_count += 1
     inv.modified_at_ms = engine.now_ms()
     inv.retry_count = 0
+    engine.mark(inv)
     return None
 
 
@@ -133,6 +134,8 @@ async def run_attempt(engine: Engine, inv: Invocation) -> Outcome:
         key=inv.target.key, retry_count=inv.retry_count,
         duration_since_last_stored_entry_ms=since_stored, random_seed=inv.random_seed,
     )
+    engine.mark(inv)
+    engine.flush()  # the SDK may act only on what is already durable
     request = start.encode() + b"".join(f.encode() for f in inv.journal)
     body: RequestBody
     watchdog: asyncio.Task[None] | None = None

@@ -36,7 +36,9 @@ from restate_lab.rules.keyed_queue import KeyedQueue
 from restate_lab.rules.retry import RetryPolicy
 from restate_lab.rules.targets import HandlerType, Target
 from restate_lab.runtime.attempt import DEFAULT_INACTIVITY_TIMEOUT_MS, Ended, Failed, Suspended, run_attempt
+from restate_lab.runtime.durable import DurableStore
 from restate_lab.runtime.invocation import CompletionHook, Invocation, InvocationStatus
+from restate_lab.runtime.recovery import invocation_record, recover_engine
 from restate_lab.runtime.registry import Deployment, ServiceMeta, parse_manifest
 from restate_lab.runtime.stores import PromiseStore, ServiceId, StateStore
 
@@ -68,6 +70,7 @@ class Engine:
         completion_retention_ms: int = DEFAULT_COMPLETION_RETENTION_MS,
         inactivity_timeout_ms: int = DEFAULT_INACTIVITY_TIMEOUT_MS,
         seed: int | None = None,
+        store: DurableStore | None = None,
     ) -> None:
         self.retry_policy = retry_policy or RetryPolicy()
         self.completion_retention_ms = completion_retention_ms
@@ -83,6 +86,12 @@ class Engine:
         self._rng = random.Random(seed)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._listeners: list[Callable[[Invocation], None]] = []
+        self.store = store
+        self.state.tracking = store is not None
+        self._seq = 0
+        self._dirty: set[Invocation] = set()
+        self._dirty_promises: set[tuple[ServiceId, str]] = set()
+        self._forgotten: set[str] = set()
 
     # ---- clock and timers ----
 
@@ -179,6 +188,8 @@ class Engine:
             random_seed=int.from_bytes(hashlib.sha256(inv_id.raw).digest()[:8], "big"),
         )
         inv.journal.append(input_command(headers, body))
+        self._seq += 1
+        inv.seq = self._seq
         self.invocations[inv.id_str] = inv
         if execute_at_ms is not None and execute_at_ms > now:
             inv.status = InvocationStatus.SCHEDULED
@@ -187,6 +198,7 @@ class Engine:
         else:
             self._enqueue(inv)
         self._changed(inv)
+        self.flush()
         return Submission(inv)
 
     def invocation_id_for(self, target: Target, idempotency_key: str | None, handler_type: HandlerType | None
@@ -287,7 +299,10 @@ class Engine:
         if signal is not None:
             inv.notified_signals.add(signal)
         inv.modified_at_ms = self.now_ms()
+        if self.store is not None:
+            self._dirty.add(inv)
         if inv.live_input is not None:
+            self.flush()
             inv.live_input.put_nowait(frame.encode())
         elif inv.status is InvocationStatus.SUSPENDED and inv.wakes_on(completion_id, signal):
             self._start(inv)
@@ -306,6 +321,8 @@ class Engine:
         if promise.result is not None:
             return Failure(409, "promise was already completed")
         promise.result = result
+        if self.store is not None:
+            self._dirty_promises.add((sid, name))
         listeners, promise.listeners = promise.listeners, []
         for inv_id, cid in listeners:
             waiter = self.invocations.get(inv_id)
@@ -359,6 +376,8 @@ class Engine:
             retention = max(retention, wf)
         inv.retention_ms = retention
         self.at(None, now + retention, lambda: self._expire(inv))
+        self._changed(inv)
+        self.flush()
         waiters, inv.waiters = inv.waiters, []
         for future in waiters:
             if not future.done():
@@ -366,7 +385,6 @@ class Engine:
         hooks, inv.on_complete = inv.on_complete, []
         for hook in hooks:
             hook(inv, result)
-        self._changed(inv)
 
     def _idem_key(self, inv: Invocation) -> IdempotencyKey:
         assert inv.idempotency_key is not None
@@ -378,6 +396,9 @@ class Engine:
 
     def _forget(self, inv: Invocation) -> None:
         self.invocations.pop(inv.id_str, None)
+        if self.store is not None:
+            self._dirty.discard(inv)
+            self._forgotten.add(inv.id_str)
         if inv.idempotency_key is not None:
             entry = self.idempotency.lookup(self._idem_key(inv), self.now_ms())
             if entry is not None and entry.invocation_id == inv.id_str:
@@ -386,6 +407,9 @@ class Engine:
             del self.workflows[inv.lock_key]
             self.state.clear_all(inv.lock_key)
             self.promises.clear(inv.lock_key)
+            if self.store is not None and inv.target.key is not None:
+                self.store.forget_workflow_state(inv.target.service, inv.target.key)
+        self.flush()
 
     # ---- lookups ----
 
@@ -464,8 +488,52 @@ class Engine:
         self._listeners.append(listener)
 
     def _changed(self, inv: Invocation) -> None:
+        if self.store is not None and self.invocations.get(inv.id_str) is inv:
+            self._dirty.add(inv)
         for listener in self._listeners:
             listener(inv)
+
+    def mark(self, inv: Invocation) -> None:
+        """Note that ``inv`` changed and must reach the durable store at the next flush."""
+        if self.store is not None:
+            self._dirty.add(inv)
+
+    def flush(self) -> None:
+        """Write everything changed since the last flush to the durable store, in one transaction."""
+        store = self.store
+        if store is None:
+            return
+        changed, cleared = self.state.take_changes()
+        if not (self._dirty or changed or cleared or self._dirty_promises or self._forgotten):
+            return
+        dirty = list(self._dirty)
+        invocations = []
+        for inv in dirty:
+            start = min(inv.persisted_journal, len(inv.journal))
+            invocations.append((inv.id_str, inv.seq, invocation_record(inv), start, inv.journal[start:]))
+        promises = []
+        for sid, name in self._dirty_promises:
+            promise = self.promises.peek(sid, name)
+            if promise is not None and promise.result is not None and sid[1] is not None:
+                promises.append((sid[0], sid[1], name, promise.result))
+        store.write(
+            invocations,
+            ((sid[0], sid[1] or "", key, value) for sid, key, value in changed),
+            ((sid[0], sid[1] or "") for sid in cleared),
+            promises,
+            list(self._forgotten),
+        )
+        for inv in dirty:
+            inv.persisted_journal = len(inv.journal)
+        self._dirty.clear()
+        self._dirty_promises.clear()
+        self._forgotten.clear()
+
+    async def recover(self) -> int:
+        """Load the durable store and carry on every unfinished invocation; returns how many resumed."""
+        if self.store is None:
+            return 0
+        return recover_engine(self, self.store)
 
     async def close(self) -> None:
         for inv in self.invocations.values():
@@ -476,4 +544,8 @@ class Engine:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for deployment in self.deployments.values():
             await deployment.transport.close()
+        if self.store is not None:
+            self.flush()
+            self.store.close()
+            self.store = None
 

@@ -68,6 +68,10 @@ class Invocation:
     attempt_task: asyncio.Task[None] | None = None
     timer_handles: list[asyncio.TimerHandle] = field(default_factory=list)
     resume_pending: bool = False
+    #: Submission order, which keeps per-key inbox order across a restart in durable mode.
+    seq: int = 0
+    #: How many journal entries the durable store already holds.
+    persisted_journal: int = 0
 
     def __post_init__(self) -> None:
         self.id_str = str(self.id)

@@ -8,6 +8,7 @@ import json
 import weakref
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from restate_lab.api import Delay, SendReceipt
@@ -19,11 +20,14 @@ from restate_lab.rules.ids import parse_awakeable_id
 from restate_lab.rules.targets import Target
 from restate_lab.runtime import operations as ops
 from restate_lab.runtime.describe import describe_invocation, describe_service
+from restate_lab.runtime.durable import DurableStore
 from restate_lab.runtime.engine import Engine
 from restate_lab.runtime.portal import Channel, Portal
 from restate_lab.runtime.registry import Deployment
 
 T = TypeVar("T")
+#: The file durable mode keeps in its data directory.
+DATA_FILE = "restate-lab.sqlite3"
 
 
 def encode_body(body: Any) -> bytes:
@@ -73,15 +77,24 @@ class LocalRestate:
     'Hello World!'
     """
 
-    def __init__(self, *apps: ASGIApp | str, engine: Engine | None = None, **engine_options: Any) -> None:
+    def __init__(self, *apps: ASGIApp | str, engine: Engine | None = None, data_dir: str | Path | None = None,
+                 **engine_options: Any) -> None:
         self.portal = Portal()
         #: Per calling loop, a channel to the portal's loop and one back: calls and results go in batches.
         self._channels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Channel, Channel]] = (
             weakref.WeakKeyDictionary()
         )
+        if data_dir is not None and engine is None:
+            engine_options["store"] = DurableStore(Path(data_dir) / DATA_FILE)
         self.engine = engine or Engine(**engine_options)
         for app in apps:
             self.register(app)
+        if self.engine.store is not None:
+            self.recover()
+
+    def recover(self) -> int:
+        """Durable mode: resume every unfinished invocation of the registered services; returns how many."""
+        return self._run(self.engine.recover())
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         return self.portal.call(coro)

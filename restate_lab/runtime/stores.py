@@ -14,6 +14,18 @@ class StateStore:
 
     def __init__(self) -> None:
         self._data: dict[ServiceId, dict[bytes, bytes]] = {}
+        #: When tracking, what changed since the last :meth:`take_changes` (for the durable store).
+        self.tracking = False
+        self._changed: set[tuple[ServiceId, bytes]] = set()
+        self._cleared: set[ServiceId] = set()
+
+    def take_changes(self) -> tuple[list[tuple[ServiceId, bytes, bytes | None]], list[ServiceId]]:
+        """The keys changed (with their current value, None if gone) and the ids cleared since last time."""
+        changed = [(sid, key, self.get(sid, key)) for sid, key in self._changed]
+        cleared = list(self._cleared)
+        self._changed.clear()
+        self._cleared.clear()
+        return changed, cleared
 
     def get(self, sid: ServiceId, key: bytes) -> bytes | None:
         return self._data.get(sid, {}).get(key)
@@ -23,8 +35,12 @@ class StateStore:
 
     def set(self, sid: ServiceId, key: bytes, value: bytes) -> None:
         self._data.setdefault(sid, {})[key] = value
+        if self.tracking:
+            self._changed.add((sid, key))
 
     def clear(self, sid: ServiceId, key: bytes) -> None:
+        if self.tracking:
+            self._changed.add((sid, key))
         values = self._data.get(sid)
         if values is not None:
             values.pop(key, None)
@@ -33,6 +49,8 @@ class StateStore:
 
     def clear_all(self, sid: ServiceId) -> None:
         self._data.pop(sid, None)
+        if self.tracking:
+            self._cleared.add(sid)
 
     def service_ids(self) -> list[ServiceId]:
         return list(self._data)
