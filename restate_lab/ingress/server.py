@@ -49,7 +49,12 @@ class LabServer:
                               access_log=False, timeout_keep_alive=30, h11_max_incomplete_event_size=None)
 
     async def _start(self) -> None:
-        await self._serve(make_ingress_app(self.lab.engine), self.port)
+        engine = self.lab.engine
+        if engine.store is not None and (engine.store.path.parent / "kafka.json").exists():
+            from restate_lab.kafka.ingress import kafka_ingress  # durable subscriptions resume consuming
+
+            kafka_ingress(engine).resume()
+        await self._serve(make_ingress_app(engine), self.port)
         if self.admin_port is not None:
             # The admin API learns the ingress URL only once the ingress has bound its port.
             await self._serve(_admin_app(self.lab, self.ingress_url + "/"), self.admin_port)

@@ -202,6 +202,12 @@ class KafkaIngress:
             self.offsets[sub_id] = {(str(t), int(p)): int(o) for t, p, o in rows}
 
 
+def durable_state_path(engine: Engine) -> Path:
+    """Where a durable engine keeps its Kafka clusters, subscriptions and offsets: beside its database."""
+    assert engine.store is not None
+    return engine.store.path.parent / "kafka.json"
+
+
 def kafka_ingress(engine: Engine, *, state_path: str | os.PathLike[str] | None = None) -> KafkaIngress:
     """The engine's Kafka ingress, created on first use; its consumers stop when the engine closes.
 
@@ -209,6 +215,8 @@ def kafka_ingress(engine: Engine, *, state_path: str | os.PathLike[str] | None =
     """
     ingress = _INGRESSES.get(engine)
     if ingress is None:
+        if state_path is None and engine.store is not None:
+            state_path = durable_state_path(engine)
         ingress = KafkaIngress(engine, state_path=state_path)
         _INGRESSES[engine] = ingress
         _close_with_engine(engine, ingress)
