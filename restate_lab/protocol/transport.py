@@ -25,6 +25,9 @@ ASGIApp = Callable[
 
 DISCOVERY_ACCEPT = ", ".join(f"application/vnd.restate.endpointmanifest.v{v}+json" for v in (5, 4, 3, 2))
 
+#: How long an in-process app gets to wind down once its attempt is over.
+APP_SHUTDOWN_TIMEOUT_S = 5.0
+
 #: The end of an attempt's request body.
 END_OF_BODY = None
 
@@ -110,10 +113,19 @@ class AsgiTransport:
 
         async def receive() -> MutableMapping[str, Any]:
             nonlocal body_done
-            if body_done:
+            if body_done or finished.is_set():
                 await finished.wait()
                 return {"type": "http.disconnect"}
-            chunk = await body.get()
+            # The attempt may end (killed, engine closing) while the SDK still reads: a disconnect
+            # then lets it finish instead of waiting for a body that will never close.
+            getting = asyncio.ensure_future(body.get())
+            ending = asyncio.ensure_future(finished.wait())
+            await asyncio.wait((getting, ending), return_when=asyncio.FIRST_COMPLETED)
+            ending.cancel()
+            if not getting.done():
+                getting.cancel()
+                return {"type": "http.disconnect"}
+            chunk = getting.result()
             if chunk is None:
                 body_done = True
                 return {"type": "http.request", "body": b"", "more_body": False}
@@ -155,7 +167,8 @@ class AsgiTransport:
             finished.set()
             if not task.done():
                 task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            # Bounded: an app that ignores cancellation must not hold the engine (or its shutdown) hostage.
+            await asyncio.wait((task,), timeout=APP_SHUTDOWN_TIMEOUT_S)
 
     async def discover(self, http2: bool) -> dict[str, Any]:
         body: asyncio.Queue[bytes | None] = asyncio.Queue()

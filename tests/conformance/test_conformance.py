@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -72,11 +71,7 @@ def lab() -> Iterator[Endpoint]:
         yield Endpoint("restate_lab", server.ingress_url, admin)
     finally:
         server.stop()
-        # Bounded: with an h2-registered deployment, LocalRestate.close() can wait ~120 s after an
-        # inboxed invocation was cancelled (a restate_lab transport issue, reported separately).
-        closer = threading.Thread(target=local.close, name="conformance-lab-close", daemon=True)
-        closer.start()
-        closer.join(10.0)
+        local.close()
 
 
 def _fill(text: str, values: dict[str, str]) -> str:
