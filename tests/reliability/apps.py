@@ -66,6 +66,12 @@ async def seen(ctx: restate.ObjectSharedContext) -> list[int]:
     return await ctx.get("seen", type_hint=list[int]) or []
 
 
+@sequencer.handler()
+async def reset(ctx: restate.ObjectContext) -> None:
+    """Take this key's lock and clear its state: afterwards the runtime should hold nothing for the key."""
+    ctx.clear_all()
+
+
 def load_app() -> Any:
     return restate.app([work, sequencer])
 
