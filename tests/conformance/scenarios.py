@@ -206,7 +206,8 @@ SCENARIOS: list[Scenario] = [
     # --- workflows ---------------------------------------------------------------------------
     S("workflow_lifecycle", R("POST", "/Signup/{key}/run/send", "Bob"), R("POST", "/Signup/{key}/status", wait=0.3),
       R("GET", "/restate/workflow/Signup/{key}/output"), R("POST", "/Signup/{key}/approve", "Ann"),
-      R("GET", "/restate/workflow/Signup/{key}/attach"), R("GET", "/restate/workflow/Signup/{key}/output"),
+      # Waiting lets the run finish on both servers: whether attach finds it done decides idempotency-expires.
+      R("GET", "/restate/workflow/Signup/{key}/attach", wait=0.5), R("GET", "/restate/workflow/Signup/{key}/output"),
       R("POST", "/Signup/{key}/status")),
     S("workflow_run_again", R("POST", "/Signup/{key}/run/send", "Bob"), R("POST", "/Signup/{key}/run/send", "Bob"),
       R("POST", "/Signup/{key}/run", "Bob", wait=0.2), R("POST", "/Signup/{key}/approve", "Ann"),
@@ -218,7 +219,8 @@ SCENARIOS: list[Scenario] = [
     S("workflow_v17_lookup", R("POST", "/Signup/{key}/run/send", "W"),
       R("POST", "/restate/lookup", {"target": "workflow", "workflowName": "Signup", "workflowKey": "{key}"}),
       R("POST", "/Signup/{key}/approve", "Al"),
-      R("POST", "/restate/attach", {"target": "workflow", "workflowName": "Signup", "workflowKey": "{key}"})),
+      R("POST", "/restate/attach", {"target": "workflow", "workflowName": "Signup", "workflowKey": "{key}"},
+        wait=0.5)),
     # --- awakeables --------------------------------------------------------------------------
     S("awakeable_resolve", R("POST", "/Counter/{key}/wait_awakeable/send"),
       R("POST", "/Counter/{key}/awakeable", wait=0.4, capture_awk=True),
