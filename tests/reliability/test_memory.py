@@ -48,18 +48,18 @@ async def _wave(lab: LocalRestate, http: httpx.AsyncClient, wave: int) -> None:
 
     async def over_http(n: int) -> Any:
         answer = await http.post(
-            "/Work/brief", json={"id": f"http-{n}"}, headers={"idempotency-key": f"w{wave}-http-{n}"}
+            "/Work/brief", json={"id": f"mem-http-{n}"}, headers={"idempotency-key": f"w{wave}-http-{n}"}
         )
         assert answer.status_code == 200, answer.text
         return answer.json()
 
     jobs = [over_http(n) for n in range(PER_WAVE["http"])]
     jobs += [
-        lab.acall("Work", "brief", {"id": f"idem-{n}"}, idempotency_key=f"w{wave}-{n}")
+        lab.acall("Work", "brief", {"id": f"mem-idem-{n}"}, idempotency_key=f"w{wave}-{n}")
         for n in range(PER_WAVE["idempotent"])
     ]
-    jobs += [lab.acall("Work", "do", {"id": f"call-{n}"}) for n in range(PER_WAVE["call"])]
-    jobs += [lab.asend("Work", "do", {"id": f"send-{n}"}) for n in range(PER_WAVE["send"])]
+    jobs += [lab.acall("Work", "do", {"id": f"mem-call-{n}"}) for n in range(PER_WAVE["call"])]
+    jobs += [lab.asend("Work", "do", {"id": f"mem-send-{n}"}) for n in range(PER_WAVE["send"])]
     jobs += [lab.acall("Sequencer", "reset", key=f"w{wave}-{n}") for n in range(PER_WAVE["keyed"])]
     # Interleaved, so that every kind is still retained when the wave ends.
     random.Random(wave).shuffle(jobs)
@@ -126,7 +126,7 @@ def test_memory_stays_bounded_once_retention_expires() -> None:
         after, peaks = asyncio.run(_measure(lab, server.ingress_url))
     # Every request ran its side effect once per wave (warm-up included): nothing lost, nothing repeated.
     for name in ("http", "idem", "call", "send"):
-        assert effect_count(f"{name}-0") == WAVES + 1, name
+        assert effect_count(f"mem-{name}-0") == WAVES + 1, name
     one_wave = peaks[0] - after[0]
     growth = after[WAVES] - after[2]
     print(
