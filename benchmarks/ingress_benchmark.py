@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import restate
+
+from restate_lab._processes import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "ingress.txt"
@@ -136,16 +137,11 @@ def run_load(url: str, concurrency: int, warmup: float, duration: float) -> dict
 # -- servers ---------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 def bench_restate_lab(args: argparse.Namespace) -> dict[int, dict[str, Any]]:
     import httpx
 
-    port, admin_port = _free_port(), _free_port()
+    port, admin_port = free_port(), free_port()
     proc = subprocess.Popen(
         ["restate-lab", "serve", f"{Path(__file__).relative_to(ROOT)}:app", "--port", str(port), "--admin-port",
          str(admin_port)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -16,17 +16,16 @@ is bounded.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
 import weakref
 from pathlib import Path
 from typing import IO
+
+from restate_lab._processes import accepts, free_port, terminate_group
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 _CACHE = Path(".cache") / "tansu" / "bin" / "tansu"
@@ -74,19 +73,6 @@ def find_tansu() -> Path:
     raise TansuNotInstalled(searched)
 
 
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _accepts(host: str, port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
-        return True
-    return False
-
-
 class TansuBroker:
     """A running ``tansu broker`` with memory storage on ``127.0.0.1``.
 
@@ -106,7 +92,7 @@ class TansuBroker:
     ) -> None:
         self.binary = Path(binary) if binary else find_tansu()
         self.host = host
-        self.port = port or _free_port(host)
+        self.port = port or free_port(host)
         self.advertised_port = advertised_port or self.port
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
@@ -150,7 +136,7 @@ class TansuBroker:
         )
         _LIVE.add(self)
         deadline = time.monotonic() + self.startup_timeout
-        while not _accepts(self.host, self.port):
+        while not accepts(self.host, self.port):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 tail = self.log_tail()
                 self.stop()
@@ -162,15 +148,7 @@ class TansuBroker:
         """Stop the broker's process group and remove its log directory. Safe to call twice."""
         proc, self.process = self.process, None
         if proc is not None:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(grace)
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(5.0)
+            terminate_group(proc, grace)
         log, self._log = self._log, None
         if log is not None:
             log.close()

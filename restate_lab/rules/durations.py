@@ -60,6 +60,8 @@ expected to find unit designator suffix (e.g., `years` or `secs`) after parsing 
         if raw[0] == "-":
             raise InvalidDuration("negative signed durations cannot be converted to an unsigned duration")
         raw = raw[1:].lstrip()
+    if not raw:
+        raise InvalidDuration(_EXPECTED_INTEGER)
     if raw[0] in "Pp":
         return _checked(_parse_iso(raw), text)
     if not raw[0].isdigit():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -57,21 +58,26 @@ class Channel:
     """
 
     def __init__(self, source: asyncio.AbstractEventLoop, target: asyncio.AbstractEventLoop) -> None:
-        self.source = source
-        self.target = target
+        # Weak: a caller's loop that has finished must be free to go (the runtime keys channels by loop).
+        self._source = weakref.ref(source)
+        self._target = weakref.ref(target)
         self._pending: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
 
     def send(self, fn: Callable[..., Any], *args: Any) -> None:
+        source = self._source()
+        if source is None:
+            return
         if not self._pending:
-            self.source.call_soon(self._flush)
+            source.call_soon(self._flush)
         self._pending.append((fn, args))
 
     def _flush(self) -> None:
         batch, self._pending = self._pending, []
-        if batch:
+        target = self._target()
+        if batch and target is not None:
             # a closed target loop means nobody waits for these any more
             with contextlib.suppress(RuntimeError):
-                self.target.call_soon_threadsafe(_run_batch, self.target, batch)
+                target.call_soon_threadsafe(_run_batch, target, batch)
 
 
 def _run_batch(loop: asyncio.AbstractEventLoop, batch: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> None:

@@ -42,8 +42,6 @@ import atexit
 import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -55,6 +53,7 @@ from typing import Any
 
 import httpx
 
+from restate_lab._processes import accepts, free_port, terminate_group
 from restate_lab.server.binary import find_restate_server
 from restate_lab.server.client import RestateClient
 
@@ -65,17 +64,9 @@ class RestateServerError(RuntimeError):
     """The server did not start, or a deployment could not be registered; carries the log tail."""
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port that was free a moment ago on ``host`` (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _wait_port(host: str, port: int, deadline: float) -> bool:
     while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+        if accepts(host, port):
             return True
         time.sleep(0.05)
     return False
@@ -292,16 +283,7 @@ class RestateServer:
     def _terminate(self, grace: float = 10.0) -> None:
         proc, self.process = self.process, None
         if proc is not None:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(grace)
-            # Whatever is left in the group (the leader may have exited before its children) dies.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(5.0)
+            terminate_group(proc, grace)
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from restate_lab._processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = "tests/ingress/conftest.py:app"
@@ -24,11 +25,6 @@ def _command() -> list[str]:
     exe = shutil.which("restate-lab")
     return [exe] if exe else [sys.executable, "-m", "restate_lab.cli"]
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _start(*args: str) -> subprocess.Popen[str]:
@@ -54,7 +50,7 @@ def _read_until(proc: subprocess.Popen[str], marker: str) -> str:
                     reason="restate_lab/ingress/admin.py is not written yet: LabServer cannot serve --admin-port")
 def test_serve_prints_urls_answers_and_stops_on_sigint() -> None:
     """serve FILE:attr --port P --admin-port Q prints both URLs, answers a call, and exits 0 soon after SIGINT."""
-    port, admin_port = _free_port(), _free_port()
+    port, admin_port = free_port(), free_port()
     proc = _start("serve", TARGET, "--port", str(port), "--admin-port", str(admin_port))
     try:
         banner = _read_until(proc, "Ctrl-C")
@@ -86,7 +82,7 @@ def test_serve_prints_urls_answers_and_stops_on_sigint() -> None:
 ])
 def test_bad_target_is_a_clear_error_and_exit_code_2(target: str, message: str) -> None:
     """A target that does not name servable services → one-line error on stderr, exit code 2, no traceback."""
-    proc = _start("serve", target, "--port", str(_free_port()), "--admin-port", str(_free_port()))
+    proc = _start("serve", target, "--port", str(free_port()), "--admin-port", str(free_port()))
     try:
         out, err = proc.communicate(timeout=STARTUP_S)
     finally:

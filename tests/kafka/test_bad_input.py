@@ -8,7 +8,8 @@ import uuid
 import httpx
 import pytest
 
-from restate_lab.kafka.broker import TansuBroker, _free_port
+from restate_lab._processes import free_port
+from restate_lab.kafka.broker import TansuBroker
 from restate_lab.kafka.ingress import kafka_ingress
 from tests.kafka import apps
 from tests.kafka.conftest import FAST_JOIN, create_topic, items, produce, subscribe, unsubscribe, wait_until
@@ -70,7 +71,7 @@ def test_cluster_without_bootstrap_servers_is_refused(admin):
 def test_broker_down_is_reported_and_consumption_waits(lab_admin):
     """A subscription on an unreachable broker is accepted (as on the server); its consumer says why it waits."""
     _ingress, admin_url, lab = lab_admin
-    dead = f"127.0.0.1:{_free_port('127.0.0.1')}"
+    dead = f"127.0.0.1:{free_port('127.0.0.1')}"
     with httpx.Client(base_url=admin_url, timeout=30) as http:
         assert (
             http.post("/kafka-clusters", json={"name": "dead", "properties": {"bootstrap.servers": dead}}).status_code
@@ -96,7 +97,7 @@ def test_broker_down_is_reported_and_consumption_waits(lab_admin):
 def test_broker_outage_pauses_consumption_and_resumes_without_loss(tansu_binary, lab_admin):
     """Records produced before and after the broker vanishes are each invoked exactly once."""
     ingress, admin_url, _lab = lab_admin
-    relay_port = _free_port("127.0.0.1")
+    relay_port = free_port("127.0.0.1")
     with TansuBroker(binary=tansu_binary, advertised_port=relay_port) as broker:
         relay = Relay(relay_port, broker.port).restore()
         try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from restate_lab._processes import free_port
 from restate_lab.protocol.messages import MessageType
 from restate_lab.runtime.local import DATA_FILE
 
@@ -24,17 +24,12 @@ SLEEPY, FLAKY, WORKFLOWS = 300, 100, 100
 START_TIMEOUT_S = 60
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 class Server:
     """``restate-lab serve --data-dir`` in its own process group, so kill -9 takes all of it."""
 
     def __init__(self, data_dir: Path, log: Path) -> None:
-        self.port, self.admin_port = _free_port(), _free_port()
+        self.port, self.admin_port = free_port(), free_port()
         env = {**os.environ, "RESTATE_LAB_SIDE_EFFECTS": str(log)}
         # The handlers' retry tracebacks go to a file: a full pipe would block the server.
         self.stderr = (data_dir.parent / f"serve-{self.port}.err").open("wb")

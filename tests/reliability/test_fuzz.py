@@ -9,7 +9,6 @@ bug. Afterwards the server still answers its health checks. Examples are derando
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -30,15 +29,6 @@ from .conftest import serving  # noqa: E402
 #: Examples per operation and generation mode (~1 700 positive and ~200 negative requests in all).
 MAX_EXAMPLES = {GenerationMode.POSITIVE: 50, GenerationMode.NEGATIVE: 25}
 REQUEST_TIMEOUT_S = 10.0
-#: A delay of a lone sign ("+") makes the duration parser index an empty string: an ingress 500 that
-#: ``test_a_lone_plus_sign_delay_is_a_400_from_the_ingress`` pins (xfail) until it is fixed; the fuzzer skips it.
-_KNOWN_BAD_DELAY = re.compile(r"^\s*\+\s*$")
-
-
-def _known_fault(case: Any) -> bool:
-    return bool(_KNOWN_BAD_DELAY.match(str((case.query or {}).get("delay", ""))))
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[Any]:
     with serving(fuzz_app()) as (_lab, lab_server):
@@ -86,7 +76,7 @@ def _fuzz(
         response = case.call(base_url=ingress_url, session=session, timeout=REQUEST_TIMEOUT_S)
         statuses[response.status_code] += 1
         fault = _ingress_fault(response)
-        if fault is not None and not _known_fault(case):
+        if fault is not None:
             faults.append(
                 f"{case.method} {case.formatted_path} headers={case.headers} query={case.query} "
                 f"body={case.body!r}: {fault}"
@@ -120,7 +110,6 @@ def test_ingress_never_answers_5xx_of_its_own(server: Any, service: str, mode: G
     assert statuses.total() >= len(operations)
 
 
-@pytest.mark.xfail(strict=True, reason="parse_duration_ms('+') raises IndexError: the ingress answers 500 (bug)")
 def test_a_lone_plus_sign_delay_is_a_400_from_the_ingress(server: Any) -> None:
     """``?delay=%2B`` (a sign and no duration) is a bad delay: 400 from the ingress, as any unparsable delay."""
     answer = httpx.post(f"{server.ingress_url}/Shop/ping/send", params={"delay": "+"}, timeout=5)

@@ -136,7 +136,6 @@ def test_memory_stays_bounded_once_retention_expires() -> None:
     assert growth < MAX_GROWTH_RATIO * one_wave
 
 
-@pytest.mark.xfail(strict=True, reason="LocalRestate._channels values hold their loop key strongly: loops never die")
 def test_an_event_loop_that_called_the_runtime_is_not_kept_alive() -> None:
     """Each ``asyncio.run(lab.acall(...))`` uses a new loop; once it is closed the runtime must let it go."""
 
