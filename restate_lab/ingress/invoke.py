@@ -17,7 +17,8 @@ from restate_lab.runtime.invocation import Invocation
 from restate_lab.runtime.registry import HandlerMeta
 
 #: Request headers that describe the HTTP exchange itself and are not passed to handlers.
-_HOP_HEADERS = {b"host", b"content-length", b"connection", b"transfer-encoding", b"keep-alive", b"upgrade",
+#: Restate Server 1.7.12 keeps the others, ``content-length`` included (seen in ``sys_journal``).
+_HOP_HEADERS = {b"host", b"connection", b"transfer-encoding", b"keep-alive", b"upgrade",
                 b"te", b"trailer", b"proxy-connection", b"expect"}
 
 
@@ -80,7 +81,13 @@ def _check_input(handler: HandlerMeta, content_type: str | None, body: bytes) ->
 
 
 def handler_headers(scope: Scope) -> list[tuple[str, str]]:
-    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ()) if k not in _HOP_HEADERS]
+    """The headers a handler sees: the request path first as ``x-restate-ingress-path``, as the real server does."""
+    path = scope.get("raw_path") or scope["path"].encode()
+    headers = [("x-restate-ingress-path", path.decode("latin-1").split("?", 1)[0])]
+    for name, value in scope.get("headers", ()):
+        if name not in _HOP_HEADERS:
+            headers.append((name.decode("latin-1"), value.decode("latin-1")))
+    return headers
 
 
 async def invoke(engine: Engine, scope: Scope, receive: Receive, send: Send, target: Target, *, is_send: bool) -> None:

@@ -53,6 +53,12 @@ async def headers(ctx: restate.Context) -> str | None:
     return dict(ctx.request().headers).get("x-custom")
 
 
+@greeter.handler()
+async def all_headers(ctx: restate.Context, value: Any) -> dict[str, str]:
+    """Every request header as the handler sees it (names, order and values)."""
+    return dict(ctx.request().headers)
+
+
 counter = restate.VirtualObject("Counter")
 
 

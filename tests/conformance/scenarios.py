@@ -76,6 +76,8 @@ SCENARIOS: list[Scenario] = [
     S("call_malformed_json", R("POST", "/Greeter/greet", raw=b'{"name": ', headers=CT_JSON)),
     S("call_accept_header_ignored", R("POST", "/Greeter/greet", "Ada", headers={"accept": "text/plain"})),
     S("call_request_headers_reach_handler", R("POST", "/Greeter/headers", headers={"x-custom": "hello"})),
+    S("call_handler_sees_every_header_as_restate_passes_them",
+      R("POST", "/Greeter/all_headers", {"n": 1}, headers={"x-custom": "hello"})),
     S("call_terminal_error_status", R("POST", "/Greeter/terminal")),
     S("call_get_is_call_with_empty_body", R("GET", "/Greeter/greet"), R("GET", "/restate/call/Greeter/no_input")),
     S("call_wrong_methods", R("PUT", "/Greeter/greet", "x"), R("DELETE", "/Greeter/greet"),
