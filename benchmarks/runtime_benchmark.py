@@ -223,8 +223,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="alternating floor/runtime rounds; best is kept")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--out", default=None, help="write the report here too")
+    parser.add_argument("--serve-gc", action="store_true",
+                        help="tune the collector as `restate-lab serve` does (restate_lab.cli.tune_gc_for_serving)")
     args = parser.parse_args()
+    if args.serve_gc:
+        from restate_lab.cli import tune_gc_for_serving
+
+        tune_gc_for_serving()
     text = report(measure(args.seconds, args.concurrency, args.rounds), args.seconds, args.rounds, args.concurrency)
+    text += "\ncollector: " + ("tuned as `restate-lab serve` tunes it" if args.serve_gc else "Python's defaults")
     print(text)
     if args.out:
         with open(args.out, "w") as fh:
