@@ -9,6 +9,7 @@ import importlib.util
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -103,11 +104,40 @@ def _serve(args: argparse.Namespace, target: str) -> int:
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
         print("\nstopping")
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         server.stop()
         lab.close()
+    return 0
+
+
+def _real(args: argparse.Namespace) -> int:
+    """Serve TARGET through the real Restate Server (npm binary) instead of restate_lab's runtime."""
+    from restate_lab.server import RestateServer, RestateServerNotInstalled
+    from restate_lab.server.harness import RestateServerError
+
+    try:
+        app = load_target(args.target)
+    except TargetError as exc:
+        print(f"restate-lab: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with RestateServer.start(app, ingress_port=args.port, admin_port=args.admin_port) as real:
+            print(f"Restate Server ({real.binary}) serving {args.target}")
+            print(f"  ingress: {real.ingress_url}")
+            print(f"  admin:   {real.admin_url}")
+            print("Press Ctrl-C to stop.", flush=True)
+            try:
+                while True:
+                    time.sleep(0.5)
+            except KeyboardInterrupt:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
+                print("\nstopping")
+    except (RestateServerNotInstalled, RestateServerError) as exc:
+        print(f"restate-lab: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -125,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--data-dir", default=None,
                          help="durable mode: keep invocations, journals and state in DIR (SQLite) and resume "
                               "unfinished invocations on start; in-memory when omitted")
+    real = sub.add_parser("real", help="serve TARGET through the real Restate Server (the oracle)")
+    real.add_argument("target", help="path/to/file.py:attr or package.module:attr")
+    real.add_argument("--port", type=int, default=None, help="ingress port (default: a free port)")
+    real.add_argument("--admin-port", type=int, default=None, help="admin port (default: a free port)")
     return parser
 
 
@@ -135,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(["demo", *(argv or [])])
     if args.command == "serve":
         return _serve(args, args.target)
+    if args.command == "real":
+        return _real(args)
     return _serve(args, DEMO_TARGET)
 
 

@@ -163,8 +163,12 @@ class RestateServer:
         host: str = "127.0.0.1",
         env: Mapping[str, str] | None = None,
         startup_timeout: float = 60.0,
+        ingress_port: int | None = None,
+        admin_port: int | None = None,
     ) -> None:
         self.binary = Path(binary) if binary else find_restate_server()
+        #: Ports asked for by the caller; None means a free port picked at each start.
+        self.wanted_ports = (ingress_port, admin_port)
         self.host = host
         self.extra_env = dict(env or {})
         self.startup_timeout = startup_timeout
@@ -188,9 +192,15 @@ class RestateServer:
         binary: str | os.PathLike[str] | None = None,
         env: Mapping[str, str] | None = None,
         startup_timeout: float = 60.0,
+        ingress_port: int | None = None,
+        admin_port: int | None = None,
     ) -> Iterator[RestateServer]:
-        """Start a server, register ``app`` (an SDK app or a deployment URI) if given; stop on exit."""
-        server = cls(binary=binary, env=env, startup_timeout=startup_timeout)
+        """Start a server, register ``app`` (an SDK app or a deployment URI) if given; stop on exit.
+
+        Ports default to free loopback ports; pass ``ingress_port``/``admin_port`` (e.g. 8080, 9070) to fix them.
+        """
+        server = cls(binary=binary, env=env, startup_timeout=startup_timeout, ingress_port=ingress_port,
+                     admin_port=admin_port)
         try:
             server.launch()
             if app is not None:
@@ -220,6 +230,9 @@ class RestateServer:
     def _spawn(self) -> None:
         self.base_dir = Path(tempfile.mkdtemp(prefix="restate-lab-server-"))
         self.ingress_port, self.admin_port, self.fabric_port = (free_port(self.host) for _ in range(3))
+        wanted_ingress, wanted_admin = self.wanted_ports
+        self.ingress_port = wanted_ingress or self.ingress_port
+        self.admin_port = wanted_admin or self.admin_port
         # RUST_BACKTRACE in the caller's environment makes the server append stack backtraces to
         # some 500 error bodies; drop it so answers look like a production server's.
         inherited = {k: v for k, v in os.environ.items() if k not in ("RUST_BACKTRACE", "RUST_LIB_BACKTRACE")}
