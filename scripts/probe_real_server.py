@@ -163,6 +163,8 @@ APP = restate.app([greeter, counter, signup])
 
 NOTES_BEGIN = "<!-- notes:begin (hand-written, kept by the probe script) -->"
 NOTES_END = "<!-- notes:end -->"
+#: Sections other tools measured (Kafka, conformance, ...) follow this line and survive regeneration.
+APPENDIX = "<!-- appendix: sections below were measured by other scripts and tests; the probe script keeps them -->"
 _BORING = {"date", "vary", "access-control-allow-credentials", "content-length", "transfer-encoding"}
 _ID_PATTERNS = [
     ("inv", re.compile(r"inv_[0-9A-Za-z]{20,}")),
@@ -1032,11 +1034,15 @@ def main() -> None:
         out = args.out or ROOT / "docs" / f"observed-restate-{version}.md"
         out.parent.mkdir(parents=True, exist_ok=True)
         notes = ""
+        appendix = ""
         if out.exists():
             old = out.read_text()
             if NOTES_BEGIN in old and NOTES_END in old:
                 notes = old.split(NOTES_BEGIN, 1)[1].split(NOTES_END, 1)[0]
-        out.write_text(prober.render(version, notes))
+            if APPENDIX in old:
+                appendix = APPENDIX + old.split(APPENDIX, 1)[1]
+        text = prober.render(version, notes)
+        out.write_text(text.rstrip("\n") + "\n\n" + appendix if appendix else text)
         if args.json:
             args.json.write_text(json.dumps([asdict(r) for r in prober.rows], indent=1))
         print(f"wrote {out} ({len(prober.rows)} observations)")
