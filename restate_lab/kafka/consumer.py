@@ -157,11 +157,12 @@ class SubscriptionConsumer:
         key = object_key(record.key) if meta is not None and meta.keyed else None
         headers = record_headers(sub.id, record.topic, record.partition, record.offset, record.timestamp, record.key)
         try:
-            accepted = self.engine.submit(Target(sub.service, sub.handler, key), record.value or b"", headers)
+            self.engine.submit(
+                Target(sub.service, sub.handler, key), record.value or b"", headers, subscription_id=sub.id
+            )
         except RestateError as exc:
             # The sink vanished (deployment removed): stop here, uncommitted, and retry later.
             raise RuntimeError(f"cannot invoke {sub.sink}: {exc}") from exc
-        accepted.invocation.invoked_by = "subscription"
         self.submitted[where] = record.offset + 1
         self._pending_commit[where] = record.offset + 1
         self.records += 1

@@ -157,6 +157,7 @@ class Engine:
         idempotency_key: str | None = None,
         execute_at_ms: int | None = None,
         invoked_by: Invocation | None = None,
+        subscription_id: str | None = None,
     ) -> Submission:
         """Accept an invocation, or return the one an idempotency key or workflow id already owns."""
         meta, handler = self.resolve(target.service, target.handler)
@@ -183,8 +184,9 @@ class Engine:
         inv = Invocation(
             id=inv_id, target=target, service_type=meta.ty, handler_type=handler.ty, input=body,
             headers=headers, created_at_ms=now, idempotency_key=idempotency_key,
-            invoked_by="ingress" if invoked_by is None else "service",
+            invoked_by="service" if invoked_by is not None else "subscription" if subscription_id else "ingress",
             invoked_by_id=None if invoked_by is None else invoked_by.id_str,
+            invoked_by_subscription_id=subscription_id,
             random_seed=int.from_bytes(hashlib.sha256(inv_id.raw).digest()[:8], "big"),
         )
         inv.journal.append(input_command(headers, body))

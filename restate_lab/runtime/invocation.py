@@ -42,6 +42,7 @@ class Invocation:
     idempotency_key: str | None = None
     invoked_by: str = "ingress"
     invoked_by_id: str | None = None
+    invoked_by_subscription_id: str | None = None
     execution_time_ms: int | None = None
     status: InvocationStatus = InvocationStatus.READY
     journal: list[Frame] = field(default_factory=list)
