@@ -318,7 +318,13 @@ class LocalRestate:
         return pd.DataFrame(json_rows(columns, rows), columns=columns)
 
     def status(self, invocation_id: str) -> str:
-        return str(self.invocations_by_id()[invocation_id]["status"])
+        """One invocation's status (``KeyError`` if unknown), without describing every other invocation."""
+        async def go() -> str:
+            inv = self.engine.find(invocation_id)
+            if inv is None:
+                raise KeyError(invocation_id)
+            return inv.status.value
+        return self._run(go())
 
     def invocations_by_id(self) -> dict[str, dict[str, Any]]:
         return {row["id"]: row for row in self.invocations()}
