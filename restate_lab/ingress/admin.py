@@ -16,7 +16,6 @@ import importlib.resources
 import json
 import urllib.parse
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -24,6 +23,15 @@ import httpx
 from restate_lab.ingress.asgi import ASGIApp, BodyTooLarge, Receive, Scope, Send, header, lifespan, read_body
 from restate_lab.ingress.openapi import service_openapi
 from restate_lab.ingress.query import make_query_app
+from restate_lab.ingress.replies import (
+    NOT_FOUND,
+    Reply,
+    error_reply,
+    json_reply,
+    not_allowed,
+    serde_json_error,
+    text_reply,
+)
 from restate_lab.protocol.transport import DISCOVERY_ACCEPT, DeploymentError, HttpTransport
 from restate_lab.rules.id_errors import id_error, invocation_id_error
 from restate_lab.runtime.describe import (
@@ -60,38 +68,6 @@ _FEATURES = (
 _READ = "GET,HEAD"
 _INVOCATION_OPS = ("cancel", "kill", "purge", "purge-journal", "pause", "resume", "restart-as-new")
 _REGISTER_KEYS = {"uri", "use_http_11", "force", "dry_run", "breaking", "additional_headers", "metadata"}
-_JSON_CT = (b"content-type", b"application/json")
-_TEXT_CT = (b"content-type", b"text/plain; charset=utf-8")
-
-
-@dataclass
-class Reply:
-    """One admin answer before encoding."""
-
-    status: int
-    body: bytes = b""
-    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-
-
-def json_reply(status: int, payload: Any, *extra: tuple[bytes, bytes]) -> Reply:
-    return Reply(status, json.dumps(payload, separators=(",", ":")).encode(), [_JSON_CT, *extra])
-
-
-def error_reply(status: int, message: str, code: str | None = None) -> Reply:
-    """The admin handlers' error body: ``{"message", "restate_code"}``."""
-    return json_reply(status, {"message": message, "restate_code": code})
-
-
-def text_reply(status: int, message: str) -> Reply:
-    """Request-parsing failures answer in plain text, as the server's HTTP framework does."""
-    return Reply(status, message.encode(), [_TEXT_CT])
-
-
-def not_allowed(allow: str) -> Reply:
-    return Reply(405, b"", [(b"allow", allow.encode())])
-
-
-NOT_FOUND = Reply(404)
 
 
 def admin_openapi() -> dict[str, Any]:
@@ -99,34 +75,6 @@ def admin_openapi() -> dict[str, Any]:
     text = importlib.resources.files("restate_lab.ingress").joinpath("admin_openapi.json").read_text()
     document: dict[str, Any] = json.loads(text)
     return document
-
-
-def _serde_json_error(body: bytes, exc: json.JSONDecodeError) -> str:
-    """A JSON syntax error in serde_json's words (the server's parser), for the common cases."""
-    text = exc.doc
-    line = text.count("\n", 0, exc.pos) + 1
-    column = exc.pos - (text.rfind("\n", 0, exc.pos) + 1)
-    if not text[exc.pos :].strip():
-        end = len(text.rstrip())
-        line = text.count("\n", 0, end) + 1
-        column = end - (text.rfind("\n", 0, end) + 1)
-        stack: list[str] = []
-        in_string = escaped = False
-        for char in text:
-            if in_string:
-                in_string = not (char == '"' and not escaped)
-                escaped = char == "\\" and not escaped
-            elif char == '"':
-                in_string = True
-            elif char in "[{":
-                stack.append(char)
-            elif char in "]}" and stack:
-                stack.pop()
-        what = "a string" if in_string else {"{": "an object", "[": "a list"}.get(stack[-1] if stack else "", "a value")
-        return f"EOF while parsing {what} at line {line} column {column}"
-    if exc.msg.startswith("Extra data"):
-        return f"trailing characters at line {line} column {column + 1}"
-    return f"expected value at line {line} column {column + 1}"
 
 
 def _normalize_uri(uri: str) -> str | None:
@@ -224,7 +172,7 @@ class AdminApp:
         if head in ("kafka-clusters", "subscriptions"):
             from restate_lab.kafka.admin_routes import route_kafka  # Kafka is optional: import on use
 
-            return await route_kafka(self, method, seg, scope, receive)
+            return await route_kafka(self.engine, method, seg, scope, receive)
         return NOT_FOUND
 
     def version(self) -> dict[str, Any]:
@@ -275,9 +223,7 @@ class AdminApp:
             return Reply(501)
         if deployment is None:
             return error_reply(404, f"not found in the schema registry: deployment with id '{dp_id}'")
-        del self.engine.deployments[dp_id]
-        for name in [s.name for s in self.engine.services.values() if s.deployment is deployment]:
-            del self.engine.services[name]
+        self.engine.remove_deployment(dp_id)
         return Reply(202)
 
     def _existing(self, uri: str) -> Deployment | None:
@@ -295,7 +241,7 @@ class AdminApp:
         try:
             request = json.loads(body.decode("utf-8", errors="replace"))
         except json.JSONDecodeError as exc:
-            return text_reply(400, f"Failed to parse the request body as JSON: {_serde_json_error(body, exc)}")
+            return text_reply(400, f"Failed to parse the request body as JSON: {serde_json_error(body, exc)}")
         uri = request.get("uri") if isinstance(request, dict) else None
         flags = (
             {k: request.get(k, False) for k in ("use_http_11", "force", "dry_run")} if isinstance(request, dict) else {}
@@ -327,16 +273,11 @@ class AdminApp:
             answer = describe_registration(deployment, services)
             return json_reply(200, answer, (b"location", f"deployments/{deployment.id}".encode()))
         try:
-            deployment = await self.engine.register(transport, http2=http2)
+            # Re-registering a known URL keeps its id, as the server does.
+            replaces = existing.id if existing is not None else None
+            deployment = await self.engine.register(transport, http2=http2, replaces=replaces)
         except DeploymentError as exc:
             return error_reply(500, f"[META0003] [META0003] {exc}", "META0003")
-        if existing is not None:
-            # Re-registering a known URL keeps its id, as the server does.
-            self.engine.deployments.pop(deployment.id, None)
-            self.engine.deployments.pop(existing.id, None)
-            deployment.id = existing.id
-            self.engine.deployments[existing.id] = deployment
-            await existing.transport.close()
         self._remember_revisions()
         return self._registered(200 if existing is not None else 201, deployment)
 
@@ -460,14 +401,14 @@ class AdminApp:
             if op == "purge":
                 engine.purge(inv_id)
             else:
-                inv.journal.clear()
+                engine.purge_journal(inv_id)
             return Reply(200)
         if op == "pause":
             if status is InvocationStatus.PAUSED:
                 return Reply(200)
             if completed or status in (InvocationStatus.PENDING, InvocationStatus.SCHEDULED):
                 return error_reply(409, f"The invocation '{inv_id}' is not running, cannot be paused.")
-            _pause(engine, inv)
+            engine.pause(inv_id)
             return Reply(202)
         if op == "resume":
             if completed:
@@ -478,19 +419,6 @@ class AdminApp:
             return Reply(200)
         # restart-as-new: the runtime keeps no completed journals to restart from.
         return error_reply(409, f"The invocation '{inv_id}' cannot be restarted as new.")
-
-
-def _pause(engine: Engine, inv: Invocation) -> None:
-    """Stop the current attempt and park the invocation as ``paused`` until it is resumed.
-
-    The journal stays, so a resume replays it, as a retry would.
-    """
-    if inv.attempt_task is not None and not inv.attempt_task.done():
-        inv.attempt_task.cancel()
-    inv.live_input = None
-    inv.status = InvocationStatus.PAUSED
-    inv.next_retry_at_ms = None
-    inv.modified_at_ms = engine.now_ms()
 
 
 def make_admin_app(

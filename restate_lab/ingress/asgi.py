@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+# The ASGI types are declared once, in the protocol package; the ingress modules take them from here.
+from restate_lab.protocol.asgi import ASGIApp as ASGIApp
+from restate_lab.protocol.asgi import Message as Message
+from restate_lab.protocol.asgi import Receive as Receive
+from restate_lab.protocol.asgi import Scope as Scope
+from restate_lab.protocol.asgi import Send as Send
 from restate_lab.rules.errors import RestateError
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: Restate Server refuses request bodies over 32 MiB.
 MAX_BODY_BYTES = 32 * 1024 * 1024

@@ -11,22 +11,22 @@ import re
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
-from restate_lab.ingress.admin import (
+from restate_lab.ingress.asgi import Receive, Scope, header, read_body
+from restate_lab.ingress.replies import (
     NOT_FOUND,
     Reply,
-    _serde_json_error,
     error_reply,
     json_reply,
     not_allowed,
+    serde_json_error,
     text_reply,
 )
-from restate_lab.ingress.asgi import Receive, Scope, header, read_body
 from restate_lab.kafka.ingress import KafkaIngress, kafka_ingress
 from restate_lab.kafka.model import KafkaAdminError, uri_syntax_error
 from restate_lab.rules.id_errors import id_error
 
 if TYPE_CHECKING:
-    from restate_lab.ingress.admin import AdminApp
+    from restate_lab.runtime.engine import Engine
 
 _DESERIALIZE = "Failed to deserialize the JSON body into the target type: "
 
@@ -64,7 +64,7 @@ async def _json_body(scope: Scope, receive: Receive, required: tuple[str, ...]) 
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise KafkaAdminError(
-            400, f"Failed to parse the request body as JSON: {_serde_json_error(body, exc)}", plain=True
+            400, f"Failed to parse the request body as JSON: {serde_json_error(body, exc)}", plain=True
         ) from exc
     end = _position(text, max(len(text.rstrip()) - 1, 0))
     if not isinstance(data, dict):
@@ -98,9 +98,9 @@ def _reply(exc: KafkaAdminError) -> Reply:
     return error_reply(exc.status, exc.message, exc.code)
 
 
-async def route_kafka(app: AdminApp, method: str, seg: list[str], scope: Scope, receive: Receive) -> Reply:
+async def route_kafka(engine: Engine, method: str, seg: list[str], scope: Scope, receive: Receive) -> Reply:
     """Route one admin request under ``/kafka-clusters`` or ``/subscriptions``."""
-    kafka = kafka_ingress(app.engine)
+    kafka = kafka_ingress(engine)
     try:
         if seg[0] == "kafka-clusters":
             return await _clusters(kafka, method, seg, scope, receive)

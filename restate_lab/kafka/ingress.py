@@ -219,16 +219,5 @@ def kafka_ingress(engine: Engine, *, state_path: str | os.PathLike[str] | None =
             state_path = durable_state_path(engine)
         ingress = KafkaIngress(engine, state_path=state_path)
         _INGRESSES[engine] = ingress
-        _close_with_engine(engine, ingress)
+        engine.on_close(ingress.aclose)  # consumers stop before the engine does
     return ingress
-
-
-def _close_with_engine(engine: Engine, ingress: KafkaIngress) -> None:
-    # The engine has no shutdown hook yet; wrapping its ``close`` keeps consumers from outliving it.
-    engine_close = engine.close
-
-    async def close() -> None:
-        await ingress.aclose()
-        await engine_close()
-
-    setattr(engine, "close", close)  # noqa: B010 - an instance attribute shadowing the method

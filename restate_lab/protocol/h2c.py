@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import h2.config
@@ -19,8 +18,7 @@ import h2.events
 import h2.exceptions
 import h2.settings
 
-if TYPE_CHECKING:
-    from restate_lab.protocol.transport import RequestBody
+from restate_lab.protocol.body import RequestBody
 
 #: Our receive window: large, so the SDK is never throttled by flow control on loopback.
 RECEIVE_WINDOW = 16 * 1024 * 1024

@@ -10,51 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 import httpx
 
+from restate_lab.protocol.asgi import ASGIApp, Message
+from restate_lab.protocol.body import RequestBody
 from restate_lab.protocol.h2c import H2StreamError, duplex_post
-
-ASGIApp = Callable[
-    [MutableMapping[str, Any], Callable[[], Awaitable[MutableMapping[str, Any]]],
-     Callable[[MutableMapping[str, Any]], Awaitable[None]]],
-    Awaitable[None],
-]
 
 DISCOVERY_ACCEPT = ", ".join(f"application/vnd.restate.endpointmanifest.v{v}+json" for v in (5, 4, 3, 2))
 
 #: How long an in-process app gets to wind down once its attempt is over.
 APP_SHUTDOWN_TIMEOUT_S = 5.0
-
-#: The end of an attempt's request body.
-END_OF_BODY = None
-
-
-class RequestBody(Protocol):
-    """Where an attempt's request body comes from: chunks, then ``None`` (an ``asyncio.Queue`` is one)."""
-
-    async def get(self) -> bytes | None: ...
-
-    def get_nowait(self) -> bytes | None: ...
-
-
-class ClosedBody:
-    """A request body known in full up front, as in request-response mode; cheaper than a queue."""
-
-    __slots__ = ("_data",)
-
-    def __init__(self, data: bytes) -> None:
-        self._data: bytes | None = data
-
-    def get_nowait(self) -> bytes | None:
-        data, self._data = self._data, None
-        return data
-
-    async def get(self) -> bytes | None:
-        return self.get_nowait()
-
 
 class DeploymentError(Exception):
     """The deployment could not be reached or answered outside the protocol."""
@@ -111,7 +79,7 @@ class AsgiTransport:
         status_holder: dict[str, Any] = {"status": 0, "headers": {}}
         body_done = False
 
-        async def receive() -> MutableMapping[str, Any]:
+        async def receive() -> Message:
             nonlocal body_done
             if body_done or finished.is_set():
                 await finished.wait()
@@ -131,7 +99,7 @@ class AsgiTransport:
                 return {"type": "http.request", "body": b"", "more_body": False}
             return {"type": "http.request", "body": chunk, "more_body": True}
 
-        async def send(message: MutableMapping[str, Any]) -> None:
+        async def send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 status_holder["headers"] = {k.decode().lower(): v.decode() for k, v in message.get("headers", [])}
@@ -219,7 +187,7 @@ class AsgiTransport:
         delivered = False
         finished = asyncio.Event()
 
-        async def receive() -> MutableMapping[str, Any]:
+        async def receive() -> Message:
             nonlocal delivered
             if delivered:
                 # A disconnect before the answer is complete would make the SDK drop it (it would not
@@ -229,7 +197,7 @@ class AsgiTransport:
             delivered = True
             return {"type": "http.request", "body": bytes(request), "more_body": False}
 
-        async def send(message: MutableMapping[str, Any]) -> None:
+        async def send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]

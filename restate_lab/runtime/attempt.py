@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from restate_lab.protocol.body import ClosedBody, RequestBody
 from restate_lab.protocol.messages import (
     AttemptError,
     AwaitPoint,
-    Failure,
     Frame,
     FrameDecoder,
     MessageType,
@@ -19,16 +18,13 @@ from restate_lab.protocol.messages import (
     read_suspension,
     start_message,
 )
-from restate_lab.protocol.transport import ClosedBody, DeploymentError, RequestBody
+from restate_lab.protocol.transport import DeploymentError
 from restate_lab.protocol.wire import WireError
 from restate_lab.runtime import commands
-from restate_lab.runtime.invocation import Invocation, InvocationStatus
+from restate_lab.runtime.clock import Timer
+from restate_lab.runtime.invocation import Invocation
+from restate_lab.runtime.types import EngineCore
 
-if TYPE_CHECKING:
-    from restate_lab.runtime.engine import Engine
-
-#: How long a bidirectional attempt may sit idle before the input closes and the SDK suspends.
-DEFAULT_INACTIVITY_TIMEOUT_MS = 60_000
 PROTOCOL_VIOLATION = 571
 
 
@@ -53,7 +49,7 @@ class Failed:
 Outcome = Ended | Suspended | Failed
 
 
-def _read_message(engine: Engine, inv: Invocation, frame: Frame) -> Outcome | None:
+def _read_message(engine: EngineCore, inv: Invocation, frame: Frame) -> Outcome | None:
     """Apply one message from the SDK; return the attempt's outcome when the message ends it."""
     if frame.is_command:
         return _journal_command(engine, inv, frame)
@@ -79,7 +75,7 @@ def _read_message(engine: Engine, inv: Invocation, frame: Frame) -> Outcome | No
     return Failed(PROTOCOL_VIOLATION, f"unexpected message type 0x{msg_type:04x} from the deployment")
 
 
-def _journal_command(engine: Engine, inv: Invocation, frame: Frame) -> Failed | None:
+def _journal_command(engine: EngineCore, inv: Invocation, frame: Frame) -> Failed | None:
     """Store a command and carry it out; a command the server cannot read is refused, not stored.
 
     A stored command is replayed on every later attempt, so storing garbage from a broken
@@ -112,18 +108,14 @@ def _name(msg_type: int) -> str:
         return f"message 0x{msg_type:04x}"
 
 
-async def run_attempt(engine: Engine, inv: Invocation) -> Outcome:
-    """Run one attempt of ``inv`` against its deployment and say how it ended."""
+async def run_attempt(engine: EngineCore, inv: Invocation, since_stored_ms: int) -> Outcome:
+    """Run one attempt of ``inv`` (the engine has marked it running) and say how it ended.
+
+    ``since_stored_ms``: how long ago the journal last grew, which the SDK is told.
+    """
     service = engine.services[inv.target.service]
     handler = service.handlers[inv.target.handler]
     deployment = service.deployment
-    now = engine.now_ms()
-    since_stored = max(0, now - inv.modified_at_ms)
-    inv.attempts += 1
-    inv.status = InvocationStatus.RUNNING
-    inv.running_since_ms = now
-    inv.modified_at_ms = now
-    inv.awaiting = None
     state = None
     if not service.keyed:
         state = []
@@ -132,19 +124,19 @@ async def run_attempt(engine: Engine, inv: Invocation) -> Outcome:
     start = start_message(
         invocation_id=inv.id.raw, debug_id=inv.id_str, known_entries=len(inv.journal), state=state,
         key=inv.target.key, retry_count=inv.retry_count,
-        duration_since_last_stored_entry_ms=since_stored, random_seed=inv.random_seed,
+        duration_since_last_stored_entry_ms=since_stored_ms, random_seed=inv.random_seed,
     )
     engine.mark(inv)
     engine.flush()  # the SDK may act only on what is already durable
     request = start.encode() + b"".join(f.encode() for f in inv.journal)
     body: RequestBody
-    watchdog: asyncio.Task[None] | None = None
+    watchdog: list[Timer] = []
     if deployment.bidi:
         live: asyncio.Queue[bytes | None] = asyncio.Queue()
         live.put_nowait(request)
         inv.live_input = body = live
         timeout_ms = handler.inactivity_timeout_ms or engine.inactivity_timeout_ms
-        watchdog = asyncio.get_running_loop().create_task(_close_when_idle(inv, live, timeout_ms / 1000))
+        _close_when_idle(engine, inv, live, timeout_ms, watchdog)
     else:
         body = ClosedBody(request)
     decoder = FrameDecoder()
@@ -170,8 +162,8 @@ async def run_attempt(engine: Engine, inv: Invocation) -> Outcome:
         outcome = Failed(PROTOCOL_VIOLATION, f"malformed message from the deployment: {exc}")
     finally:
         inv.live_input = None
-        if watchdog is not None:
-            watchdog.cancel()
+        for timer in watchdog:
+            timer.cancel()
     if outcome is None:
         return Failed(PROTOCOL_VIOLATION, "the deployment closed the attempt without End, Suspension or Error")
     if isinstance(outcome, Ended) and inv.pending_output is None:
@@ -179,16 +171,23 @@ async def run_attempt(engine: Engine, inv: Invocation) -> Outcome:
     return outcome
 
 
-async def _close_when_idle(inv: Invocation, body: asyncio.Queue[bytes | None], timeout_s: float) -> None:
-    """Close a bidirectional attempt's input once nothing has happened for ``timeout_s``."""
-    while inv.live_input is body:
-        seen = inv.modified_at_ms
-        await asyncio.sleep(timeout_s)
-        if inv.live_input is body and inv.modified_at_ms == seen:
+def _close_when_idle(
+    engine: EngineCore, inv: Invocation, body: asyncio.Queue[bytes | None], timeout_ms: int, timers: list[Timer]
+) -> None:
+    """Close a bidirectional attempt's input once nothing has happened for ``timeout_ms`` (engine clock).
+
+    ``timers`` holds the one pending check, so that the attempt can call it off when it ends.
+    """
+    seen = inv.modified_at_ms
+
+    def check() -> None:
+        timers.clear()
+        if inv.live_input is not body:
+            return
+        if inv.modified_at_ms == seen:
             inv.live_input = None
             body.put_nowait(None)
             return
+        _close_when_idle(engine, inv, body, timeout_ms, timers)
 
-
-def failure_of(outcome: Failed) -> Failure:
-    return Failure(outcome.code, outcome.message)
+    timers.append(engine.at(None, engine.now_ms() + timeout_ms, check))

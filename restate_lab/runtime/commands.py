@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from restate_lab.protocol.messages import (
     VOID,
@@ -22,67 +21,60 @@ from restate_lab.rules.errors import RestateError
 from restate_lab.rules.ids import parse_awakeable_id
 from restate_lab.rules.targets import Target
 from restate_lab.runtime.invocation import Invocation
+from restate_lab.runtime.types import EngineCore
 
-if TYPE_CHECKING:
-    from restate_lab.runtime.engine import Engine
-
-Handler = Callable[["Engine", Invocation, Fields], None]
+Handler = Callable[[EngineCore, Invocation, Fields], None]
 
 
-def apply(engine: Engine, inv: Invocation, frame: Frame, fields: Fields | None = None) -> None:
+def apply(engine: EngineCore, inv: Invocation, frame: Frame, fields: Fields | None = None) -> None:
     """Carry out a command the SDK just journaled (``fields``: its payload, when already parsed)."""
     handler = _HANDLERS.get(frame.type)
     if handler is not None:
         handler(engine, inv, frame.fields() if fields is None else fields)
 
 
-def _output(engine: Engine, inv: Invocation, f: Fields) -> None:
+def _output(engine: EngineCore, inv: Invocation, f: Fields) -> None:
     inv.pending_output = read_result(f, 14, 15) or Value(b"")
 
 
-def _get_lazy_state(engine: Engine, inv: Invocation, f: Fields) -> None:
+def _get_lazy_state(engine: EngineCore, inv: Invocation, f: Fields) -> None:
     value = engine.state.get(inv.lock_key, f.bytes_(1))
     result: Result = VOID if value is None else Value(value)
     cid = f.uint(11)
     engine.notify(inv, completion(MessageType.GET_LAZY_STATE_COMPLETION, cid, result), completion_id=cid)
 
 
-def _get_lazy_state_keys(engine: Engine, inv: Invocation, f: Fields) -> None:
+def _get_lazy_state_keys(engine: EngineCore, inv: Invocation, f: Fields) -> None:
     cid = f.uint(11)
     keys = sorted(engine.state.all(inv.lock_key))
     engine.notify(inv, state_keys_completion(cid, keys), completion_id=cid)
 
 
-def _set_state(engine: Engine, inv: Invocation, f: Fields) -> None:
+def _set_state(engine: EngineCore, inv: Invocation, f: Fields) -> None:
     nested = f.message(3)
     engine.state.set(inv.lock_key, f.bytes_(1), nested.bytes_(1) if nested else b"")
 
 
-def _clear_state(engine: Engine, inv: Invocation, f: Fields) -> None:
+def _clear_state(engine: EngineCore, inv: Invocation, f: Fields) -> None:
     engine.state.clear(inv.lock_key, f.bytes_(1))
 
 
-def _clear_all_state(engine: Engine, inv: Invocation, f: Fields) -> None:
+def _clear_all_state(engine: EngineCore, inv: Invocation, f: Fields) -> None:
     engine.state.clear_all(inv.lock_key)
 
 
-def _get_promise(engine: Engine, inv: Invocation, f: Fields) -> None:
-    cid = f.uint(11)
-    promise = engine.promises.get(inv.lock_key, f.string(1))
-    if promise.result is not None:
-        engine.notify(inv, completion(MessageType.GET_PROMISE_COMPLETION, cid, promise.result), completion_id=cid)
-    else:
-        promise.listeners.append((inv.id_str, cid))
+def _get_promise(engine: EngineCore, inv: Invocation, f: Fields) -> None:
+    engine.await_promise(inv, f.string(1), f.uint(11))
 
 
-def _peek_promise(engine: Engine, inv: Invocation, f: Fields) -> None:
+def _peek_promise(engine: EngineCore, inv: Invocation, f: Fields) -> None:
     cid = f.uint(11)
     promise = engine.promises.peek(inv.lock_key, f.string(1))
     result = promise.result if promise is not None and promise.result is not None else VOID
     engine.notify(inv, completion(MessageType.PEEK_PROMISE_COMPLETION, cid, result), completion_id=cid)
 
 
-def _complete_promise(engine: Engine, inv: Invocation, f: Fields) -> None:
+def _complete_promise(engine: EngineCore, inv: Invocation, f: Fields) -> None:
     cid = f.uint(11)
     name = f.string(1)
     value = read_result(f, 2, 3) or Value(b"")
@@ -90,21 +82,21 @@ def _complete_promise(engine: Engine, inv: Invocation, f: Fields) -> None:
     engine.notify(inv, completion(MessageType.COMPLETE_PROMISE_COMPLETION, cid, answer), completion_id=cid)
 
 
-def _sleep(engine: Engine, inv: Invocation, f: Fields) -> None:
+def _sleep(engine: EngineCore, inv: Invocation, f: Fields) -> None:
     cid = f.uint(11)
     frame = completion(MessageType.SLEEP_COMPLETION, cid, VOID)
     engine.at(inv, f.uint(1), lambda: engine.notify(inv, frame, completion_id=cid))
 
 
-def _call(engine: Engine, inv: Invocation, f: Fields) -> None:
+def _call(engine: EngineCore, inv: Invocation, f: Fields) -> None:
     _invoke(engine, inv, f, one_way=False)
 
 
-def _one_way_call(engine: Engine, inv: Invocation, f: Fields) -> None:
+def _one_way_call(engine: EngineCore, inv: Invocation, f: Fields) -> None:
     _invoke(engine, inv, f, one_way=True)
 
 
-def _invoke(engine: Engine, inv: Invocation, f: Fields, one_way: bool) -> None:
+def _invoke(engine: EngineCore, inv: Invocation, f: Fields, one_way: bool) -> None:
     headers_no, key_no, idem_no = (5, 6, 7) if one_way else (4, 5, 6)
     service, handler = f.string(1), f.string(2)
     headers = [(h.string(1), h.string(2)) for h in f.messages(headers_no)]
@@ -136,12 +128,12 @@ def _invoke(engine: Engine, inv: Invocation, f: Fields, one_way: bool) -> None:
         engine.when_complete(callee, deliver)
 
 
-def _send_signal(engine: Engine, inv: Invocation, f: Fields) -> None:
+def _send_signal(engine: EngineCore, inv: Invocation, f: Fields) -> None:
     signal: int | str = f.uint(2) if f.has(2) else f.string(3)
     engine.deliver_signal(f.string(1), signal, read_result(f, 5, 6, 4) or VOID)
 
 
-def _complete_awakeable(engine: Engine, inv: Invocation, f: Fields) -> None:
+def _complete_awakeable(engine: EngineCore, inv: Invocation, f: Fields) -> None:
     try:
         target, index = parse_awakeable_id(f.string(1))
     except ValueError:
@@ -149,7 +141,7 @@ def _complete_awakeable(engine: Engine, inv: Invocation, f: Fields) -> None:
     engine.deliver_signal(str(target), index, read_result(f, 2, 3) or Value(b""))
 
 
-def _attach_or_output(engine: Engine, inv: Invocation, f: Fields, attach: bool) -> None:
+def _attach_or_output(engine: EngineCore, inv: Invocation, f: Fields, attach: bool) -> None:
     cid = f.uint(11)
     msg_type = MessageType.ATTACH_INVOCATION_COMPLETION if attach else MessageType.GET_INVOCATION_OUTPUT_COMPLETION
     target = None

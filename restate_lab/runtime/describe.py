@@ -12,11 +12,16 @@ from typing import Any
 
 from restate_lab.rules.durations import format_rfc3339
 from restate_lab.runtime.invocation import Invocation
-from restate_lab.runtime.registry import DEFAULT_RETENTIONS, Deployment, HandlerMeta, ServiceMeta
+from restate_lab.runtime.registry import (
+    DEFAULT_INACTIVITY_TIMEOUT_MS,
+    DEFAULT_RETENTIONS,
+    Deployment,
+    HandlerMeta,
+    ServiceMeta,
+)
 
 #: Restate Server's defaults, shown on every service unless the manifest overrides them.
 DEFAULT_JOURNAL_RETENTION_MS = 86_400_000
-DEFAULT_INACTIVITY_TIMEOUT_MS = 60_000
 DEFAULT_ABORT_TIMEOUT_MS = 600_000
 DEFAULT_SERVICE_RETRY = {
     "initial_interval": 500,

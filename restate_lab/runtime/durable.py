@@ -73,6 +73,14 @@ class StoredInvocation:
     record: dict[str, Any]
     journal: list[Frame]
 
+    @property
+    def id(self) -> str:
+        return str(self.record["id"])
+
+    @property
+    def service(self) -> str:
+        return str(self.record["service"])
+
 
 class DurableStore:
     """A SQLite file (WAL) holding what the engine needs to carry on after a crash."""

@@ -1,7 +1,10 @@
 """The invocation state machine: accept, schedule, run attempts, retry, suspend, complete.
 
 The engine lives on one asyncio loop and is not thread-safe; the facade in
-``restate_lab.runtime.local`` reaches it from other threads through a portal.
+``restate_lab.runtime.local`` reaches it from other threads through a portal. It owns every
+change of an invocation's status: front ends, ``attempt``, ``commands`` and ``recovery`` ask
+it (the last three through ``restate_lab.runtime.types.EngineCore``), so the durable store
+and the listeners see each one. Time comes from its clock (``restate_lab.runtime.clock``).
 """
 
 from __future__ import annotations
@@ -10,11 +13,10 @@ import asyncio
 import hashlib
 import logging
 import random
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from restate_lab.protocol.asgi import ASGIApp
 from restate_lab.protocol.messages import (
     CANCEL_SIGNAL,
     VOID,
@@ -27,7 +29,7 @@ from restate_lab.protocol.messages import (
     input_command,
     signal_notification,
 )
-from restate_lab.protocol.transport import ASGIApp, AsgiTransport, HttpTransport, Transport
+from restate_lab.protocol.transport import AsgiTransport, HttpTransport, Transport
 from restate_lab.rules.admission import DEFAULT_WORKFLOW_RETENTION_MS, service_not_found
 from restate_lab.rules.errors import RestateError
 from restate_lab.rules.idempotency import DEFAULT_IDEMPOTENCY_RETENTION_MS, IdempotencyTable
@@ -35,33 +37,29 @@ from restate_lab.rules.ids import InvocationId, partition_key_for
 from restate_lab.rules.keyed_queue import KeyedQueue
 from restate_lab.rules.retry import RetryPolicy
 from restate_lab.rules.targets import HandlerType, Target
-from restate_lab.runtime.attempt import DEFAULT_INACTIVITY_TIMEOUT_MS, Ended, Failed, Suspended, run_attempt
+from restate_lab.runtime.attempt import Ended, Failed, Suspended, run_attempt
+from restate_lab.runtime.clock import Clock, Timer, WallClock
 from restate_lab.runtime.durable import DurableStore
 from restate_lab.runtime.invocation import CompletionHook, Invocation, InvocationStatus
-from restate_lab.runtime.recovery import invocation_record, recover_engine
-from restate_lab.runtime.registry import Deployment, ServiceMeta, parse_manifest
+from restate_lab.runtime.recovery import invocation_record, restore, rewire
+from restate_lab.runtime.registry import DEFAULT_INACTIVITY_TIMEOUT_MS, Deployment, ServiceMeta, parse_manifest
 from restate_lab.runtime.stores import PromiseStore, ServiceId, StateStore
+from restate_lab.runtime.types import IdempotencyKey, Submission
 
 log = logging.getLogger("restate_lab.runtime")
 
 #: Restate Server 1.7 keeps every completed invocation's output this long (``completion_retention``).
 DEFAULT_COMPLETION_RETENTION_MS = 24 * 3_600_000
-IdempotencyKey = tuple[str, str | None, str, str]
 
 CANCELED = Failure(409, "cancelled")
 KILLED = Failure(409, "killed")
 
 
-@dataclass(frozen=True)
-class Submission:
-    """An accepted invocation and whether it existed already (idempotency key or workflow id)."""
-
-    invocation: Invocation
-    previously_accepted: bool = False
-
-
 class Engine:
-    """Runs invocations of registered deployments, as Restate Server does, on one event loop."""
+    """Runs invocations of registered deployments, as Restate Server does, on one event loop.
+
+    Implements ``restate_lab.runtime.types.EngineCore``.
+    """
 
     def __init__(
         self,
@@ -71,7 +69,9 @@ class Engine:
         inactivity_timeout_ms: int = DEFAULT_INACTIVITY_TIMEOUT_MS,
         seed: int | None = None,
         store: DurableStore | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        self.clock: Clock = clock or WallClock()
         self.retry_policy = retry_policy or RetryPolicy()
         self.completion_retention_ms = completion_retention_ms
         self.inactivity_timeout_ms = inactivity_timeout_ms
@@ -86,6 +86,7 @@ class Engine:
         self._rng = random.Random(seed)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._listeners: list[Callable[[Invocation], None]] = []
+        self._close_hooks: list[Callable[[], Awaitable[None]]] = []
         self.store = store
         self.state.tracking = store is not None
         self._seq = 0
@@ -95,14 +96,13 @@ class Engine:
 
     # ---- clock and timers ----
 
-    @staticmethod
-    def now_ms() -> int:
-        return int(time.time() * 1000)
+    def now_ms(self) -> int:
+        """The engine clock's time in ms since the epoch: every timestamp the runtime reports."""
+        return self.clock.now_ms()
 
-    def at(self, inv: Invocation | None, epoch_ms: int, callback: Callable[[], None]) -> asyncio.TimerHandle:
-        """Run ``callback`` at wall-clock ``epoch_ms`` (at once if past); tied to ``inv``'s lifetime."""
-        delay = max(0.0, (epoch_ms - self.now_ms()) / 1000)
-        handle = asyncio.get_running_loop().call_later(delay, callback)
+    def at(self, inv: Invocation | None, epoch_ms: int, callback: Callable[[], None]) -> Timer:
+        """Run ``callback`` at ``epoch_ms`` on the engine's clock (soon if past); tied to ``inv``'s lifetime."""
+        handle = self.clock.call_at(epoch_ms, callback)
         if inv is not None:
             inv.timer_handles.append(handle)
         return handle
@@ -115,8 +115,14 @@ class Engine:
 
     # ---- deployments ----
 
-    async def register(self, target: ASGIApp | str | Transport, *, http2: bool = False) -> Deployment:
-        """Discover a deployment (an ASGI app, a URL, or a transport) and register its services."""
+    async def register(
+        self, target: ASGIApp | str | Transport, *, http2: bool = False, replaces: str | None = None
+    ) -> Deployment:
+        """Discover a deployment (an ASGI app, a URL, or a transport) and register its services.
+
+        With ``replaces`` (a registered deployment's id) the new deployment takes over that id, as
+        re-registering a known URL does on Restate Server; the old one's transport is closed.
+        """
         if isinstance(target, str):
             transport: Transport = HttpTransport(target)
         elif hasattr(target, "invoke") and hasattr(target, "discover"):
@@ -125,12 +131,26 @@ class Engine:
             transport = AsgiTransport(target)
         manifest = await transport.discover(http2)
         deployment, services = parse_manifest(manifest, transport)
+        deployment.created_at_ms = self.now_ms()
+        if replaces is not None:
+            previous_deployment = self.deployments.pop(replaces, None)
+            deployment.id = replaces
+            if previous_deployment is not None and previous_deployment.transport is not transport:
+                await previous_deployment.transport.close()
         self.deployments[deployment.id] = deployment
         for service in services:
             previous = self.services.get(service.name)
             if previous is not None:
                 service.revision = previous.revision + 1
             self.services[service.name] = service
+        return deployment
+
+    def remove_deployment(self, deployment_id: str) -> Deployment | None:
+        """Forget a deployment and the services it offers (None if there is no such deployment)."""
+        deployment = self.deployments.pop(deployment_id, None)
+        if deployment is not None:
+            for name in [s.name for s in self.services.values() if s.deployment is deployment]:
+                del self.services[name]
         return deployment
 
     def resolve(self, service: str, handler: str) -> tuple[ServiceMeta, Any]:
@@ -235,8 +255,15 @@ class Engine:
     # ---- running ----
 
     async def _drive(self, inv: Invocation) -> None:
+        now = self.now_ms()
+        since_stored = max(0, now - inv.modified_at_ms)
+        inv.attempts += 1
+        inv.status = InvocationStatus.RUNNING
+        inv.running_since_ms = now
+        inv.modified_at_ms = now
+        inv.awaiting = None
         try:
-            outcome = await run_attempt(self, inv)
+            outcome = await run_attempt(self, inv, since_stored)
         except asyncio.CancelledError:
             return
         except Exception as exc:  # a bug in the runtime must not take the server down
@@ -289,6 +316,24 @@ class Engine:
         if inv.status is InvocationStatus.PAUSED:
             inv.retry_count = 0
             self._start(inv)
+            self._changed(inv)
+
+    def pause(self, invocation_id: str) -> None:
+        """Stop the current attempt and park the invocation as ``paused`` until it is resumed.
+
+        The journal stays, so a resume replays it, as a retry would.
+        """
+        inv = self._get(invocation_id)
+        if inv.completed or inv.status is InvocationStatus.PAUSED:
+            return
+        if inv.attempt_task is not None and not inv.attempt_task.done():
+            inv.attempt_task.cancel()
+        inv.live_input = None
+        inv.status = InvocationStatus.PAUSED
+        inv.next_retry_at_ms = None
+        inv.modified_at_ms = self.now_ms()
+        self._changed(inv)
+        self.flush()
 
     def notify(self, inv: Invocation, frame: Frame, *, completion_id: int | None = None,
                signal: int | str | None = None) -> None:
@@ -316,6 +361,15 @@ class Engine:
         inv = self.invocations.get(invocation_id)
         if inv is not None:
             self.notify(inv, signal_notification(signal, result), signal=signal)
+
+    def await_promise(self, inv: Invocation, name: str, completion_id: int) -> None:
+        """Notify ``inv`` of its workflow's promise ``name`` once (or as soon as) it is completed."""
+        promise = self.promises.get(inv.lock_key, name)
+        if promise.result is not None:
+            frame = completion(MessageType.GET_PROMISE_COMPLETION, completion_id, promise.result)
+            self.notify(inv, frame, completion_id=completion_id)
+        else:
+            promise.listeners.append((inv.id_str, completion_id))
 
     def complete_promise(self, sid: ServiceId, name: str, result: Result) -> Result:
         """Complete a workflow promise once; later attempts get a failure."""
@@ -483,6 +537,17 @@ class Engine:
             raise RestateError(409, f"invocation '{invocation_id}' is not completed yet, cannot be purged")
         self._forget(inv)
 
+    def purge_journal(self, invocation_id: str) -> None:
+        """Drop a completed invocation's journal, keeping its output (the admin API's purge-journal)."""
+        inv = self._get(invocation_id)
+        if not inv.completed:
+            raise RestateError(409, f"invocation '{invocation_id}' is not completed yet, cannot purge its journal")
+        inv.journal.clear()
+        inv.persisted_journal = 0
+        inv.modified_at_ms = self.now_ms()
+        self._changed(inv)
+        self.flush()
+
     # ---- observers ----
 
     def subscribe(self, listener: Callable[[Invocation], None]) -> None:
@@ -531,13 +596,86 @@ class Engine:
         self._dirty_promises.clear()
         self._forgotten.clear()
 
+    # ---- recovery ----
+
     async def recover(self) -> int:
-        """Load the durable store and carry on every unfinished invocation; returns how many resumed."""
-        if self.store is None:
+        """Load the durable store and carry on every unfinished invocation; returns how many resumed.
+
+        Deployments must be registered first: invocations of unknown services stay in the store.
+        """
+        store = self.store
+        if store is None:
             return 0
-        return recover_engine(self, self.store)
+        for service, key, name, value in store.state():
+            self.state.set((service, key), name, value)
+        self.state.take_changes()
+        for service, key, promise_name, result in store.promises():
+            self.promises.get((service, key), promise_name).result = result
+        restored: list[Invocation] = []
+        for stored in store.invocations():
+            if stored.id in self.invocations:
+                continue
+            if stored.service not in self.services:
+                log.warning("not resuming %s: service %s is not registered", stored.id, stored.service)
+                continue
+            inv = restore(stored)
+            self.invocations[inv.id_str] = inv
+            self._seq = max(self._seq, inv.seq)
+            restored.append(inv)
+        now = self.now_ms()
+        for inv in restored:
+            self._reclaim(inv, now)
+        resumed = 0
+        # Lock holders first, then everything else in submission order, so inboxes keep their order.
+        for inv in sorted(restored, key=lambda i: (i.status is InvocationStatus.PENDING, i.seq)):
+            if not inv.completed:
+                rewire(self, inv)
+                self._restart(inv)
+                resumed += 1
+        return resumed
+
+    def _reclaim(self, inv: Invocation, now: int) -> None:
+        """A restored invocation's idempotency key, workflow id and retention, derived from itself."""
+        if inv.idempotency_key is not None:
+            key = self._idem_key(inv)
+            self.idempotency.claim(key, inv.id_str, now)
+            if inv.completed and inv.completed_at_ms is not None:
+                self.idempotency.completed(key, inv.completed_at_ms, inv.retention_ms)
+        if inv.handler_type is HandlerType.WORKFLOW:
+            self.workflows[inv.lock_key] = inv.id_str
+        if inv.completed and inv.completed_at_ms is not None:
+            self.at(None, inv.completed_at_ms + inv.retention_ms, lambda: self._expire(inv))
+
+    def _restart(self, inv: Invocation) -> None:
+        """Put a restored unfinished invocation back where it was: queued, scheduled, waiting or running."""
+        status = inv.status
+        if status is InvocationStatus.SCHEDULED and inv.execution_time_ms is not None:
+            self.at(inv, inv.execution_time_ms, lambda: self._enqueue(inv))
+            return
+        if inv.holds_lock and status is not InvocationStatus.PENDING:
+            self.locks.offer(inv.lock_key, inv)
+        if status is InvocationStatus.PENDING:
+            self._enqueue(inv)
+        elif status is InvocationStatus.PAUSED or (
+            status is InvocationStatus.SUSPENDED and inv.awaiting is not None and not inv.already_satisfied()
+        ):
+            return
+        elif status is InvocationStatus.BACKING_OFF and inv.next_retry_at_ms is not None:
+            self.at(inv, inv.next_retry_at_ms, lambda: self._retry(inv))
+        else:
+            self._start(inv)
+
+    # ---- lifetime ----
+
+    def on_close(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Await ``hook`` first when the engine closes (front ends stop their consumers with it)."""
+        self._close_hooks.append(hook)
 
     async def close(self) -> None:
+        """Stop every timer, attempt and transport, run the close hooks, and flush the durable store."""
+        hooks, self._close_hooks = self._close_hooks, []
+        for hook in hooks:
+            await hook()
         for inv in self.invocations.values():
             for handle in inv.timer_handles:
                 handle.cancel()

@@ -10,6 +10,7 @@ from enum import StrEnum
 from restate_lab.protocol.messages import AwaitPoint, Frame, Result
 from restate_lab.rules.ids import InvocationId
 from restate_lab.rules.targets import HandlerType, ServiceType, Target
+from restate_lab.runtime.clock import Timer
 
 
 class InvocationStatus(StrEnum):
@@ -67,8 +68,7 @@ class Invocation:
     callees: list[str] = field(default_factory=list)
     live_input: asyncio.Queue[bytes | None] | None = None
     attempt_task: asyncio.Task[None] | None = None
-    timer_handles: list[asyncio.TimerHandle] = field(default_factory=list)
-    resume_pending: bool = False
+    timer_handles: list[Timer] = field(default_factory=list)
     #: Submission order, which keeps per-key inbox order across a restart in durable mode.
     seq: int = 0
     #: How many journal entries the durable store already holds.

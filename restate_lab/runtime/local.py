@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from restate_lab.api import Delay, SendReceipt
+from restate_lab.protocol.asgi import ASGIApp
 from restate_lab.protocol.messages import VOID, Failure, Result, Value
-from restate_lab.protocol.transport import ASGIApp
 from restate_lab.rules.durations import parse_duration_ms
 from restate_lab.rules.errors import RestateError
 from restate_lab.rules.ids import parse_awakeable_id

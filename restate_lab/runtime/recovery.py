@@ -1,33 +1,27 @@
-"""Bring an engine back from its durable store after a restart or a crash.
+"""What the durable store keeps of an invocation, and how its waits come back after a restart.
 
 Only records and journals are stored; everything that waits is rebuilt from the journals:
 sleeps re-arm their timers (late ones fire at once), calls and attaches wait on their
-targets again, promise reads listen again, scheduled and backing-off invocations get their
-timers, and every key's lock goes back to the invocation that held it, its inbox in order.
+targets again, promise reads listen again. The engine (``Engine.recover``) puts each restored
+invocation back in its place: locks, inboxes, idempotency keys, scheduled and back-off timers.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from restate_lab.protocol.messages import VOID, MessageType, Result, completion, read_result
 from restate_lab.rules.ids import InvocationId
 from restate_lab.rules.targets import HandlerType, ServiceType, Target
 from restate_lab.runtime.durable import (
-    DurableStore,
     StoredInvocation,
     await_point_from_json,
     await_point_to_json,
     result_from_json,
     result_to_json,
 )
-from restate_lab.runtime.invocation import Invocation, InvocationStatus
-
-if TYPE_CHECKING:
-    from restate_lab.runtime.engine import Engine
-
-log = logging.getLogger("restate_lab.recovery")
+from restate_lab.runtime.invocation import CompletionHook, Invocation, InvocationStatus
+from restate_lab.runtime.types import EngineCore
 
 
 def invocation_record(inv: Invocation) -> dict[str, Any]:
@@ -48,10 +42,11 @@ def invocation_record(inv: Invocation) -> dict[str, Any]:
     }
 
 
-def _restore(stored: StoredInvocation) -> Invocation:
+def restore(stored: StoredInvocation) -> Invocation:
+    """An invocation as it was stored, with what its journal says it was notified of."""
     rec = stored.record
     inv = Invocation(
-        id=InvocationId.parse(_id_of(stored)), target=Target(rec["service"], rec["handler"], rec["key"]),
+        id=InvocationId.parse(stored.id), target=Target(rec["service"], rec["handler"], rec["key"]),
         service_type=ServiceType(rec["service_type"]),
         handler_type=HandlerType(rec["handler_type"]) if rec["handler_type"] else None,
         input=bytes.fromhex(rec["input"]), headers=[(k, v) for k, v in rec["headers"]],
@@ -80,55 +75,7 @@ def _restore(stored: StoredInvocation) -> Invocation:
     return inv
 
 
-def _id_of(stored: StoredInvocation) -> str:
-    return str(stored.record["id"])
-
-
-def recover_engine(engine: Engine, store: DurableStore) -> int:
-    """Load ``store`` into ``engine`` (deployments already registered) and restart what was running."""
-    for service, key, name, value in store.state():
-        engine.state.set((service, key), name, value)
-    engine.state.take_changes()
-    for service, key, promise_name, result in store.promises():
-        engine.promises.get((service, key), promise_name).result = result
-    restored: list[Invocation] = []
-    for stored in store.invocations():
-        if _id_of(stored) in engine.invocations:
-            continue
-        if stored.record["service"] not in engine.services:
-            log.warning("not resuming %s: service %s is not registered", _id_of(stored), stored.record["service"])
-            continue
-        inv = _restore(stored)
-        engine.invocations[inv.id_str] = inv
-        engine._seq = max(engine._seq, inv.seq)
-        restored.append(inv)
-    now = engine.now_ms()
-    for inv in restored:
-        _reclaim(engine, inv, now)
-    resumed = 0
-    # Lock holders first, then everything else in submission order, so inboxes keep their order.
-    for inv in sorted(restored, key=lambda i: (i.status is InvocationStatus.PENDING, i.seq)):
-        if not inv.completed:
-            _rewire(engine, inv)
-            _restart(engine, inv)
-            resumed += 1
-    return resumed
-
-
-def _reclaim(engine: Engine, inv: Invocation, now: int) -> None:
-    """Idempotency keys, workflow ids and retention, derived from the invocation itself."""
-    if inv.idempotency_key is not None:
-        key = (inv.target.service, inv.target.key, inv.target.handler, inv.idempotency_key)
-        engine.idempotency.claim(key, inv.id_str, now)
-        if inv.completed and inv.completed_at_ms is not None:
-            engine.idempotency.completed(key, inv.completed_at_ms, inv.retention_ms)
-    if inv.handler_type is HandlerType.WORKFLOW:
-        engine.workflows[inv.lock_key] = inv.id_str
-    if inv.completed and inv.completed_at_ms is not None:
-        engine.at(None, inv.completed_at_ms + inv.retention_ms, lambda: engine._expire(inv))
-
-
-def _rewire(engine: Engine, inv: Invocation) -> None:
+def rewire(engine: EngineCore, inv: Invocation) -> None:
     """Re-register what the journal waits for: timers, callees, attached targets, promises."""
     callee_ids: dict[int, str] = {}
     for frame in inv.journal:
@@ -151,43 +98,16 @@ def _rewire(engine: Engine, inv: Invocation) -> None:
             if target is not None:
                 engine.when_complete(target, _deliver(engine, inv, MessageType.ATTACH_INVOCATION_COMPLETION, cid))
         elif frame.type == MessageType.GET_PROMISE_COMMAND and cid not in inv.notified_completions:
-            promise = engine.promises.get(inv.lock_key, fields.string(1))
-            if promise.result is not None:
-                engine.notify(inv, completion(MessageType.GET_PROMISE_COMPLETION, cid, promise.result),
-                              completion_id=cid)
-            else:
-                promise.listeners.append((inv.id_str, cid))
+            engine.await_promise(inv, fields.string(1), cid)
 
 
-def _rearm_sleep(engine: Engine, inv: Invocation, cid: int, wake_at: int) -> None:
+def _rearm_sleep(engine: EngineCore, inv: Invocation, cid: int, wake_at: int) -> None:
     frame = completion(MessageType.SLEEP_COMPLETION, cid, VOID)
     engine.at(inv, wake_at, lambda: engine.notify(inv, frame, completion_id=cid))
 
 
-def _deliver(engine: Engine, inv: Invocation, msg_type: int, cid: int) -> Any:
+def _deliver(engine: EngineCore, inv: Invocation, msg_type: int, cid: int) -> CompletionHook:
     def deliver(_target: Invocation, result: Result) -> None:
         engine.notify(inv, completion(msg_type, cid, result), completion_id=cid)
 
     return deliver
-
-
-def _restart(engine: Engine, inv: Invocation) -> None:
-    """Put an unfinished invocation back where it was: queued, scheduled, waiting or running."""
-    status = inv.status
-    if status is InvocationStatus.SCHEDULED and inv.execution_time_ms is not None:
-        engine.at(inv, inv.execution_time_ms, lambda: engine._enqueue(inv))
-        return
-    holds = inv.holds_lock and status is not InvocationStatus.PENDING
-    if holds:
-        engine.locks.offer(inv.lock_key, inv)
-    if status is InvocationStatus.PENDING:
-        engine._enqueue(inv)
-    elif status is InvocationStatus.PAUSED or (
-        status is InvocationStatus.SUSPENDED and inv.awaiting is not None and not inv.already_satisfied()
-    ):
-        return
-    elif status is InvocationStatus.BACKING_OFF and inv.next_retry_at_ms is not None:
-        engine.at(inv, inv.next_retry_at_ms, lambda: engine._retry(inv))
-    else:
-        engine._start(inv)
-

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import secrets
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from restate_lab.protocol.transport import DeploymentError, Transport
@@ -15,6 +14,9 @@ from restate_lab.rules.targets import HandlerType, ServiceType
 
 #: Restate Server's default retentions, in milliseconds.
 DEFAULT_RETENTIONS = {"idempotency": DEFAULT_IDEMPOTENCY_RETENTION_MS, "workflow": DEFAULT_WORKFLOW_RETENTION_MS}
+
+#: How long a bidirectional attempt may sit idle before its input closes and the SDK suspends.
+DEFAULT_INACTIVITY_TIMEOUT_MS = 60_000
 
 #: Protocol versions this runtime speaks, in order of preference (Restate Server 1.7 picks 6).
 SUPPORTED_PROTOCOL_VERSIONS = (6, 5)
@@ -65,7 +67,8 @@ class Deployment:
     protocol_mode: str
     protocol_version: int
     manifest: dict[str, Any]
-    created_at_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+    #: Set by the engine from its clock when it registers the deployment.
+    created_at_ms: int = 0
 
     @property
     def bidi(self) -> bool:
