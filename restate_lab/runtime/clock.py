@@ -4,6 +4,8 @@ Every timer, delay, back-off, retention and timeout of the runtime, and every ti
 reports, reads the engine's clock. ``WallClock`` (the default) is the asyncio loop against
 wall time; ``ManualClock`` stands still until a test (or a virtual-time driver) advances it,
 and then fires the timers that fell due, in time order, as simpy's ``Environment`` does.
+One limit: a handler's ``ctx.sleep`` wake-up time is computed by the SDK from its own wall
+clock, so with a manual clock that has been advanced a sleep ends at that wall-based time.
 
 >>> clock = ManualClock(start_ms=1_000)
 >>> fired = []

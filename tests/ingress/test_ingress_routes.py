@@ -180,13 +180,7 @@ def test_unknown_query_parameters_are_ignored(http: httpx.Client) -> None:
     assert "executionTime" in response.json()
 
 
-def test_delayed_send_output_is_470_until_it_ran_and_attach_waits(http: httpx.Client) -> None:
-    """Output of a delayed send before it ran → 470; attach waits for the delay and the result."""
-    inv = _accepted(http.post("/Greeter/greet/send?delay=1s", json="Later"))
-    ingress_error(http.get(f"/restate/invocation/{inv}/output"), 470, "the invocation exists but has not completed yet")
-    started = time.monotonic()
-    _ok(http.get(f"/restate/invocation/{inv}/attach"), "Hello Later!")
-    assert time.monotonic() - started > 0.5
+# The delayed send's 470-then-attach on the runtime's clock: tests/ingress/test_ingress_clock.py.
 
 
 # -- idempotency -----------------------------------------------------------------------------

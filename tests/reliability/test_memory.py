@@ -1,6 +1,7 @@
 """Memory stays bounded once completed invocations and idempotency keys pass their retention.
 
-With ``completion_retention_ms=500`` and ``Work/brief`` keeping idempotent results for one second, several waves
+With ``completion_retention_ms=500`` and ``Work/brief`` keeping idempotent results for one second of the runtime's
+manual clock (advanced by the test, so no retention is waited out on the wall clock), several waves
 of invocations run from one client event loop: idempotent calls over the HTTP ingress and through the Python API,
 each wave with fresh idempotency keys; plain calls; sends; exclusive calls on fresh virtual-object keys. After each
 wave the runtime must forget everything: no invocations, idempotency entries, held locks or inboxes, state or
@@ -23,6 +24,7 @@ import httpx
 import pytest
 
 from restate_lab import LocalRestate
+from restate_lab.runtime.clock import ManualClock
 
 from .apps import effect_count, load_app
 from .conftest import serving
@@ -32,7 +34,9 @@ WAVES = 5
 PER_WAVE = {"http": 100, "idempotent": 300, "call": 300, "send": 200, "keyed": 200}
 CONCURRENCY = 32
 COMPLETION_RETENTION_MS = 500
-#: ``Work/brief`` keeps idempotent results for 1 s; everything should be gone well within this.
+#: ``Work/brief`` keeps idempotent results this long (engine clock): advancing by it passes every retention.
+LONGEST_RETENTION_MS = 1_000
+#: Wall time for everything to be gone once the clock has passed the retentions.
 FORGET_TIMEOUT_S = 15.0
 #: Net growth from wave 2 to the last wave, as a fraction of the memory one wave takes at its peak.
 MAX_GROWTH_RATIO = 0.05
@@ -79,10 +83,12 @@ def _held(lab: LocalRestate) -> dict[str, int]:
     }
 
 
-async def _until_forgotten(lab: LocalRestate) -> float:
+async def _until_forgotten(lab: LocalRestate, clock: ManualClock) -> float:
+    """Move the clock past every retention (again while sends still finish) until the runtime holds nothing."""
     started = time.monotonic()
     while any(_held(lab).values()):
         assert time.monotonic() - started < FORGET_TIMEOUT_S, f"still held after {FORGET_TIMEOUT_S}s: {_held(lab)}"
+        clock.advance(LONGEST_RETENTION_MS)
         await asyncio.sleep(0.05)
     return time.monotonic() - started
 
@@ -92,12 +98,12 @@ def _traced() -> int:
     return tracemalloc.get_traced_memory()[0]
 
 
-async def _measure(lab: LocalRestate, ingress_url: str) -> tuple[list[int], list[int]]:
+async def _measure(lab: LocalRestate, clock: ManualClock, ingress_url: str) -> tuple[list[int], list[int]]:
     """Traced memory after each forgotten wave (index 0: before wave 1) and each wave's peak."""
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     async with httpx.AsyncClient(base_url=ingress_url, limits=limits, timeout=30) as http:
         await _wave(lab, http, wave=0)  # warm-up: imports, caches, connections
-        await _until_forgotten(lab)
+        await _until_forgotten(lab, clock)
         tracemalloc.start()
         try:
             after, peaks = [_traced()], []
@@ -107,7 +113,7 @@ async def _measure(lab: LocalRestate, ingress_url: str) -> tuple[list[int], list
                 peaks.append(tracemalloc.get_traced_memory()[1])
                 retained = _held(lab)
                 assert retained["invocations"] > 0 and retained["idempotency"] > 0, "retention should hold some"
-                forgotten_in = await _until_forgotten(lab)
+                forgotten_in = await _until_forgotten(lab, clock)
                 after.append(_traced())
                 rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 print(
@@ -122,8 +128,9 @@ async def _measure(lab: LocalRestate, ingress_url: str) -> tuple[list[int], list
 @pytest.mark.timeout(180)
 def test_memory_stays_bounded_once_retention_expires() -> None:
     """Waves of invocations leave nothing behind once retention passes, and traced memory stops growing."""
-    with serving(load_app(), completion_retention_ms=COMPLETION_RETENTION_MS) as (lab, server):
-        after, peaks = asyncio.run(_measure(lab, server.ingress_url))
+    clock = ManualClock()
+    with serving(load_app(), completion_retention_ms=COMPLETION_RETENTION_MS, clock=clock) as (lab, server):
+        after, peaks = asyncio.run(_measure(lab, clock, server.ingress_url))
     # Every request ran its side effect once per wave (warm-up included): nothing lost, nothing repeated.
     for name in ("http", "idem", "call", "send"):
         assert effect_count(f"mem-{name}-0") == WAVES + 1, name

@@ -8,13 +8,30 @@ from collections.abc import Iterator
 import pytest
 
 from restate_lab import LocalRestate
+from restate_lab.runtime.clock import ManualClock
 
 from .apps import make_app
+
+#: Completed invocations are kept this long on the manual clock's runtime.
+MANUAL_COMPLETION_RETENTION_MS = 500
 
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LocalRestate]:
     with LocalRestate(make_app()) as local:
+        yield local
+
+
+@pytest.fixture(scope="module")
+def clock() -> ManualClock:
+    """The manual clock of ``manual_lab``: time moves only when a test advances it."""
+    return ManualClock()
+
+
+@pytest.fixture(scope="module")
+def manual_lab(clock: ManualClock) -> Iterator[LocalRestate]:
+    """A LocalRestate whose timers, back-offs and retentions run on ``clock``."""
+    with LocalRestate(make_app(), clock=clock, completion_retention_ms=MANUAL_COMPLETION_RETENTION_MS) as local:
         yield local
 
 

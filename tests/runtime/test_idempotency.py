@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 from restate_lab import LocalRestate
+from restate_lab.runtime.clock import ManualClock
 
 from .apps import COUNTS
 
@@ -33,15 +32,20 @@ def test_idempotency_key_is_scoped_to_the_target(lab: LocalRestate, tag: str) ->
     assert a.invocation_id != b.invocation_id
 
 
-def test_idempotency_entry_expires_after_the_handlers_retention(lab: LocalRestate, tag: str) -> None:
-    """After idempotency_retention (1 s here) the same key starts a new invocation (its id is derived
-    from target and key, as on Restate Server, so it is the same id again)."""
-    first = lab.send("Basics", "idem", tag, idempotency_key=tag)
-    lab.attach(first.invocation_id)
-    time.sleep(1.1)
-    again = lab.send("Basics", "idem", tag, idempotency_key=tag)
+def test_idempotency_entry_expires_after_the_handlers_retention(
+    manual_lab: LocalRestate, clock: ManualClock, tag: str
+) -> None:
+    """Within idempotency_retention (1 s here, on the engine clock) a resend is PreviouslyAccepted; after it the
+    same key starts a new invocation (its id is derived from target and key, as on Restate Server: the same id)."""
+    first = manual_lab.send("Basics", "idem", tag, idempotency_key=tag)
+    assert manual_lab.attach(first.invocation_id) == f"first:{tag}"
+    clock.advance(999)
+    assert manual_lab.send("Basics", "idem", tag, idempotency_key=tag).status == "PreviouslyAccepted"
+    clock.advance(1)
+    again = manual_lab.send("Basics", "idem", tag, idempotency_key=tag)
     assert again.status == "Accepted"
-    assert lab.attach(again.invocation_id) == f"first:{tag}"
+    assert again.invocation_id == first.invocation_id
+    assert manual_lab.attach(again.invocation_id) == f"first:{tag}"
     assert COUNTS["idem:" + tag] == 2
 
 

@@ -7,18 +7,31 @@ import time
 import pytest
 
 from restate_lab import LocalRestate, RestateError
+from restate_lab.runtime.clock import ManualClock
 
 from .apps import ATTEMPTS, wait_until
 
 
-def test_failing_handler_is_retried_with_growing_backoff(lab: LocalRestate, tag: str) -> None:
-    """A handler failing 3 times succeeds on attempt 4, the gaps roughly doubling from 40 ms."""
-    assert lab.call("Basics", "flaky", {"tag": tag, "failures": 3}) == 4
-    times = ATTEMPTS[tag]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert len(gaps) == 3
-    assert gaps[0] >= 0.035 and gaps[1] >= 0.075 and gaps[2] >= 0.155
-    assert gaps[0] < gaps[1] < gaps[2]
+def _next_retry_at(lab: LocalRestate, invocation_id: str) -> int | None:
+    inv = lab.engine.find(invocation_id)
+    assert inv is not None
+    return inv.next_retry_at_ms
+
+
+def test_failing_handler_is_retried_with_growing_backoff(
+    manual_lab: LocalRestate, clock: ManualClock, tag: str
+) -> None:
+    """A handler failing 3 times succeeds on attempt 4; each retry waits 40, 80, 160 ms of the engine clock, no less."""
+    receipt = manual_lab.send("Basics", "flaky", {"tag": tag, "failures": 3})
+    for attempt, delay in ((1, 40), (2, 80), (3, 160)):
+        wait_until(lambda: manual_lab.status(receipt.invocation_id) == "backing-off")
+        assert len(ATTEMPTS[tag]) == attempt
+        assert _next_retry_at(manual_lab, receipt.invocation_id) == clock.now_ms() + delay
+        clock.advance(delay - 1)
+        assert manual_lab.status(receipt.invocation_id) == "backing-off" and len(ATTEMPTS[tag]) == attempt
+        clock.advance(1)
+        wait_until(lambda: len(ATTEMPTS[tag]) == attempt + 1)  # noqa: B023 - read at once, in this iteration
+    assert manual_lab.attach(receipt.invocation_id) == 4
 
 
 def test_retry_status_is_backing_off_with_the_last_failure(lab: LocalRestate, tag: str) -> None:
@@ -50,11 +63,17 @@ def test_max_attempts_with_kill_ends_the_invocation_with_the_error(lab: LocalRes
     assert "boom #2" in err.value.message
 
 
-def test_retryable_error_with_retry_after_sets_the_next_delay(lab: LocalRestate, tag: str) -> None:
-    """RetryableError(retry_after=300 ms) overrides the back-off: the next attempt comes ~300 ms later."""
-    assert lab.call("Basics", "retry_after", tag) == 2
-    gap = ATTEMPTS[tag][1] - ATTEMPTS[tag][0]
-    assert 0.28 <= gap < 1.5
+def test_retryable_error_with_retry_after_sets_the_next_delay(
+    manual_lab: LocalRestate, clock: ManualClock, tag: str
+) -> None:
+    """RetryableError(retry_after=300 ms) overrides the back-off: the next attempt comes 300 ms later."""
+    receipt = manual_lab.send("Basics", "retry_after", tag)
+    wait_until(lambda: manual_lab.status(receipt.invocation_id) == "backing-off")
+    assert _next_retry_at(manual_lab, receipt.invocation_id) == clock.now_ms() + 300
+    clock.advance(299)
+    assert len(ATTEMPTS[tag]) == 1
+    clock.advance(1)
+    assert manual_lab.attach(receipt.invocation_id) == 2
 
 
 @pytest.mark.parametrize("code", [400, 404, 409, 500, 503])
