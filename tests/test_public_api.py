@@ -3,15 +3,23 @@
 import subprocess
 import sys
 
+import pytest
+
 import restate_lab
 
 EXPECTED = {
-    "IngressApi", "LocalRestate", "RestateError", "RetryPolicy", "SendReceipt", "Target", "__version__",
-    "SAME_KEY", "Bursty", "Call", "Catalogue", "Constant", "Empirical", "Exponential", "Fixed", "FromCallable",
-    "HandlerBehaviour", "KafkaSubscription", "LogNormal", "Poisson", "Send", "SimulatedRestate", "Simulation",
-    "Sleep", "Uniform", "Work", "Workload", "Zipf", "consumer_lag_frame", "invocations_frame", "kafka_frame",
-    "load_scenario", "queue_depth_frame", "simulation_from_dict", "summary_frame", "utilisation_frame",
+    "IngressApi", "LocalRestate", "RestateClient", "RestateError", "RetryPolicy", "SendReceipt",
+    "SimulatedRestate", "Simulation", "Target", "__version__",
 }
+#: Heavy libraries that only a frame, a plot or a widget may import.
+HEAVY = ("pandas", "matplotlib", "ipywidgets")
+
+
+def _loaded_after(statement: str) -> list[str]:
+    """Which of ``HEAVY`` a fresh interpreter has imported after running ``statement``."""
+    code = f"import sys; {statement}; print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    return out.stdout.split()
 
 
 def test_all_lists_exactly_the_public_names() -> None:
@@ -21,13 +29,24 @@ def test_all_lists_exactly_the_public_names() -> None:
         assert hasattr(restate_lab, name), name
 
 
-def test_importing_the_package_loads_no_notebook_libraries() -> None:
-    """``import restate_lab`` stays light: no matplotlib, no ipywidgets until a notebook asks."""
-    code = "import sys, restate_lab; print('matplotlib' in sys.modules, 'ipywidgets' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    assert out.stdout.split() == ["False", "False"]
+def test_unknown_top_level_name_is_an_attribute_error() -> None:
+    """A name that is not public raises AttributeError (the simulator's vocabulary is in restate_lab.sim)."""
+    with pytest.raises(AttributeError):
+        restate_lab.Poisson  # noqa: B018 - the attribute access is the test
 
 
-def test_local_restate_satisfies_the_shared_ingress_protocol() -> None:
-    """The runtime facade can stand wherever an ``IngressApi`` target is expected."""
-    assert issubclass(restate_lab.LocalRestate, restate_lab.IngressApi)
+def test_importing_the_package_loads_no_heavy_libraries() -> None:
+    """``import restate_lab`` stays light: no pandas, matplotlib or ipywidgets until a frame or widget is asked for."""
+    assert _loaded_after("import restate_lab") == []
+
+
+@pytest.mark.parametrize("target", ["LocalRestate", "RestateClient"])
+def test_importing_a_runtime_target_loads_no_heavy_libraries(target: str) -> None:
+    """The runtime and the HTTP client import pandas only when a query asks for a DataFrame."""
+    assert _loaded_after(f"from restate_lab import {target}") == []
+
+
+@pytest.mark.parametrize("target", ["LocalRestate", "RestateClient", "SimulatedRestate"])
+def test_every_target_satisfies_the_shared_ingress_protocol(target: str) -> None:
+    """Each target can stand wherever an ``IngressApi`` is expected."""
+    assert issubclass(getattr(restate_lab, target), restate_lab.IngressApi)
