@@ -170,7 +170,7 @@ class AdminApp:
         if head == "invocations" and n in (2, 3):
             return self.route_invocations(method, seg, scope)
         if head in ("kafka-clusters", "subscriptions"):
-            from restate_lab.kafka.admin_routes import route_kafka  # Kafka is optional: import on use
+            from restate_lab.ingress.kafka_routes import route_kafka  # Kafka is optional: import on use
 
             return await route_kafka(self.engine, method, seg, scope, receive)
         return NOT_FOUND

@@ -1,6 +1,6 @@
 """The admin API's answers before encoding, worded as Restate Server 1.7.12's admin handlers word them.
 
-Shared by ``restate_lab.ingress.admin`` and the Kafka routes (``restate_lab.kafka.admin_routes``).
+Shared by ``restate_lab.ingress.admin`` and the Kafka routes (``restate_lab.ingress.kafka_routes``).
 """
 
 from __future__ import annotations

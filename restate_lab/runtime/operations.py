@@ -14,8 +14,8 @@ from restate_lab.rules.durations import format_rfc3339
 from restate_lab.rules.errors import RestateError
 from restate_lab.rules.targets import HandlerType, Target
 from restate_lab.runtime.engine import Engine
-from restate_lab.runtime.types import Submission
 from restate_lab.runtime.invocation import Invocation
+from restate_lab.runtime.types import Submission
 
 NOT_COMPLETED = not_completed_yet()
 

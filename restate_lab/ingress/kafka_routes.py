@@ -1,6 +1,7 @@
 """Admin API routes ``/kafka-clusters`` and ``/subscriptions``, answering as Restate Server 1.7.12.
 
-Called by ``restate_lab.ingress.admin.AdminApp.route`` on the engine's loop. Statuses, bodies and
+Called by ``restate_lab.ingress.admin.AdminApp.route`` on the engine's loop; the clusters, subscriptions and
+consumers themselves are ``restate_lab.kafka``'s (which knows nothing of HTTP). Statuses, bodies and
 ``allow`` headers follow the table in ``docs/observed-restate-1.7.12.md`` ("Kafka subscriptions").
 """
 
