@@ -67,7 +67,6 @@ _FEATURES = (
 )
 _READ = "GET,HEAD"
 _INVOCATION_OPS = ("cancel", "kill", "purge", "purge-journal", "pause", "resume", "restart-as-new")
-_REGISTER_KEYS = {"uri", "use_http_11", "force", "dry_run", "breaking", "additional_headers", "metadata"}
 
 
 def admin_openapi() -> dict[str, Any]:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from restate_lab.protocol.wire import (
-    LEN,
     WireError,
     iter_fields,
     len_field,
@@ -352,7 +351,3 @@ class AttemptError:
             related_command_type=fields.uint(6) if fields.has(6) else None,
             next_retry_delay_ms=fields.uint(8) if fields.has(8) else None,
         )
-
-
-def is_len(wire_type: int) -> bool:
-    return wire_type == LEN
