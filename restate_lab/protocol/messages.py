@@ -1,26 +1,27 @@
-"""Service-protocol messages: type codes, frames, and the fields the server reads and writes.
+"""Service-protocol messages: type codes, frames, and the messages the server reads and writes.
 
-Field numbers follow the public protocol definition (``service-protocol/`` in restatedev/restate).
-Commands the SDK sends are kept as raw frames in the journal and replayed byte for byte, so
-only the fields the server acts on are decoded; notifications are encoded here.
+The messages are the classes generated from ``service_protocol.proto`` (our copy of the public
+protocol definition, ``service-protocol/`` in restatedev/restate) by the ``protobuf`` runtime; no
+field number is written by hand here or in the runtime. Commands the SDK sends are kept as raw
+frames in the journal and replayed byte for byte, and decoded only where the server acts on them.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
-from restate_lab.protocol.wire import (
-    WireError,
-    iter_fields,
-    len_field,
-    packed_uints,
-    str_field,
-    uint_field,
-)
+from google.protobuf.message import DecodeError
+from google.protobuf.message import Message as ProtoMessage
 
+from restate_lab.protocol import service_protocol_pb2 as pb
+
+
+class WireError(ValueError):
+    """Bytes that are not a well-formed message of the type their frame names."""
 
 class MessageType(IntEnum):
     START = 0x0000
@@ -95,8 +96,9 @@ class Frame:
     def is_notification(self) -> bool:
         return self.type >= 0x8000
 
-    def fields(self) -> Fields:
-        return Fields.parse(self.payload)
+    def message(self) -> Any:
+        """The payload as its generated message class; ``WireError`` if it is not one."""
+        return decode(self.type, self.payload)
 
 
 class FrameDecoder:
@@ -121,65 +123,53 @@ class FrameDecoder:
         return len(self._buf)
 
 
-@dataclass
-class Fields:
-    """Decoded fields of a message by number; repeated fields keep every occurrence."""
+#: The generated class of each frame type the server decodes; every notification shares one layout.
+_CLASSES: dict[int, type[ProtoMessage]] = {
+    MessageType.START: pb.StartMessage,
+    MessageType.SUSPENSION: pb.SuspensionMessage,
+    MessageType.ERROR: pb.ErrorMessage,
+    MessageType.PROPOSE_RUN_COMPLETION: pb.ProposeRunCompletionMessage,
+    MessageType.INPUT_COMMAND: pb.InputCommandMessage,
+    MessageType.OUTPUT_COMMAND: pb.OutputCommandMessage,
+    MessageType.GET_LAZY_STATE_COMMAND: pb.GetLazyStateCommandMessage,
+    MessageType.SET_STATE_COMMAND: pb.SetStateCommandMessage,
+    MessageType.CLEAR_STATE_COMMAND: pb.ClearStateCommandMessage,
+    MessageType.CLEAR_ALL_STATE_COMMAND: pb.ClearAllStateCommandMessage,
+    MessageType.GET_LAZY_STATE_KEYS_COMMAND: pb.GetLazyStateKeysCommandMessage,
+    MessageType.GET_EAGER_STATE_COMMAND: pb.GetEagerStateCommandMessage,
+    MessageType.GET_EAGER_STATE_KEYS_COMMAND: pb.GetEagerStateKeysCommandMessage,
+    MessageType.GET_PROMISE_COMMAND: pb.GetPromiseCommandMessage,
+    MessageType.PEEK_PROMISE_COMMAND: pb.PeekPromiseCommandMessage,
+    MessageType.COMPLETE_PROMISE_COMMAND: pb.CompletePromiseCommandMessage,
+    MessageType.SLEEP_COMMAND: pb.SleepCommandMessage,
+    MessageType.CALL_COMMAND: pb.CallCommandMessage,
+    MessageType.ONE_WAY_CALL_COMMAND: pb.OneWayCallCommandMessage,
+    MessageType.SEND_SIGNAL_COMMAND: pb.SendSignalCommandMessage,
+    MessageType.RUN_COMMAND: pb.RunCommandMessage,
+    MessageType.ATTACH_INVOCATION_COMMAND: pb.AttachInvocationCommandMessage,
+    MessageType.GET_INVOCATION_OUTPUT_COMMAND: pb.AttachInvocationCommandMessage,
+    MessageType.COMPLETE_AWAKEABLE_COMMAND: pb.CompleteAwakeableCommandMessage,
+}
 
-    values: dict[int, list[int | bytes]] = field(default_factory=dict)
 
-    @classmethod
-    def parse(cls, payload: bytes) -> Fields:
-        values: dict[int, list[int | bytes]] = {}
-        for number, _wire, value in iter_fields(payload):
-            values.setdefault(number, []).append(value)
-        return cls(values)
+def decode(msg_type: int, payload: bytes) -> Any:
+    """Parse a frame's payload as the message its type names; ``WireError`` if it cannot be."""
+    cls = _CLASSES.get(msg_type)
+    if cls is None:
+        if msg_type < 0x8000:
+            raise WireError(f"no message class for type 0x{msg_type:04x}")
+        cls = pb.NotificationMessage
+    try:
+        return cls.FromString(payload)
+    except DecodeError as exc:
+        raise WireError(str(exc) or "malformed message") from exc
 
-    def has(self, number: int) -> bool:
-        return number in self.values
 
-    def uint(self, number: int, default: int = 0) -> int:
-        found = self.values.get(number)
-        if not found:
-            return default
-        value = found[-1]
-        if not isinstance(value, int):
-            raise WireError(f"field {number} is not a varint")
-        return value
-
-    def raw(self, number: int) -> bytes | None:
-        found = self.values.get(number)
-        if not found:
-            return None
-        value = found[-1]
-        if not isinstance(value, bytes):
-            raise WireError(f"field {number} is not length-delimited")
-        return value
-
-    def bytes_(self, number: int) -> bytes:
-        return self.raw(number) or b""
-
-    def string(self, number: int) -> str:
-        return self.bytes_(number).decode()
-
-    def optional_string(self, number: int) -> str | None:
-        raw = self.raw(number)
-        return None if raw is None else raw.decode()
-
-    def message(self, number: int) -> Fields | None:
-        raw = self.raw(number)
-        return None if raw is None else Fields.parse(raw)
-
-    def messages(self, number: int) -> list[Fields]:
-        return [Fields.parse(v) for v in self.values.get(number, []) if isinstance(v, bytes)]
-
-    def uints(self, number: int) -> list[int]:
-        out: list[int] = []
-        for value in self.values.get(number, []):
-            out.extend(packed_uints(value))
-        return out
-
-    def strings(self, number: int) -> list[str]:
-        return [v.decode() for v in self.values.get(number, []) if isinstance(v, bytes)]
+def entry_name(message: Any) -> str:
+    """The name the SDK gave a command (``ctx.run("name", ...)``; SendSignal keeps it apart)."""
+    if isinstance(message, pb.SendSignalCommandMessage):
+        return str(message.entry_name)
+    return str(getattr(message, "name", ""))
 
 
 # ---- results: the value, failure or void a command or notification carries ----
@@ -193,16 +183,16 @@ class Failure:
     message: str
     metadata: tuple[tuple[str, str], ...] = ()
 
-    def encode(self) -> bytes:
-        out = uint_field(1, self.code) + str_field(2, self.message)
-        for key, value in self.metadata:
-            out += len_field(3, str_field(1, key) + str_field(2, value))
-        return out
+    def to_proto(self) -> pb.Failure:
+        return pb.Failure(
+            code=self.code, message=self.message,
+            metadata=[pb.FailureMetadata(key=k, value=v) for k, v in self.metadata],
+        )
 
     @classmethod
-    def decode(cls, fields: Fields) -> Failure:
-        meta = tuple((m.string(1), m.string(2)) for m in fields.messages(3))
-        return cls(fields.uint(1, 500), fields.string(2), meta)
+    def from_proto(cls, failure: pb.Failure) -> Failure:
+        meta = tuple((m.key, m.value) for m in failure.metadata)
+        return cls(failure.code or 500, failure.message, meta)
 
 
 @dataclass(frozen=True)
@@ -221,28 +211,34 @@ Result = Value | Failure | Void
 VOID = Void()
 
 
-def read_result(fields: Fields, value_no: int, failure_no: int, void_no: int | None = None,
-                value_is_wrapped: bool = True) -> Result | None:
-    """Read a result oneof laid out at the given field numbers; None when absent."""
-    if fields.has(value_no):
-        if value_is_wrapped:
-            wrapped = fields.message(value_no)
-            return Value(wrapped.bytes_(1) if wrapped else b"")
-        return Value(fields.bytes_(value_no))
-    if fields.has(failure_no):
-        nested = fields.message(failure_no)
-        return Failure.decode(nested) if nested else Failure(500, "")
-    if void_no is not None and fields.has(void_no):
+def result_of(message: Any, oneof: str = "result", *, value: str = "value", failure: str = "failure",
+              void: str | None = "void") -> Result | None:
+    """The result a message carries in its ``oneof`` (a wrapped ``Value``, a ``Failure`` or ``Void``); None if unset."""
+    which = message.WhichOneof(oneof)
+    if which is None:
+        return None
+    if which == value:
+        content = getattr(message, value)
+        return Value(content if isinstance(content, bytes) else content.content)
+    if which == failure:
+        return Failure.from_proto(getattr(message, failure))
+    if which == void and void is not None:
         return VOID
     return None
 
 
-def _result_fields(result: Result, value_no: int = 5, failure_no: int = 6, void_no: int = 4) -> bytes:
+def _notification(result: Result, **fields: Any) -> bytes:
     if isinstance(result, Value):
-        return len_field(value_no, len_field(1, result.content))
-    if isinstance(result, Failure):
-        return len_field(failure_no, result.encode())
-    return len_field(void_no, b"")
+        fields["value"] = pb.Value(content=result.content)
+    elif isinstance(result, Failure):
+        fields["failure"] = result.to_proto()
+    else:
+        fields["void"] = _VOID_PROTO
+    data: bytes = pb.NotificationMessage(**fields).SerializeToString()
+    return data
+
+
+_VOID_PROTO = pb.Void()
 
 
 # ---- server → SDK ----
@@ -260,45 +256,55 @@ def start_message(
     random_seed: int,
 ) -> Frame:
     """The first message of every attempt; ``state=None`` means partial state (lazy gets)."""
-    out = len_field(1, invocation_id) + str_field(2, debug_id) + uint_field(3, known_entries)
-    if state is None:
-        out += uint_field(5, 1)
-    else:
-        for state_key, value in state:
-            out += len_field(4, len_field(1, state_key) + len_field(2, value))
-    if key:
-        out += str_field(6, key)
-    if retry_count:
-        out += uint_field(7, retry_count)
-    if duration_since_last_stored_entry_ms:
-        out += uint_field(8, duration_since_last_stored_entry_ms)
-    out += uint_field(9, random_seed & 0xFFFF_FFFF_FFFF_FFFF)
-    return Frame(MessageType.START, out)
+    start = pb.StartMessage(
+        id=invocation_id, debug_id=debug_id, known_entries=known_entries, partial_state=state is None,
+        key=key or "", retry_count_since_last_stored_entry=retry_count,
+        duration_since_last_stored_entry=duration_since_last_stored_entry_ms,
+        random_seed=random_seed & 0xFFFF_FFFF_FFFF_FFFF,
+    )
+    if state is not None:
+        start.state_map.extend(pb.StartMessage.StateEntry(key=k, value=v) for k, v in state)
+    return Frame(MessageType.START, start.SerializeToString())
 
 
 def input_command(headers: Iterable[tuple[str, str]], body: bytes) -> Frame:
-    out = b"".join(len_field(1, str_field(1, k) + str_field(2, v)) for k, v in headers)
-    out += len_field(14, len_field(1, body))
-    return Frame(MessageType.INPUT_COMMAND, out)
+    command = pb.InputCommandMessage(
+        headers=[pb.Header(key=k, value=v) for k, v in headers], value=pb.Value(content=body)
+    )
+    return Frame(MessageType.INPUT_COMMAND, command.SerializeToString())
 
 
 def completion(msg_type: int, completion_id: int, result: Result) -> Frame:
     """A completion notification for the command that owns ``completion_id``."""
-    return Frame(msg_type, uint_field(1, completion_id) + _result_fields(result))
+    return Frame(msg_type, _notification(result, completion_id=completion_id))
 
 
 def invocation_id_completion(completion_id: int, invocation_id: str) -> Frame:
-    return Frame(MessageType.CALL_INVOCATION_ID_COMPLETION, uint_field(1, completion_id) + str_field(16, invocation_id))
+    notification = pb.NotificationMessage(completion_id=completion_id, invocation_id=invocation_id)
+    return Frame(MessageType.CALL_INVOCATION_ID_COMPLETION, notification.SerializeToString())
 
 
 def state_keys_completion(completion_id: int, keys: Iterable[bytes]) -> Frame:
-    nested = b"".join(len_field(1, k) for k in keys)
-    return Frame(MessageType.GET_LAZY_STATE_KEYS_COMPLETION, uint_field(1, completion_id) + len_field(17, nested))
+    notification = pb.NotificationMessage(completion_id=completion_id, state_keys=pb.StateKeys(keys=list(keys)))
+    return Frame(MessageType.GET_LAZY_STATE_KEYS_COMPLETION, notification.SerializeToString())
 
 
 def signal_notification(signal: int | str, result: Result) -> Frame:
-    head = uint_field(2, signal) if isinstance(signal, int) else str_field(3, signal)
-    return Frame(MessageType.SIGNAL_NOTIFICATION, head + _result_fields(result))
+    if isinstance(signal, int):
+        return Frame(MessageType.SIGNAL_NOTIFICATION, _notification(result, signal_id=signal))
+    return Frame(MessageType.SIGNAL_NOTIFICATION, _notification(result, signal_name=signal))
+
+
+def notified(notification: Any) -> tuple[int | None, int | str | None]:
+    """What a notification answers: ``(completion id, None)`` or ``(None, signal index or name)``."""
+    which = notification.WhichOneof("id")
+    if which == "completion_id":
+        return notification.completion_id, None
+    if which == "signal_id":
+        return None, notification.signal_id
+    if which == "signal_name":
+        return None, notification.signal_name
+    return notification.completion_id, None
 
 
 # ---- SDK → server: what suspension and error messages say ----
@@ -313,18 +319,18 @@ class AwaitPoint:
     named_signals: frozenset[str]
 
 
-def read_suspension(fields: Fields) -> AwaitPoint:
+def read_suspension(suspension: pb.SuspensionMessage) -> AwaitPoint:
     """Read v5/v6 flat lists, or flatten a v7 future tree (resuming on any leaf is safe)."""
-    completions = set(fields.uints(1))
-    signals = set(fields.uints(2))
-    named = set(fields.strings(3))
-    stack = fields.messages(4)
+    completions = set(suspension.waiting_completions)
+    signals = set(suspension.waiting_signals)
+    named = set(suspension.waiting_named_signals)
+    stack = [suspension.awaiting_on] if suspension.HasField("awaiting_on") else []
     while stack:
         node = stack.pop()
-        completions.update(node.uints(1))
-        signals.update(node.uints(2))
-        named.update(node.strings(3))
-        stack.extend(node.messages(4))
+        completions.update(node.waiting_completions)
+        signals.update(node.waiting_signals)
+        named.update(node.waiting_named_signals)
+        stack.extend(node.nested_futures)
     return AwaitPoint(frozenset(completions), frozenset(signals), frozenset(named))
 
 
@@ -341,13 +347,13 @@ class AttemptError:
     next_retry_delay_ms: int | None
 
     @classmethod
-    def decode(cls, fields: Fields) -> AttemptError:
+    def from_proto(cls, error: pb.ErrorMessage) -> AttemptError:
         return cls(
-            code=fields.uint(1, 500),
-            message=fields.string(2),
-            stacktrace=fields.string(3),
-            related_command_index=fields.uint(4) if fields.has(4) else None,
-            related_command_name=fields.optional_string(5),
-            related_command_type=fields.uint(6) if fields.has(6) else None,
-            next_retry_delay_ms=fields.uint(8) if fields.has(8) else None,
+            code=error.code or 500,
+            message=error.message,
+            stacktrace=error.stacktrace,
+            related_command_index=error.related_command_index if error.HasField("related_command_index") else None,
+            related_command_name=error.related_command_name if error.HasField("related_command_name") else None,
+            related_command_type=error.related_command_type if error.HasField("related_command_type") else None,
+            next_retry_delay_ms=error.next_retry_delay if error.HasField("next_retry_delay") else None,
         )

@@ -13,13 +13,13 @@ from restate_lab.protocol.messages import (
     FrameDecoder,
     MessageType,
     Value,
+    WireError,
     completion,
-    read_result,
     read_suspension,
+    result_of,
     start_message,
 )
 from restate_lab.protocol.transport import DeploymentError
-from restate_lab.protocol.wire import WireError
 from restate_lab.runtime import commands
 from restate_lab.runtime.clock import Timer
 from restate_lab.runtime.invocation import Invocation
@@ -55,15 +55,15 @@ def _read_message(engine: EngineCore, inv: Invocation, frame: Frame) -> Outcome 
         return _journal_command(engine, inv, frame)
     msg_type = frame.type
     if msg_type == MessageType.PROPOSE_RUN_COMPLETION:
-        fields = frame.fields()
-        result = read_result(fields, 14, 15, value_is_wrapped=False) or Value(b"")
-        cid = fields.uint(1)
+        proposal = frame.message()
+        result = result_of(proposal, void=None) or Value(b"")
+        cid = proposal.result_completion_id
         engine.notify(inv, completion(MessageType.RUN_COMPLETION, cid, result), completion_id=cid)
         return None
     if msg_type == MessageType.SUSPENSION:
-        return Suspended(read_suspension(frame.fields()))
+        return Suspended(read_suspension(frame.message()))
     if msg_type == MessageType.ERROR:
-        err = AttemptError.decode(frame.fields())
+        err = AttemptError.from_proto(frame.message())
         related = err.related_command_name or (
             f"command #{err.related_command_index}" if err.related_command_index is not None else None
         )
@@ -84,14 +84,14 @@ def _journal_command(engine: EngineCore, inv: Invocation, frame: Frame) -> Faile
     if frame.type not in commands.KNOWN_COMMANDS:
         return Failed(PROTOCOL_VIOLATION, f"unknown command type 0x{frame.type:04x} from the deployment")
     try:
-        fields = frame.fields()
+        message = frame.message()
     except WireError as exc:
         return Failed(PROTOCOL_VIOLATION, f"malformed {_name(frame.type)} from the deployment: {exc}")
     stored = len(inv.journal)
     inv.journal.append(frame)
     try:
-        commands.apply(engine, inv, frame, fields)
-    except ValueError as exc:  # WireError and UnicodeDecodeError: fields of the wrong shape
+        commands.apply(engine, inv, frame, message)
+    except ValueError as exc:  # a message the server cannot act on (a bad awakeable id, ...)
         del inv.journal[stored:]
         return Failed(PROTOCOL_VIOLATION, f"malformed {_name(frame.type)} from the deployment: {exc}")
     inv.command_count += 1

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from restate_lab.protocol import service_protocol_pb2 as pb
 from restate_lab.protocol.messages import (
     VOID,
     Failure,
-    Fields,
     Frame,
     MessageType,
     Result,
     Value,
     completion,
     invocation_id_completion,
-    read_result,
+    result_of,
     state_keys_completion,
 )
 from restate_lab.rules.errors import RestateError
@@ -23,92 +24,93 @@ from restate_lab.rules.targets import Target
 from restate_lab.runtime.invocation import Invocation
 from restate_lab.runtime.types import EngineCore
 
-Handler = Callable[[EngineCore, Invocation, Fields], None]
+Handler = Callable[[EngineCore, Invocation, Any], None]
 
 
-def apply(engine: EngineCore, inv: Invocation, frame: Frame, fields: Fields | None = None) -> None:
-    """Carry out a command the SDK just journaled (``fields``: its payload, when already parsed)."""
+def apply(engine: EngineCore, inv: Invocation, frame: Frame, message: Any = None) -> None:
+    """Carry out a command the SDK just journaled (``message``: the frame decoded, when it already is)."""
     handler = _HANDLERS.get(frame.type)
     if handler is not None:
-        handler(engine, inv, frame.fields() if fields is None else fields)
+        handler(engine, inv, frame.message() if message is None else message)
 
 
-def _output(engine: EngineCore, inv: Invocation, f: Fields) -> None:
-    inv.pending_output = read_result(f, 14, 15) or Value(b"")
+def _output(engine: EngineCore, inv: Invocation, m: pb.OutputCommandMessage) -> None:
+    inv.pending_output = result_of(m, void=None) or Value(b"")
 
 
-def _get_lazy_state(engine: EngineCore, inv: Invocation, f: Fields) -> None:
-    value = engine.state.get(inv.lock_key, f.bytes_(1))
+def _get_lazy_state(engine: EngineCore, inv: Invocation, m: pb.GetLazyStateCommandMessage) -> None:
+    value = engine.state.get(inv.lock_key, m.key)
     result: Result = VOID if value is None else Value(value)
-    cid = f.uint(11)
+    cid = m.result_completion_id
     engine.notify(inv, completion(MessageType.GET_LAZY_STATE_COMPLETION, cid, result), completion_id=cid)
 
 
-def _get_lazy_state_keys(engine: EngineCore, inv: Invocation, f: Fields) -> None:
-    cid = f.uint(11)
+def _get_lazy_state_keys(engine: EngineCore, inv: Invocation, m: pb.GetLazyStateKeysCommandMessage) -> None:
+    cid = m.result_completion_id
     keys = sorted(engine.state.all(inv.lock_key))
     engine.notify(inv, state_keys_completion(cid, keys), completion_id=cid)
 
 
-def _set_state(engine: EngineCore, inv: Invocation, f: Fields) -> None:
-    nested = f.message(3)
-    engine.state.set(inv.lock_key, f.bytes_(1), nested.bytes_(1) if nested else b"")
+def _set_state(engine: EngineCore, inv: Invocation, m: pb.SetStateCommandMessage) -> None:
+    engine.state.set(inv.lock_key, m.key, m.value.content)
 
 
-def _clear_state(engine: EngineCore, inv: Invocation, f: Fields) -> None:
-    engine.state.clear(inv.lock_key, f.bytes_(1))
+def _clear_state(engine: EngineCore, inv: Invocation, m: pb.ClearStateCommandMessage) -> None:
+    engine.state.clear(inv.lock_key, m.key)
 
 
-def _clear_all_state(engine: EngineCore, inv: Invocation, f: Fields) -> None:
+def _clear_all_state(engine: EngineCore, inv: Invocation, m: pb.ClearAllStateCommandMessage) -> None:
     engine.state.clear_all(inv.lock_key)
 
 
-def _get_promise(engine: EngineCore, inv: Invocation, f: Fields) -> None:
-    engine.await_promise(inv, f.string(1), f.uint(11))
+def _get_promise(engine: EngineCore, inv: Invocation, m: pb.GetPromiseCommandMessage) -> None:
+    engine.await_promise(inv, m.key, m.result_completion_id)
 
 
-def _peek_promise(engine: EngineCore, inv: Invocation, f: Fields) -> None:
-    cid = f.uint(11)
-    promise = engine.promises.peek(inv.lock_key, f.string(1))
+def _peek_promise(engine: EngineCore, inv: Invocation, m: pb.PeekPromiseCommandMessage) -> None:
+    cid = m.result_completion_id
+    promise = engine.promises.peek(inv.lock_key, m.key)
     result = promise.result if promise is not None and promise.result is not None else VOID
     engine.notify(inv, completion(MessageType.PEEK_PROMISE_COMPLETION, cid, result), completion_id=cid)
 
 
-def _complete_promise(engine: EngineCore, inv: Invocation, f: Fields) -> None:
-    cid = f.uint(11)
-    name = f.string(1)
-    value = read_result(f, 2, 3) or Value(b"")
-    answer: Result = engine.complete_promise(inv.lock_key, name, value)
+def _complete_promise(engine: EngineCore, inv: Invocation, m: pb.CompletePromiseCommandMessage) -> None:
+    cid = m.result_completion_id
+    value = result_of(m, "completion", value="completion_value", failure="completion_failure", void=None)
+    answer: Result = engine.complete_promise(inv.lock_key, m.key, value or Value(b""))
     engine.notify(inv, completion(MessageType.COMPLETE_PROMISE_COMPLETION, cid, answer), completion_id=cid)
 
 
-def _sleep(engine: EngineCore, inv: Invocation, f: Fields) -> None:
-    cid = f.uint(11)
+def _sleep(engine: EngineCore, inv: Invocation, m: pb.SleepCommandMessage) -> None:
+    cid = m.result_completion_id
     frame = completion(MessageType.SLEEP_COMPLETION, cid, VOID)
-    engine.at(inv, f.uint(1), lambda: engine.notify(inv, frame, completion_id=cid))
+    engine.at(inv, m.wake_up_time, lambda: engine.notify(inv, frame, completion_id=cid))
 
 
-def _call(engine: EngineCore, inv: Invocation, f: Fields) -> None:
-    _invoke(engine, inv, f, one_way=False)
+def _call(engine: EngineCore, inv: Invocation, m: pb.CallCommandMessage) -> None:
+    _invoke(engine, inv, m, execute_at_ms=None, result_cid=m.result_completion_id)
 
 
-def _one_way_call(engine: EngineCore, inv: Invocation, f: Fields) -> None:
-    _invoke(engine, inv, f, one_way=True)
+def _one_way_call(engine: EngineCore, inv: Invocation, m: pb.OneWayCallCommandMessage) -> None:
+    _invoke(engine, inv, m, execute_at_ms=m.invoke_time or None, result_cid=None)
 
 
-def _invoke(engine: EngineCore, inv: Invocation, f: Fields, one_way: bool) -> None:
-    headers_no, key_no, idem_no = (5, 6, 7) if one_way else (4, 5, 6)
-    service, handler = f.string(1), f.string(2)
-    headers = [(h.string(1), h.string(2)) for h in f.messages(headers_no)]
-    key = f.optional_string(key_no)
-    id_cid = f.uint(10)
-    result_cid = None if one_way else f.uint(11)
+def _invoke(
+    engine: EngineCore,
+    inv: Invocation,
+    m: pb.CallCommandMessage | pb.OneWayCallCommandMessage,
+    execute_at_ms: int | None,
+    result_cid: int | None,
+) -> None:
+    headers = [(h.key, h.value) for h in m.headers]
+    id_cid = m.invocation_id_notification_idx
+    idempotency_key = m.idempotency_key if m.HasField("idempotency_key") else None
     try:
-        meta = engine.services.get(service)
-        target = Target(service, handler, key if meta is not None and meta.keyed else None)
+        meta = engine.services.get(m.service_name)
+        key = m.key if meta is not None and meta.keyed else None
         submission = engine.submit(
-            target, f.bytes_(3), headers, idempotency_key=f.optional_string(idem_no),
-            execute_at_ms=f.uint(4) or None if one_way else None, invoked_by=inv,
+            Target(m.service_name, m.handler_name, key), m.parameter, headers, idempotency_key=idempotency_key,
+            execute_at_ms=execute_at_ms, invoked_by=inv,
         )
     except RestateError as err:
         engine.notify(inv, invocation_id_completion(id_cid, ""), completion_id=id_cid)
@@ -128,29 +130,32 @@ def _invoke(engine: EngineCore, inv: Invocation, f: Fields, one_way: bool) -> No
         engine.when_complete(callee, deliver)
 
 
-def _send_signal(engine: EngineCore, inv: Invocation, f: Fields) -> None:
-    signal: int | str = f.uint(2) if f.has(2) else f.string(3)
-    engine.deliver_signal(f.string(1), signal, read_result(f, 5, 6, 4) or VOID)
+def _send_signal(engine: EngineCore, inv: Invocation, m: pb.SendSignalCommandMessage) -> None:
+    signal: int | str = m.name if m.WhichOneof("signal_id") == "name" else m.idx
+    engine.deliver_signal(m.target_invocation_id, signal, result_of(m) or VOID)
 
 
-def _complete_awakeable(engine: EngineCore, inv: Invocation, f: Fields) -> None:
+def _complete_awakeable(engine: EngineCore, inv: Invocation, m: pb.CompleteAwakeableCommandMessage) -> None:
     try:
-        target, index = parse_awakeable_id(f.string(1))
+        target, index = parse_awakeable_id(m.awakeable_id)
     except ValueError:
         return
-    engine.deliver_signal(str(target), index, read_result(f, 2, 3) or Value(b""))
+    engine.deliver_signal(str(target), index, result_of(m, void=None) or Value(b""))
 
 
-def _attach_or_output(engine: EngineCore, inv: Invocation, f: Fields, attach: bool) -> None:
-    cid = f.uint(11)
+def _attach_or_output(engine: EngineCore, inv: Invocation, m: pb.AttachInvocationCommandMessage, attach: bool) -> None:
+    cid = m.result_completion_id
     msg_type = MessageType.ATTACH_INVOCATION_COMPLETION if attach else MessageType.GET_INVOCATION_OUTPUT_COMPLETION
     target = None
-    if f.has(1):
-        target = engine.find(f.string(1))
-    elif (idem := f.message(3)) is not None:
-        target = engine.find_idempotent(idem.string(1), idem.optional_string(2), idem.string(3), idem.string(4))
-    elif (wf := f.message(4)) is not None:
-        target = engine.find_workflow(wf.string(1), wf.string(2))
+    which = m.WhichOneof("target")
+    if which == "invocation_id":
+        target = engine.find(m.invocation_id)
+    elif which == "idempotent_request_target":
+        idem = m.idempotent_request_target
+        key = idem.service_key if idem.HasField("service_key") else None
+        target = engine.find_idempotent(idem.service_name, key, idem.handler_name, idem.idempotency_key)
+    elif which == "workflow_target":
+        target = engine.find_workflow(m.workflow_target.workflow_name, m.workflow_target.workflow_key)
     if target is None:
         missing = Failure(404, "invocation not found") if attach else VOID
         engine.notify(inv, completion(msg_type, cid, missing), completion_id=cid)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from restate_lab.protocol.messages import Failure, MessageType, Value
+from restate_lab.protocol.messages import Failure, MessageType, Value, entry_name
 from restate_lab.rules.errors import RestateError
 from restate_lab.runtime.engine import Engine
 from restate_lab.runtime.invocation import Invocation
@@ -107,19 +107,19 @@ def _invocation_row(engine: Engine, inv: Invocation) -> Row:
 
 def _journal_rows(inv: Invocation) -> Iterable[Row]:
     for index, frame in enumerate(inv.journal):
-        fields = frame.fields() if frame.type != MessageType.INPUT_COMMAND else None
+        message = frame.message() if frame.type != MessageType.INPUT_COMMAND else None
         row: Row = {
             "partition_key": _pk(inv), "id": inv.id_str, "index": index,
             "entry_type": _ENTRY_NAMES.get(frame.type, f"0x{frame.type:04x}"),
-            "name": fields.string(12) if fields is not None and frame.is_command else "",
+            "name": entry_name(message) if message is not None and frame.is_command else "",
             "raw": frame.payload, "raw_length": len(frame.payload), "version": 2,
         }
-        if fields is not None and frame.type in (
+        if message is not None and frame.type in (
             MessageType.GET_PROMISE_COMMAND, MessageType.PEEK_PROMISE_COMMAND, MessageType.COMPLETE_PROMISE_COMMAND
         ):
-            row["promise_name"] = fields.string(1)
-        if fields is not None and frame.type == MessageType.SLEEP_COMMAND:
-            row["sleep_wakeup_at"] = timestamp(fields.uint(1))
+            row["promise_name"] = message.key
+        if message is not None and frame.type == MessageType.SLEEP_COMMAND:
+            row["sleep_wakeup_at"] = timestamp(message.wake_up_time)
         yield row
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from restate_lab.protocol.messages import VOID, MessageType, Result, completion, read_result
+from restate_lab.protocol.messages import VOID, MessageType, Result, completion, notified, result_of
 from restate_lab.rules.ids import InvocationId
 from restate_lab.rules.targets import HandlerType, ServiceType, Target
 from restate_lab.runtime.durable import (
@@ -65,13 +65,13 @@ def restore(stored: StoredInvocation) -> Invocation:
     inv.persisted_journal = len(inv.journal)
     for frame in inv.journal:
         if frame.is_notification:
-            fields = frame.fields()
-            if frame.type == MessageType.SIGNAL_NOTIFICATION:
-                inv.notified_signals.add(fields.uint(2) if fields.has(2) else fields.string(3))
-            else:
-                inv.notified_completions.add(fields.uint(1))
+            completion_id, signal = notified(frame.message())
+            if signal is not None:
+                inv.notified_signals.add(signal)
+            elif completion_id is not None:
+                inv.notified_completions.add(completion_id)
         elif frame.type == MessageType.OUTPUT_COMMAND:
-            inv.pending_output = read_result(frame.fields(), 14, 15)
+            inv.pending_output = result_of(frame.message(), void=None)
     return inv
 
 
@@ -80,25 +80,34 @@ def rewire(engine: EngineCore, inv: Invocation) -> None:
     callee_ids: dict[int, str] = {}
     for frame in inv.journal:
         if frame.type == MessageType.CALL_INVOCATION_ID_COMPLETION:
-            fields = frame.fields()
-            callee_ids[fields.uint(1)] = fields.string(16)
+            notification = frame.message()
+            callee_ids[notification.completion_id] = notification.invocation_id
     for frame in inv.journal:
-        if not frame.is_command:
+        if frame.type not in _REWIRED:
             continue
-        fields = frame.fields()
-        cid = fields.uint(11)
-        if frame.type == MessageType.SLEEP_COMMAND and cid not in inv.notified_completions:
-            _rearm_sleep(engine, inv, cid, fields.uint(1))
-        elif frame.type == MessageType.CALL_COMMAND and cid not in inv.notified_completions:
-            callee = engine.find(callee_ids.get(fields.uint(10), ""))
+        command = frame.message()
+        cid = command.result_completion_id
+        if cid in inv.notified_completions:
+            continue
+        if frame.type == MessageType.SLEEP_COMMAND:
+            _rearm_sleep(engine, inv, cid, command.wake_up_time)
+        elif frame.type == MessageType.CALL_COMMAND:
+            callee = engine.find(callee_ids.get(command.invocation_id_notification_idx, ""))
             if callee is not None:
                 engine.when_complete(callee, _deliver(engine, inv, MessageType.CALL_COMPLETION, cid))
-        elif frame.type == MessageType.ATTACH_INVOCATION_COMMAND and cid not in inv.notified_completions:
-            target = engine.find(fields.string(1)) if fields.has(1) else None
+        elif frame.type == MessageType.ATTACH_INVOCATION_COMMAND:
+            target = engine.find(command.invocation_id) if command.WhichOneof("target") == "invocation_id" else None
             if target is not None:
                 engine.when_complete(target, _deliver(engine, inv, MessageType.ATTACH_INVOCATION_COMPLETION, cid))
-        elif frame.type == MessageType.GET_PROMISE_COMMAND and cid not in inv.notified_completions:
-            engine.await_promise(inv, fields.string(1), cid)
+        else:
+            engine.await_promise(inv, command.key, cid)
+
+
+#: The commands whose waits ``rewire`` rebuilds.
+_REWIRED = frozenset({
+    MessageType.SLEEP_COMMAND, MessageType.CALL_COMMAND, MessageType.ATTACH_INVOCATION_COMMAND,
+    MessageType.GET_PROMISE_COMMAND,
+})
 
 
 def _rearm_sleep(engine: EngineCore, inv: Invocation, cid: int, wake_at: int) -> None:

@@ -94,7 +94,7 @@ def test_sleep_wakes_only_when_the_clock_passes_its_wake_up_time(manual_lab: Loc
     wait_until(lambda: manual_lab.status(receipt.invocation_id) == "suspended")
     inv = manual_lab.engine.find(receipt.invocation_id)
     assert inv is not None
-    [wake_up] = [f.fields().uint(1) for f in inv.journal if f.type == MessageType.SLEEP_COMMAND]
+    [wake_up] = [f.message().wake_up_time for f in inv.journal if f.type == MessageType.SLEEP_COMMAND]
     assert wake_up > clock.now_ms()
     clock.advance(wake_up - clock.now_ms() - 1)
     assert manual_lab.status(receipt.invocation_id) == "suspended"
