@@ -13,11 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from restate_lab.runtime.apps import TargetError, as_app
+
 DEMO_TARGET = "restate_lab.examples.demo:app"
-
-
-class TargetError(Exception):
-    """A ``file.py:attr`` or ``package.module:attr`` that does not name servable services."""
+__all__ = ["TargetError", "as_app", "build_parser", "load_target", "main"]
 
 
 def load_target(spec: str) -> Any:
@@ -46,20 +45,6 @@ def load_target(spec: str) -> Any:
         if hasattr(module, name):
             return as_app(getattr(module, name), f"{module_part}:{name}")
     raise TargetError(f"{module_part} has no attribute {' or '.join(repr(n) for n in names)}")
-
-
-def as_app(obj: Any, where: str) -> Any:
-    """An app from ``restate.app``, a service/object/workflow, or a list of them."""
-    import restate
-
-    kinds = (restate.Service, restate.VirtualObject, restate.Workflow)
-    if isinstance(obj, kinds):
-        return restate.app([obj])
-    if isinstance(obj, list | tuple) and obj and all(isinstance(o, kinds) for o in obj):
-        return restate.app(list(obj))
-    if callable(obj):
-        return obj
-    raise TargetError(f"{where} is neither an app from restate.app(...) nor services")
 
 
 #: Young-generation collections every 100 000 allocations instead of 700: a server retains every completed
