@@ -7,6 +7,7 @@ import restate_lab
 
 EXPECTED = {
     "IngressApi", "LocalRestate", "RestateError", "RetryPolicy", "SendReceipt", "Target", "__version__",
+    "InvocationTimeout", "NotSupportedByTarget", "connect",
     "SAME_KEY", "Bursty", "Call", "Catalogue", "Constant", "Empirical", "Exponential", "Fixed", "FromCallable",
     "HandlerBehaviour", "KafkaSubscription", "LogNormal", "Poisson", "Send", "SimulatedRestate", "Simulation",
     "Sleep", "Uniform", "Work", "Workload", "Zipf", "consumer_lag_frame", "invocations_frame", "kafka_frame",
