@@ -98,8 +98,31 @@ def _serve(args: argparse.Namespace, target: str) -> int:
     return 0
 
 
+class _Stop(Exception):
+    """SIGTERM or SIGHUP asked the command to stop (handled like Ctrl-C)."""
+
+
+def _stop_on_signals() -> None:
+    """Turn SIGTERM and SIGHUP into a clean stop, so a killed terminal or ``kill`` leaves nothing behind."""
+    def stop(signum: int, _frame: object) -> None:
+        raise _Stop(signal.Signals(signum).name)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
+
+
+def _ignore_stop_signals() -> None:
+    """While shutting down, a second signal must not cut the shutdown short."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
+
+
 def _real(args: argparse.Namespace) -> int:
-    """Serve TARGET through the real Restate Server (npm binary) instead of restate_lab's runtime."""
+    """Serve TARGET through the real Restate Server (npm binary) instead of restate_lab's runtime.
+
+    Ctrl-C, SIGTERM and SIGHUP stop the server and remove its temp dir; a SIGKILL of this command
+    takes the server with it on Linux (see ``restate_lab.server.harness``).
+    """
     from restate_lab.server import RestateServer, RestateServerNotInstalled
     from restate_lab.server.harness import RestateServerError
 
@@ -108,18 +131,22 @@ def _real(args: argparse.Namespace) -> int:
     except TargetError as exc:
         print(f"restate-lab: {exc}", file=sys.stderr)
         return 2
+    _stop_on_signals()
     try:
         with RestateServer.start(app, ingress_port=args.port, admin_port=args.admin_port) as real:
             print(f"Restate Server ({real.binary}) serving {args.target}")
             print(f"  ingress: {real.ingress_url}")
             print(f"  admin:   {real.admin_url}")
+            print(f"  server:  pid {real.pid}, base dir {real.base_dir}")
             print("Press Ctrl-C to stop.", flush=True)
             try:
                 while True:
                     time.sleep(0.5)
-            except KeyboardInterrupt:
-                signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
-                print("\nstopping")
+            except (KeyboardInterrupt, _Stop):
+                _ignore_stop_signals()
+                print("\nstopping", flush=True)
+    except _Stop:  # a signal during start-up: the with block has already stopped what had started
+        return 0
     except (RestateServerNotInstalled, RestateServerError) as exc:
         print(f"restate-lab: {exc}", file=sys.stderr)
         return 1
