@@ -346,21 +346,30 @@ class LocalRestate:
 
     # ---- managing invocations ----
 
+    def _manage(self, op: str, invocation_id: str, action: Callable[[str], None]) -> None:
+        """Run ``action`` on the invocation, refusing as the admin API does (404 unknown, 409/425 by status)."""
+        async def go() -> None:
+            refusal = ops.management_refusal(op, ops.lookup_invocation(self.engine, invocation_id))
+            if refusal is not None:
+                raise refusal
+            action(invocation_id)
+        self._run(go())
+
     def cancel(self, invocation_id: str) -> None:
         """Cancel: the handler sees a terminal cancellation error and may compensate."""
-        self._run(self._on_loop(self.engine.cancel, invocation_id))
+        self._manage("cancel", invocation_id, self.engine.cancel)
 
     def kill(self, invocation_id: str) -> None:
         """Kill: stop at once without running handler code again."""
-        self._run(self._on_loop(self.engine.kill, invocation_id))
+        self._manage("kill", invocation_id, self.engine.kill)
 
     def purge(self, invocation_id: str) -> None:
-        """Forget a completed invocation."""
-        self._run(self._on_loop(self.engine.purge, invocation_id))
+        """Forget a completed invocation (409 while it has not completed)."""
+        self._manage("purge", invocation_id, self.engine.purge)
 
     def resume(self, invocation_id: str) -> None:
-        """Resume a paused invocation."""
-        self._run(self._on_loop(self.engine.resume, invocation_id))
+        """Resume a paused invocation (409 if completed, 425 if inboxed or scheduled)."""
+        self._manage("resume", invocation_id, self.engine.resume)
 
     def _complete_awakeable(self, awakeable_id: str, result: Result) -> None:
         try:

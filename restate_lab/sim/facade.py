@@ -86,7 +86,14 @@ class SimulatedRestate:
         if self.simulation.catalogue.service(service) is None:
             raise service_not_found(service)
         if self.simulation.catalogue.handler(service, handler) is None:
-            raise RestateError(404, f"handler '{service}/{handler}' not found", "ingress")
+            raise RestateError(
+                404,
+                f"the service '{service}' exists, but the handler '{handler}' was not found, "
+                "check that the handler exists in the latest registered service version.",
+                "ingress",
+            )
+        if key is None and self.simulation.catalogue.services[service].keyed:
+            raise RestateError(400, f"the service '{service}' is keyed and requires a key", "ingress")
         row = self.simulation.submit(
             service, handler, key, idempotency_key=idempotency_key, delay_ms=delay_ms, body=body
         )
