@@ -38,6 +38,6 @@ def as_app(obj: Any, where: str | None = None) -> Any:
         return obj
     what = where or type(obj).__name__
     raise TargetError(
-        f"{what} is neither an app from restate.app(...) nor a service, virtual object or workflow "
-        "(or a list of them)"
+        f"{what} is neither an app from restate.app(...) nor services "
+        "(a service, virtual object or workflow, or a list of them)"
     )

@@ -8,7 +8,7 @@ import pytest
 
 from restate_lab import LocalRestate, RestateError
 
-from .apps import ATTEMPTS, wait_until
+from .apps import ATTEMPTS, invocation_rows, wait_until
 
 
 def test_failing_handler_is_retried_with_growing_backoff(lab: LocalRestate, tag: str) -> None:
@@ -25,7 +25,7 @@ def test_retry_status_is_backing_off_with_the_last_failure(lab: LocalRestate, ta
     """Between attempts the invocation is backing-off and reports the error that ended the last attempt."""
     receipt = lab.send("Basics", "flaky", {"tag": tag, "failures": 5})
     wait_until(lambda: lab.status(receipt.invocation_id) == "backing-off")
-    row = lab.invocations_by_id()[receipt.invocation_id]
+    row = invocation_rows(lab)[receipt.invocation_id]
     assert "flaky attempt" in row["last_failure"]
     assert lab.attach(receipt.invocation_id) == 6
 
