@@ -13,7 +13,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from restate_lab.runtime.introspection import TABLES
+from restate_lab.protocol.messages import Frame, MessageType, Value, read_result
+from restate_lab.runtime.introspection import _ENTRY_NAMES, TABLES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -86,6 +87,33 @@ def decode_value(raw: bytes | str | None) -> Any:
         return json.loads(data)
     except ValueError:
         return data
+
+
+def entry_value(frame: Frame) -> Any:
+    """The value a journal entry carries (input, output, state set, a completion's result), decoded; else ``None``."""
+    if frame.type in (MessageType.INPUT_COMMAND, MessageType.OUTPUT_COMMAND):
+        result = read_result(frame.fields(), 14, 15)
+    elif frame.type == MessageType.SET_STATE_COMMAND:
+        result = read_result(frame.fields(), 3, 4)
+    elif frame.is_notification:
+        result = read_result(frame.fields(), 5, 6, 4)
+    else:
+        return None
+    return decode_value(result.content) if isinstance(result, Value) else None
+
+
+_ENTRY_TYPES = {name: code for code, name in _ENTRY_NAMES.items()}
+
+
+def row_entry_value(entry_type: str | None, raw_hex: str | None) -> Any:
+    """The decoded value of a ``sys_journal`` row from its ``entry_type`` and hex ``raw`` protobuf payload."""
+    code = _ENTRY_TYPES.get(entry_type or "")
+    if code is None or raw_hex is None:
+        return None
+    try:
+        return entry_value(Frame(code, bytes.fromhex(raw_hex)))
+    except (ValueError, IndexError):
+        return None  # a payload this decoder does not know: no value rather than a broken frame
 
 
 def sql_string(text: str) -> str:

@@ -415,9 +415,19 @@ class LocalRestate:
 
     def journal(self, invocation_id: str) -> pd.DataFrame:
         """One invocation's journal with ``sys_journal``'s columns (empty for an unknown id)."""
-        from restate_lab.frames import journal_frame, journal_sql
+        from restate_lab.frames import entry_value, journal_frame, journal_sql
 
-        return journal_frame(self._rows(journal_sql(invocation_id)))
+        rows = self._rows(journal_sql(invocation_id))
+
+        async def values() -> list[Any]:
+            inv = self.engine.find(invocation_id)
+            return [entry_value(frame) for frame in inv.journal] if inv is not None else []
+
+        decoded = self._run(values())
+        for row in rows:
+            index = int(row["index"])
+            row["value"] = decoded[index] if index < len(decoded) else None
+        return journal_frame(rows)
 
     def query(self, sql: str) -> pd.DataFrame:
         """SQL over Restate's introspection tables (``sys_invocation``, ``state``, ...) as a DataFrame.

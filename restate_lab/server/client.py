@@ -513,12 +513,13 @@ class RestateClient:
         return invocations_frame(self._rows(invocations_sql(service, status, limit), "invocations"))
 
     def journal(self, invocation_id: str) -> pd.DataFrame:
-        """``sys_journal`` rows of one invocation, with a ``value`` decoded from ``entry_json`` where it has one."""
-        from restate_lab.frames import journal_frame, journal_sql
+        """``sys_journal`` rows of one invocation, with a ``value`` decoded from ``entry_json`` (or ``raw``)."""
+        from restate_lab.frames import journal_frame, journal_sql, row_entry_value
 
         rows = self._rows(journal_sql(invocation_id), "journal")
         for row in rows:
-            row["value"] = journal_value(row.get("entry_json"))
+            value = journal_value(row.get("entry_json"))
+            row["value"] = value if value is not None else row_entry_value(row.get("entry_type"), row.get("raw"))
         return journal_frame(rows)
 
     def state(self, service: str, key: str) -> dict[str, Any]:

@@ -242,6 +242,7 @@ def test_journal_frame_has_the_sys_journal_columns(target: IngressApi, is_sim: b
     assert journal["entry_type"].iloc[0] == "Command: Input"
     assert "Command: Sleep" in set(journal["entry_type"])
     assert journal["entry_type"].iloc[-1] == "Command: Output"
+    assert (journal["value"].iloc[0], journal["value"].iloc[-1]) == (0.01, "slept 0.01s")
 
 
 def test_query_answers_a_frame_with_utc_timestamps(target: IngressApi) -> None:
