@@ -27,9 +27,7 @@ def as_app(obj: Any, where: str | None = None) -> Any:
     """
     kinds = service_kinds()
     if isinstance(obj, kinds):
-        import restate
-
-        return restate.app([obj])
+        obj = [obj]
     if isinstance(obj, list | tuple) and obj and all(isinstance(o, kinds) for o in obj):
         import restate
 
