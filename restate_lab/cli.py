@@ -59,6 +59,25 @@ def tune_gc_for_serving() -> None:
     gc.set_threshold(*SERVE_GC_THRESHOLDS)
 
 
+class _Stop(Exception):
+    """SIGTERM or SIGHUP asked the command to stop (handled like Ctrl-C)."""
+
+
+def _stop_on_signals() -> None:
+    """Turn SIGTERM and SIGHUP into a clean stop, so a killed terminal or ``kill`` leaves nothing behind."""
+    def stop(signum: int, _frame: object) -> None:
+        raise _Stop(signal.Signals(signum).name)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
+
+
+def _ignore_stop_signals() -> None:
+    """While shutting down, a second signal must not cut the shutdown short."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
+
+
 def _serve(args: argparse.Namespace, target: str) -> int:
     from restate_lab.ingress.server import LabServer
     from restate_lab.runtime.local import LocalRestate
@@ -85,36 +104,18 @@ def _serve(args: argparse.Namespace, target: str) -> int:
     print(f"  admin:   {server.admin_url}")
     print("Press Ctrl-C to stop.", flush=True)
     stop = threading.Event()
+    _stop_on_signals()
     try:
         while not stop.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
+    except (KeyboardInterrupt, _Stop):
+        _ignore_stop_signals()  # a second Ctrl-C (or SIGTERM) must not cut the shutdown short
         print("\nstopping")
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _ignore_stop_signals()
         server.stop()
         lab.close()
     return 0
-
-
-class _Stop(Exception):
-    """SIGTERM or SIGHUP asked the command to stop (handled like Ctrl-C)."""
-
-
-def _stop_on_signals() -> None:
-    """Turn SIGTERM and SIGHUP into a clean stop, so a killed terminal or ``kill`` leaves nothing behind."""
-    def stop(signum: int, _frame: object) -> None:
-        raise _Stop(signal.Signals(signum).name)
-
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, stop)
-
-
-def _ignore_stop_signals() -> None:
-    """While shutting down, a second signal must not cut the shutdown short."""
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, signal.SIG_IGN)
 
 
 def _real(args: argparse.Namespace) -> int:

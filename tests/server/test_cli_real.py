@@ -149,3 +149,23 @@ def test_server_dies_with_its_parent_even_on_sigkill_and_its_dir_is_swept(restat
             proc.wait(10)
         if server_pid is not None and is_running(server_pid):
             os.kill(server_pid, signal.SIGKILL)
+
+
+def test_serve_subcommand_stops_cleanly_on_sigterm() -> None:
+    """``restate-lab serve`` treats SIGTERM like Ctrl-C: it stops serving and exits 0."""
+    port, admin_port = free_port(), free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "restate_lab.cli", "serve", DEMO, "--port", str(port), "--admin-port", str(admin_port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        _read_line(proc, "Press Ctrl-C", 60)
+        assert httpx.get(f"http://127.0.0.1:{port}/restate/health", timeout=5).status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{port}/restate/health", timeout=1)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
