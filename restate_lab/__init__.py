@@ -17,7 +17,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from restate_lab.api import IngressApi, SendReceipt
+from restate_lab._connect import connect
+from restate_lab.api import IngressApi, InvocationTimeout, NotSupportedByTarget, SendReceipt
 from restate_lab.rules import RestateError, RetryPolicy, Target
 
 if TYPE_CHECKING:
@@ -38,7 +39,9 @@ _LAZY = {
 
 __all__ = [
     "IngressApi",
+    "InvocationTimeout",
     "LocalRestate",
+    "NotSupportedByTarget",
     "RestateClient",
     "RestateError",
     "RetryPolicy",
@@ -47,6 +50,7 @@ __all__ = [
     "Simulation",
     "Target",
     "__version__",
+    "connect",
 ]
 
 

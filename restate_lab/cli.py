@@ -13,11 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from restate_lab.runtime.apps import TargetError, as_app
+
 DEMO_TARGET = "restate_lab.examples.demo:app"
-
-
-class TargetError(Exception):
-    """A ``file.py:attr`` or ``package.module:attr`` that does not name servable services."""
+__all__ = ["TargetError", "as_app", "build_parser", "load_target", "main"]
 
 
 def load_target(spec: str) -> Any:
@@ -48,20 +47,6 @@ def load_target(spec: str) -> Any:
     raise TargetError(f"{module_part} has no attribute {' or '.join(repr(n) for n in names)}")
 
 
-def as_app(obj: Any, where: str) -> Any:
-    """An app from ``restate.app``, a service/object/workflow, or a list of them."""
-    import restate
-
-    kinds = (restate.Service, restate.VirtualObject, restate.Workflow)
-    if isinstance(obj, kinds):
-        return restate.app([obj])
-    if isinstance(obj, list | tuple) and obj and all(isinstance(o, kinds) for o in obj):
-        return restate.app(list(obj))
-    if callable(obj):
-        return obj
-    raise TargetError(f"{where} is neither an app from restate.app(...) nor services")
-
-
 #: Young-generation collections every 100 000 allocations instead of 700: a server retains every completed
 #: invocation for a day, and frequent collections over that heap made p99 latency ~6x worse under load.
 SERVE_GC_THRESHOLDS = (100_000, 50, 1000)
@@ -72,6 +57,25 @@ def tune_gc_for_serving() -> None:
     gc.collect()
     gc.freeze()  # what start-up imported stays out of every later collection
     gc.set_threshold(*SERVE_GC_THRESHOLDS)
+
+
+class _Stop(Exception):
+    """SIGTERM or SIGHUP asked the command to stop (handled like Ctrl-C)."""
+
+
+def _stop_on_signals() -> None:
+    """Turn SIGTERM and SIGHUP into a clean stop, so a killed terminal or ``kill`` leaves nothing behind."""
+    def stop(signum: int, _frame: object) -> None:
+        raise _Stop(signal.Signals(signum).name)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
+
+
+def _ignore_stop_signals() -> None:
+    """While shutting down, a second signal must not cut the shutdown short."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def _serve(args: argparse.Namespace, target: str) -> int:
@@ -100,21 +104,26 @@ def _serve(args: argparse.Namespace, target: str) -> int:
     print(f"  admin:   {server.admin_url}")
     print("Press Ctrl-C to stop.", flush=True)
     stop = threading.Event()
+    _stop_on_signals()
     try:
         while not stop.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
+    except (KeyboardInterrupt, _Stop):
+        _ignore_stop_signals()  # a second Ctrl-C (or SIGTERM) must not cut the shutdown short
         print("\nstopping")
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _ignore_stop_signals()
         server.stop()
         lab.close()
     return 0
 
 
 def _real(args: argparse.Namespace) -> int:
-    """Serve TARGET through the real Restate Server (npm binary) instead of restate_lab's runtime."""
+    """Serve TARGET through the real Restate Server (npm binary) instead of restate_lab's runtime.
+
+    Ctrl-C, SIGTERM and SIGHUP stop the server and remove its temp dir; a SIGKILL of this command
+    takes the server with it on Linux (see ``restate_lab.server.harness``).
+    """
     from restate_lab.server import RestateServer, RestateServerNotInstalled
     from restate_lab.server.harness import RestateServerError
 
@@ -123,18 +132,22 @@ def _real(args: argparse.Namespace) -> int:
     except TargetError as exc:
         print(f"restate-lab: {exc}", file=sys.stderr)
         return 2
+    _stop_on_signals()
     try:
         with RestateServer.start(app, ingress_port=args.port, admin_port=args.admin_port) as real:
             print(f"Restate Server ({real.binary}) serving {args.target}")
             print(f"  ingress: {real.ingress_url}")
             print(f"  admin:   {real.admin_url}")
+            print(f"  server:  pid {real.pid}, base dir {real.base_dir}")
             print("Press Ctrl-C to stop.", flush=True)
             try:
                 while True:
                     time.sleep(0.5)
-            except KeyboardInterrupt:
-                signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
-                print("\nstopping")
+            except (KeyboardInterrupt, _Stop):
+                _ignore_stop_signals()
+                print("\nstopping", flush=True)
+    except _Stop:  # a signal during start-up: the with block has already stopped what had started
+        return 0
     except (RestateServerNotInstalled, RestateServerError) as exc:
         print(f"restate-lab: {exc}", file=sys.stderr)
         return 1

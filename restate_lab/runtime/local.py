@@ -6,24 +6,30 @@ import asyncio
 import concurrent.futures
 import json
 import weakref
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from restate_lab.api import Delay, SendReceipt
-from restate_lab.protocol.asgi import ASGIApp
+from restate_lab.api import DEFAULT_TIMEOUT, Delay, InvocationTimeout, SendReceipt
 from restate_lab.protocol.messages import VOID, Failure, Result, Value
 from restate_lab.rules.durations import parse_duration_ms
 from restate_lab.rules.errors import RestateError
 from restate_lab.rules.ids import parse_awakeable_id
 from restate_lab.rules.targets import Target
 from restate_lab.runtime import operations as ops
-from restate_lab.runtime.describe import describe_invocation, describe_service
+from restate_lab.runtime.apps import as_app
+from restate_lab.runtime.describe import describe_service
 from restate_lab.runtime.durable import DurableStore
 from restate_lab.runtime.engine import Engine
+from restate_lab.runtime.invocation import Invocation
 from restate_lab.runtime.portal import Channel, Portal
 from restate_lab.runtime.registry import Deployment
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from restate_lab.catalogue import Catalogue
 
 T = TypeVar("T")
 #: The file durable mode keeps in its data directory.
@@ -52,6 +58,7 @@ def decode_result(result: Result) -> Any:
 
 
 def delay_ms(delay: Delay | None) -> int | None:
+    """A delay (duration string, ``timedelta`` or seconds) in whole milliseconds."""
     if delay is None:
         return None
     if isinstance(delay, timedelta):
@@ -64,21 +71,28 @@ def delay_ms(delay: Delay | None) -> int | None:
 class LocalRestate:
     """Runs ``restate-sdk`` services in this process and invokes them as Restate Server would.
 
-    The engine runs on a private loop in a worker thread; every method has a blocking form
-    (safe inside a running Jupyter kernel) and an ``a``-prefixed awaitable form.
+    Takes what ``restate-lab serve`` takes: an app from ``restate.app(...)``, a service, virtual object
+    or workflow, a list of them, or a deployment URL; several may be given. The engine runs on a
+    private loop in a worker thread; every method has a blocking form (safe inside a running Jupyter
+    kernel) and the invoking ones an ``a``-prefixed awaitable form. Blocking waits give up after
+    ``timeout`` seconds (per call, else the constructor's, default 60; ``None`` there means no limit)
+    with :class:`restate_lab.InvocationTimeout`.
 
     >>> import restate
     >>> greeter = restate.Service("Greeter")
     >>> @greeter.handler()
     ... async def greet(ctx: restate.Context, name: str) -> str:
     ...     return f"Hello {name}!"
-    >>> with LocalRestate(restate.app([greeter])) as lab:
+    >>> with LocalRestate(greeter) as lab:
     ...     lab.call("Greeter", "greet", "World")
     'Hello World!'
     """
 
-    def __init__(self, *apps: ASGIApp | str, engine: Engine | None = None, data_dir: str | Path | None = None,
-                 **engine_options: Any) -> None:
+    def __init__(self, *apps: Any, engine: Engine | None = None, data_dir: str | Path | None = None,
+                 timeout: float | None = DEFAULT_TIMEOUT, **engine_options: Any) -> None:
+        #: Seconds a blocking wait lasts when the call names no ``timeout`` (``None``: no limit).
+        self.timeout = timeout
+        loaded = [app if isinstance(app, str) else as_app(app) for app in apps]
         self.portal = Portal()
         #: Per calling loop, a channel to the portal's loop and one back: calls and results go in batches.
         self._channels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Channel, Channel]] = (
@@ -87,7 +101,7 @@ class LocalRestate:
         if data_dir is not None and engine is None:
             engine_options["store"] = DurableStore(Path(data_dir) / DATA_FILE)
         self.engine = engine or Engine(**engine_options)
-        for app in apps:
+        for app in loaded:
             self.register(app)
         if self.engine.store is not None:
             self.recover()
@@ -102,48 +116,83 @@ class LocalRestate:
     async def _on_loop(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
 
+    def _limit(self, timeout: float | None) -> float | None:
+        return timeout if timeout is not None else self.timeout
+
     # ---- deployments and services ----
 
-    def register(self, app: ASGIApp | str, *, http2: bool = False) -> Deployment:
-        """Register an ASGI app from ``restate.app(...)`` or a deployment URL."""
-        return self._run(self.engine.register(app, http2=http2))
+    def register(self, app: Any, *, http2: bool = False) -> Deployment:
+        """Register an app (or services, as the constructor takes them) or a deployment URL."""
+        return self._run(self.engine.register(app if isinstance(app, str) else as_app(app), http2=http2))
 
-    async def aregister(self, app: ASGIApp | str, *, http2: bool = False) -> Deployment:
-        return await self.portal.acall(self.engine.register(app, http2=http2))
+    async def aregister(self, app: Any, *, http2: bool = False) -> Deployment:
+        target = app if isinstance(app, str) else as_app(app)
+        return await self.portal.acall(self.engine.register(target, http2=http2))
 
     def services(self) -> list[dict[str, Any]]:
-        """Registered services as the admin API lists them."""
+        """Registered services as the admin API's ``GET /services`` lists them."""
         return [describe_service(s) for s in list(self.engine.services.values())]
+
+    def catalogue(self) -> Catalogue:
+        """The registered services as a :class:`~restate_lab.catalogue.Catalogue` (e.g. to simulate them)."""
+        from restate_lab.catalogue import Catalogue
+
+        return Catalogue.from_admin(self.services())
+
+    # ---- timeouts ----
+
+    def _timed_out(self, what: str, limit: float, inv: Invocation | None) -> InvocationTimeout:
+        """The timeout error for ``inv`` (read on the portal's loop, or from wherever the caller is)."""
+        if inv is None:
+            return InvocationTimeout(what, limit)
+        return InvocationTimeout(what, limit, inv.id_str, inv.status.value, inv.retry_count, inv.last_failure)
+
+    def _timed_out_by_id(self, what: str, limit: float, invocation_id: str | None) -> InvocationTimeout:
+        async def go() -> InvocationTimeout:
+            inv = self.engine.find(invocation_id) if invocation_id is not None else None
+            return self._timed_out(what, limit, inv)
+        return self._run(go())
 
     # ---- invoking ----
 
     async def _call(self, service: str, handler: str, body: Any, key: str | None, idempotency_key: str | None,
-                    headers: Mapping[str, str] | None) -> Any:
-        _inv, result = await ops.call(
-            self.engine, Target(service, handler, key), encode_body(body), list((headers or {}).items()),
-            idempotency_key,
-        )
+                    headers: Mapping[str, str] | None, limit: float | None) -> Any:
+        target = Target(service, handler, key)
+        inv = ops.submit_call(
+            self.engine, target, encode_body(body), list((headers or {}).items()), idempotency_key
+        ).invocation
+        try:
+            result = await asyncio.wait_for(self.engine.wait(inv), limit)
+        except TimeoutError:
+            raise self._timed_out(str(target), limit or 0.0, inv) from None
         return decode_result(result)
 
     def _submit_call(self, target: Target, body: bytes, headers: list[tuple[str, str]],
-                     idempotency_key: str | None, deliver: Callable[[Result | BaseException], None]) -> None:
+                     idempotency_key: str | None, deliver: Callable[[Result | BaseException], None],
+                     accepted: list[str] | None = None) -> None:
         """On the portal's loop: accept a call and hand its result (or refusal) to ``deliver``.
 
-        A plain callback rather than a coroutine: no task per call on the runtime's loop.
+        A plain callback rather than a coroutine: no task per call on the runtime's loop. The accepted
+        invocation's id goes into ``accepted`` so a caller that times out can say what it is doing.
         """
         try:
             inv = ops.submit_call(self.engine, target, body, headers, idempotency_key).invocation
         except BaseException as exc:  # refusals (404, 409, ...) travel back to the caller
             deliver(exc)
             return
+        if accepted is not None:
+            accepted.append(inv.id_str)
         self.engine.when_complete(inv, lambda _inv, result: deliver(result))
 
     def call(self, service: str, handler: str, body: Any = None, *, key: str | None = None,
-             idempotency_key: str | None = None, headers: Mapping[str, str] | None = None) -> Any:
-        """Invoke a handler and wait for its result."""
+             idempotency_key: str | None = None, headers: Mapping[str, str] | None = None,
+             timeout: float | None = None) -> Any:
+        """Invoke a handler and wait (at most ``timeout`` seconds) for its result."""
         if self.portal.in_portal:
             raise RuntimeError("blocking call from inside the runtime's own loop; use the async variant")
+        limit = self._limit(timeout)
         answer: concurrent.futures.Future[Result] = concurrent.futures.Future()
+        accepted: list[str] = []
 
         def deliver(outcome: Result | BaseException) -> None:
             if answer.done():
@@ -153,18 +202,27 @@ class LocalRestate:
             else:
                 answer.set_result(outcome)
 
+        target = Target(service, handler, key)
         self.portal.mailbox.post(
-            self._submit_call, Target(service, handler, key), encode_body(body), list((headers or {}).items()),
-            idempotency_key, deliver,
+            self._submit_call, target, encode_body(body), list((headers or {}).items()), idempotency_key, deliver,
+            accepted,
         )
-        return decode_result(answer.result())
+        try:
+            result = answer.result(limit)
+        except concurrent.futures.TimeoutError:
+            raise self._timed_out_by_id(str(target), limit or 0.0, accepted[0] if accepted else None) from None
+        return decode_result(result)
 
     async def acall(self, service: str, handler: str, body: Any = None, *, key: str | None = None,
-                    idempotency_key: str | None = None, headers: Mapping[str, str] | None = None) -> Any:
+                    idempotency_key: str | None = None, headers: Mapping[str, str] | None = None,
+                    timeout: float | None = None) -> Any:
+        """Awaitable :meth:`call`."""
+        limit = self._limit(timeout)
         if self.portal.in_portal:
-            return await self._call(service, handler, body, key, idempotency_key, headers)
+            return await self._call(service, handler, body, key, idempotency_key, headers, limit)
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[Result] = loop.create_future()
+        accepted: list[str] = []
 
         def settle(outcome: Result | BaseException) -> None:
             if answer.done():
@@ -182,11 +240,20 @@ class LocalRestate:
         def deliver(outcome: Result | BaseException) -> None:
             replies.send(settle, outcome)
 
+        target = Target(service, handler, key)
         to_portal.send(
-            self._submit_call, Target(service, handler, key), encode_body(body), list((headers or {}).items()),
-            idempotency_key, deliver,
+            self._submit_call, target, encode_body(body), list((headers or {}).items()), idempotency_key, deliver,
+            accepted,
         )
-        return decode_result(await answer)
+        try:
+            result = await asyncio.wait_for(answer, limit)
+        except TimeoutError:
+            found = accepted[0] if accepted else None
+
+            async def describe() -> InvocationTimeout:
+                return self._timed_out(str(target), limit or 0.0, self.engine.find(found) if found else None)
+            raise await self.portal.acall(describe()) from None
+        return decode_result(result)
 
     async def _send(self, service: str, handler: str, body: Any, key: str | None, delay: Delay | None,
                     idempotency_key: str | None, headers: Mapping[str, str] | None) -> SendReceipt:
@@ -207,65 +274,102 @@ class LocalRestate:
     async def asend(self, service: str, handler: str, body: Any = None, *, key: str | None = None,
                     delay: Delay | None = None, idempotency_key: str | None = None,
                     headers: Mapping[str, str] | None = None) -> SendReceipt:
+        """Awaitable :meth:`send`."""
         return await self.portal.acall(self._send(service, handler, body, key, delay, idempotency_key, headers))
 
-    async def _attach(self, invocation_id: str) -> Any:
-        return decode_result(await ops.attach(self.engine, ops.lookup_invocation(self.engine, invocation_id)))
+    # ---- results ----
 
-    def attach(self, invocation_id: str) -> Any:
-        """Wait for an invocation's result."""
-        return self._run(self._attach(invocation_id))
+    async def _wait_for(self, find: Callable[[], Invocation], what: str, limit: float | None) -> Any:
+        inv = find()
+        try:
+            result = await asyncio.wait_for(ops.attach(self.engine, inv), limit)
+        except TimeoutError:
+            raise self._timed_out(what, limit or 0.0, inv) from None
+        return decode_result(result)
 
-    async def aattach(self, invocation_id: str) -> Any:
-        return await self.portal.acall(self._attach(invocation_id))
+    def _by_id(self, invocation_id: str) -> Callable[[], Invocation]:
+        return lambda: ops.lookup_invocation(self.engine, invocation_id)
 
-    async def _output(self, invocation_id: str) -> Any:
-        return decode_result(ops.output(ops.lookup_invocation(self.engine, invocation_id)))
+    def _by_workflow(self, workflow: str, workflow_id: str) -> Callable[[], Invocation]:
+        return lambda: ops.lookup_workflow(self.engine, workflow, workflow_id)
+
+    def _by_idempotency(self, service: str, handler: str, idempotency_key: str,
+                        key: str | None) -> Callable[[], Invocation]:
+        return lambda: ops.lookup_idempotent(self.engine, service, key, handler, idempotency_key)
+
+    async def _output(self, find: Callable[[], Invocation]) -> Any:
+        return decode_result(ops.output(find()))
+
+    def attach(self, invocation_id: str, *, timeout: float | None = None) -> Any:
+        """Wait (at most ``timeout`` seconds) for an invocation's result."""
+        return self._run(self._wait_for(self._by_id(invocation_id), invocation_id, self._limit(timeout)))
+
+    async def aattach(self, invocation_id: str, *, timeout: float | None = None) -> Any:
+        """Awaitable :meth:`attach`."""
+        return await self.portal.acall(
+            self._wait_for(self._by_id(invocation_id), invocation_id, self._limit(timeout))
+        )
 
     def output(self, invocation_id: str) -> Any:
         """An invocation's result; ``RestateError`` 470 while it is still running."""
-        return self._run(self._output(invocation_id))
+        return self._run(self._output(self._by_id(invocation_id)))
 
     async def aoutput(self, invocation_id: str) -> Any:
-        return await self.portal.acall(self._output(invocation_id))
+        """Awaitable :meth:`output`."""
+        return await self.portal.acall(self._output(self._by_id(invocation_id)))
 
-    def workflow_output(self, workflow: str, workflow_id: str) -> Any:
-        """The result of a workflow's ``run``, by workflow id."""
-        async def go() -> Any:
-            return decode_result(ops.output(ops.lookup_workflow(self.engine, workflow, workflow_id)))
-        return self._run(go())
-
-    def workflow_attach(self, workflow: str, workflow_id: str) -> Any:
+    def attach_workflow(self, workflow: str, workflow_id: str, *, timeout: float | None = None) -> Any:
         """Wait for a workflow's ``run`` to finish, by workflow id."""
-        async def go() -> Any:
-            inv = ops.lookup_workflow(self.engine, workflow, workflow_id)
-            return decode_result(await ops.attach(self.engine, inv))
-        return self._run(go())
+        find = self._by_workflow(workflow, workflow_id)
+        return self._run(self._wait_for(find, f"{workflow}/{workflow_id}", self._limit(timeout)))
 
-    def idempotent_attach(self, service: str, handler: str, idempotency_key: str, *, key: str | None = None) -> Any:
+    def output_workflow(self, workflow: str, workflow_id: str) -> Any:
+        """The result of a workflow's ``run``, by workflow id; 470 while it runs."""
+        return self._run(self._output(self._by_workflow(workflow, workflow_id)))
+
+    def attach_idempotent(self, service: str, handler: str, idempotency_key: str, *, key: str | None = None,
+                          timeout: float | None = None) -> Any:
         """Wait for the invocation an idempotency key started."""
-        async def go() -> Any:
-            inv = ops.lookup_idempotent(self.engine, service, key, handler, idempotency_key)
-            return decode_result(await ops.attach(self.engine, inv))
+        find = self._by_idempotency(service, handler, idempotency_key, key)
+        what = f"{Target(service, handler, key)} (idempotency key {idempotency_key!r})"
+        return self._run(self._wait_for(find, what, self._limit(timeout)))
+
+    def output_idempotent(self, service: str, handler: str, idempotency_key: str, *, key: str | None = None) -> Any:
+        """The result of the invocation an idempotency key started; 470 while it runs."""
+        return self._run(self._output(self._by_idempotency(service, handler, idempotency_key, key)))
+
+    def status(self, invocation_id: str) -> str:
+        """One invocation's status in Restate's names; ``RestateError`` 404 if unknown."""
+        async def go() -> str:
+            return ops.lookup_invocation(self.engine, invocation_id).status.value
         return self._run(go())
 
     # ---- managing invocations ----
 
+    def _manage(self, op: str, invocation_id: str, action: Callable[[str], None]) -> None:
+        """Run ``action`` on the invocation, refusing as the admin API does (404 unknown, 409/425 by status)."""
+        async def go() -> None:
+            refusal = ops.management_refusal(op, ops.lookup_invocation(self.engine, invocation_id))
+            if refusal is not None:
+                raise refusal
+            action(invocation_id)
+        self._run(go())
+
     def cancel(self, invocation_id: str) -> None:
         """Cancel: the handler sees a terminal cancellation error and may compensate."""
-        self._run(self._on_loop(self.engine.cancel, invocation_id))
+        self._manage("cancel", invocation_id, self.engine.cancel)
 
     def kill(self, invocation_id: str) -> None:
         """Kill: stop at once without running handler code again."""
-        self._run(self._on_loop(self.engine.kill, invocation_id))
+        self._manage("kill", invocation_id, self.engine.kill)
 
     def purge(self, invocation_id: str) -> None:
-        """Forget a completed invocation."""
-        self._run(self._on_loop(self.engine.purge, invocation_id))
+        """Forget a completed invocation (409 while it has not completed)."""
+        self._manage("purge", invocation_id, self.engine.purge)
 
     def resume(self, invocation_id: str) -> None:
-        """Resume a paused invocation."""
-        self._run(self._on_loop(self.engine.resume, invocation_id))
+        """Resume a paused invocation (409 if completed, 425 if inboxed or scheduled)."""
+        self._manage("resume", invocation_id, self.engine.resume)
 
     def _complete_awakeable(self, awakeable_id: str, result: Result) -> None:
         try:
@@ -286,48 +390,58 @@ class LocalRestate:
     # ---- inspecting ----
 
     def state(self, service: str, key: str) -> dict[str, Any]:
-        """An object's or workflow's state, values JSON-decoded where possible."""
+        """An object's or workflow's state, values JSON-decoded where possible (``bytes`` otherwise)."""
+        from restate_lab.frames import decode_value
+
         async def go() -> dict[bytes, bytes]:
             return self.engine.state.all((service, key))
-        out: dict[str, Any] = {}
-        for k, v in self._run(go()).items():
-            try:
-                out[k.decode()] = json.loads(v)
-            except ValueError:
-                out[k.decode()] = v
-        return out
+        return {k.decode(errors="replace"): decode_value(v) for k, v in self._run(go()).items()}
 
-    def invocations(self, statuses: Iterable[str] | None = None) -> list[dict[str, Any]]:
-        """Known invocations as ``sys_invocation``-shaped rows."""
-        async def go() -> list[dict[str, Any]]:
-            return [describe_invocation(i) for i in self.engine.invocations.values()]
-        rows = self._run(go())
-        wanted = set(statuses) if statuses is not None else None
-        return [r for r in rows if wanted is None or r["status"] in wanted]
-
-    def query(self, sql: str) -> Any:
-        """Run SQL over Restate's introspection tables (``sys_invocation``, ``state``, ...) as a DataFrame."""
-        import pandas as pd
-
+    def _rows(self, sql: str) -> list[dict[str, Any]]:
         from restate_lab.runtime.introspection import json_rows, query
 
         async def go() -> tuple[list[str], list[tuple[Any, ...]]]:
             return query(self.engine, sql)
 
         columns, rows = self._run(go())
-        return pd.DataFrame(json_rows(columns, rows), columns=columns)
+        return json_rows(columns, rows)
 
-    def status(self, invocation_id: str) -> str:
-        """One invocation's status (``KeyError`` if unknown), without describing every other invocation."""
-        async def go() -> str:
+    def invocations(self, *, service: str | None = None, status: str | None = None,
+                    limit: int | None = None) -> pd.DataFrame:
+        """Invocations, newest first, as a frame with ``sys_invocation``'s columns (see ``restate_lab.frames``)."""
+        from restate_lab.frames import invocations_frame, invocations_sql
+
+        return invocations_frame(self._rows(invocations_sql(service, status, limit)))
+
+    def journal(self, invocation_id: str) -> pd.DataFrame:
+        """One invocation's journal with ``sys_journal``'s columns (empty for an unknown id)."""
+        from restate_lab.frames import entry_value, journal_frame, journal_sql
+
+        rows = self._rows(journal_sql(invocation_id))
+
+        async def values() -> list[Any]:
             inv = self.engine.find(invocation_id)
-            if inv is None:
-                raise KeyError(invocation_id)
-            return inv.status.value
-        return self._run(go())
+            return [entry_value(frame) for frame in inv.journal] if inv is not None else []
 
-    def invocations_by_id(self) -> dict[str, dict[str, Any]]:
-        return {row["id"]: row for row in self.invocations()}
+        decoded = self._run(values())
+        for row in rows:
+            index = int(row["index"])
+            row["value"] = decoded[index] if index < len(decoded) else None
+        return journal_frame(rows)
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """SQL over Restate's introspection tables (``sys_invocation``, ``state``, ...) as a DataFrame.
+
+        The dialect is SQLite's; timestamp columns come back as UTC datetimes.
+        """
+        from restate_lab.frames import frame
+        from restate_lab.runtime.introspection import json_rows, query
+
+        async def go() -> tuple[list[str], list[tuple[Any, ...]]]:
+            return query(self.engine, sql)
+
+        columns, rows = self._run(go())
+        return frame(json_rows(columns, rows), columns)
 
     # ---- lifetime ----
 

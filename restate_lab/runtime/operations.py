@@ -101,3 +101,23 @@ def output(inv: Invocation) -> Result:
     if inv.result is None:
         raise NOT_COMPLETED
     return inv.result
+
+
+def management_refusal(op: str, inv: Invocation) -> RestateError | None:
+    """Why the admin API refuses ``op`` (cancel, kill, purge, resume) on ``inv`` now, or ``None``.
+
+    Restate Server 1.7.12's answers: cancel/kill of a completed invocation and purge of an unfinished
+    one are 409; resume of a completed one is 409, of an inboxed or scheduled one 425.
+    """
+    inv_id, status = inv.id_str, inv.status.value
+    completed = status == "completed"
+    if op in ("cancel", "kill") and completed:
+        return RestateError(409, f"The invocation '{inv_id}' was already completed.")
+    if op == "purge" and not completed:
+        return RestateError(409, f"The invocation '{inv_id}' is not yet completed.")
+    if op == "resume":
+        if completed:
+            return RestateError(409, f"The invocation '{inv_id}' is completed, cannot be resumed.")
+        if status in ("pending", "scheduled"):
+            return RestateError(425, f"The invocation '{inv_id}' is either inboxed or scheduled, cannot be resumed.")
+    return None

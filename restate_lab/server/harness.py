@@ -32,7 +32,10 @@ must not happen inside a notebook kernel or pytest. Restate Server 1.7 talks HTT
 knowledge to ``http://`` deployments by default; hypercorn accepts h2c prior knowledge, so no
 ``use_http_11`` is needed (``register(..., use_http_11=True)`` exists for HTTP/1.1-only servers).
 Every wait is bounded; :meth:`RestateServer.stop` SIGTERMs the group, SIGKILLs it after a grace
-period, and removes the base dir. An ``atexit`` hook stops servers a crashed caller leaked.
+period, and removes the base dir. No server outlives its parent: an ``atexit`` hook stops servers a
+crashed caller leaked, on Linux the kernel SIGKILLs the server when the process (strictly: the thread)
+that started it dies, even by SIGKILL (``prctl(PR_SET_PDEATHSIG)``), and a base dir left behind by
+a parent that was killed outright is removed by the next start (each records its owner's pid).
 """
 
 from __future__ import annotations
@@ -53,11 +56,31 @@ from typing import Any
 
 import httpx
 
-from restate_lab._processes import accepts, free_port, terminate_group
+from restate_lab._processes import accepts, die_with_parent, free_port, is_running, terminate_group
 from restate_lab.server.binary import find_restate_server
 from restate_lab.server.client import RestateClient
 
 _LIVE: weakref.WeakSet[RestateServer] = weakref.WeakSet()
+#: Base dirs are ``<tmp>/restate-lab-server-*``; each holds the pid of the process that owns it.
+BASE_DIR_PREFIX = "restate-lab-server-"
+OWNER_FILE = "owner.pid"
+
+
+def sweep_orphaned_base_dirs(root: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Remove base dirs whose owning process is gone (it was killed before it could clean up).
+
+    Dirs without an owner file (written by older versions, or still being created) are left alone.
+    """
+    removed = []
+    for path in Path(root or tempfile.gettempdir()).glob(BASE_DIR_PREFIX + "*"):
+        try:
+            owner = int((path / OWNER_FILE).read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if not is_running(owner):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 class RestateServerError(RuntimeError):
@@ -228,7 +251,9 @@ class RestateServer:
         raise last if last else RestateServerError("restate-server did not start")
 
     def _spawn(self) -> None:
-        self.base_dir = Path(tempfile.mkdtemp(prefix="restate-lab-server-"))
+        sweep_orphaned_base_dirs()
+        self.base_dir = Path(tempfile.mkdtemp(prefix=BASE_DIR_PREFIX))
+        (self.base_dir / OWNER_FILE).write_text(str(os.getpid()))
         self.ingress_port, self.admin_port, self.fabric_port = (free_port(self.host) for _ in range(3))
         wanted_ingress, wanted_admin = self.wanted_ports
         self.ingress_port = wanted_ingress or self.ingress_port
@@ -259,6 +284,7 @@ class RestateServer:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent(),  # only prctl between fork and exec
         )
 
     def _wait_healthy(self) -> None:

@@ -1,27 +1,27 @@
 """What is simulated: the service catalogue, deployments, and how each handler behaves.
 
-The catalogue has the shape of Restate's admin ``GET /services`` so a model can be read from a real
-server, from our runtime's registry, or written by hand; behaviour is attached per ``service/handler``.
+The catalogue (``restate_lab.catalogue``, re-exported here) has the shape of Restate's admin
+``GET /services``, so a model is read from any target's ``catalogue()`` or written by hand; behaviour
+is attached per ``service/handler``.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from restate_lab.rules.admission import (
-    DEFAULT_WORKFLOW_RETENTION_MS,
-    handler_type_of,
-    is_workflow_run,
-    takes_key_lock,
-)
+from restate_lab.catalogue import Catalogue, HandlerModel, ServiceModel
 from restate_lab.rules.idempotency import DEFAULT_IDEMPOTENCY_RETENTION_MS
 from restate_lab.rules.retry import RetryPolicy
-from restate_lab.rules.targets import HandlerType, ServiceType
 from restate_lab.sim.distributions import Constant, Distribution, as_distribution
 from restate_lab.sim.keys import KeyChooser
+
+__all__ = [
+    "SAME_KEY", "Call", "Catalogue", "ChildKey", "FailureSchedule", "HandlerBehaviour", "HandlerModel",
+    "Send", "ServiceModel", "Sleep", "Step", "Work", "default_behaviour",
+]
 
 #: Where a call or send from a handler goes: the caller's own key, no key, a fixed key, or a chooser.
 ChildKey = str | KeyChooser | None
@@ -102,105 +102,6 @@ class HandlerBehaviour:
                 return bool(schedule(attempt, now_ms))
             return attempt <= len(schedule) and bool(schedule[attempt - 1])
         return self.failure_probability > 0 and rng.random() < self.failure_probability
-
-
-@dataclass
-class HandlerModel:
-    """A handler as the catalogue declares it."""
-
-    service: str
-    name: str
-    service_type: ServiceType
-    declared: HandlerType | None
-
-    @property
-    def takes_lock(self) -> bool:
-        return takes_key_lock(self.service_type, self.declared)
-
-    @property
-    def workflow_run(self) -> bool:
-        return is_workflow_run(self.service_type, self.declared)
-
-    @property
-    def handler_type(self) -> HandlerType | None:
-        return handler_type_of(self.service_type, self.declared)
-
-
-@dataclass
-class ServiceModel:
-    """A service and its deployment: ``concurrency`` attempts run at once (``None``: unlimited)."""
-
-    name: str
-    service_type: ServiceType
-    handlers: dict[str, HandlerModel] = field(default_factory=dict)
-    concurrency: int | None = None
-    workflow_retention_ms: float = DEFAULT_WORKFLOW_RETENTION_MS
-
-
-class Catalogue:
-    """The services being simulated, readable from and writable to the admin ``/services`` shape.
-
-    >>> handlers = [{"name": "add", "ty": "EXCLUSIVE"}, {"name": "get", "ty": "SHARED"}]
-    >>> cat = Catalogue.from_admin([{"name": "Counter", "ty": "VIRTUAL_OBJECT", "handlers": handlers}])
-    >>> cat.handler("Counter", "add").takes_lock, cat.handler("Counter", "get").takes_lock
-    (True, False)
-    """
-
-    def __init__(self, services: Iterable[ServiceModel] = ()) -> None:
-        self.services: dict[str, ServiceModel] = {s.name: s for s in services}
-
-    @classmethod
-    def from_admin(
-        cls, services: Iterable[Mapping[str, Any]], concurrency: Mapping[str, int | None] | None = None
-    ) -> Catalogue:
-        """Read admin ``GET /services`` entries (the list, or the ``{"services": [...]}`` body's list)."""
-        models = []
-        for entry in services:
-            ty = ServiceType(entry["ty"])
-            model = ServiceModel(entry["name"], ty, concurrency=(concurrency or {}).get(entry["name"]))
-            for handler in entry.get("handlers", []):
-                declared = HandlerType(handler["ty"]) if handler.get("ty") else None
-                model.handlers[handler["name"]] = HandlerModel(entry["name"], handler["name"], ty, declared)
-            models.append(model)
-        return cls(models)
-
-    def to_admin(self) -> list[dict[str, Any]]:
-        """The catalogue in the admin ``GET /services`` shape."""
-        return [
-            {
-                "name": s.name,
-                "ty": s.service_type.value,
-                "handlers": [
-                    {"name": h.name, "ty": h.declared.value if h.declared else None}
-                    for h in s.handlers.values()
-                ],
-            }
-            for s in self.services.values()
-        ]
-
-    def add(
-        self,
-        name: str,
-        service_type: ServiceType | str,
-        handlers: Mapping[str, HandlerType | str | None] | Iterable[str],
-        concurrency: int | None = None,
-    ) -> ServiceModel:
-        """Declare a service in Python: ``add("Counter", "VIRTUAL_OBJECT", {"add": "EXCLUSIVE"})``."""
-        ty = ServiceType(service_type)
-        spec = handlers if isinstance(handlers, Mapping) else {h: None for h in handlers}
-        model = ServiceModel(name, ty, concurrency=concurrency)
-        for handler, declared in spec.items():
-            hty = HandlerType(declared) if declared is not None else None
-            model.handlers[handler] = HandlerModel(name, handler, ty, hty)
-        self.services[name] = model
-        return model
-
-    def service(self, name: str) -> ServiceModel | None:
-        return self.services.get(name)
-
-    def handler(self, service: str, handler: str) -> HandlerModel | None:
-        model = self.services.get(service)
-        return model.handlers.get(handler) if model else None
 
 
 def default_behaviour() -> HandlerBehaviour:

@@ -468,7 +468,8 @@ def test_unknown_invocation_command_is_empty_404(admin: Admin) -> None:
 def test_completed_invocation_cancel_kill_409_purge_200_then_404(admin: Admin, lab: LocalRestate) -> None:
     """Completed: cancel/kill → 409 "was already completed."; purge → 200; purge again → 404."""
     lab.call("Greeter", "greet", "P", idempotency_key="purge-me")
-    inv_id = next(r["id"] for r in lab.invocations() if r["idempotency_key"] == "purge-me")
+    frame = lab.invocations()
+    inv_id = frame.loc[frame["idempotency_key"] == "purge-me", "id"].iloc[0]
     for op in ("cancel", "kill"):
         admin_error(
             admin.request("PATCH", f"/invocations/{inv_id}/{op}"),
@@ -533,19 +534,20 @@ def test_cancel_inboxed_invocation_is_200_and_removes_it(admin: Admin, lab: Loca
     _status(lab, queued, "pending")
     response = admin.request("PATCH", f"/invocations/{queued}/cancel")
     assert (response.status_code, response.content) == (200, b"")
-    assert queued not in lab.invocations_by_id()
+    assert queued not in set(lab.invocations()["id"])
     assert admin.request("PATCH", f"/invocations/{first}/kill").status_code == 200
 
 
 def test_legacy_delete_is_202_and_checks_mode(admin: Admin, lab: LocalRestate) -> None:
     """DELETE /invocations/{id} → 202 (cancel by default; ?mode=purge purges); a bad mode → 400 text."""
     lab.call("Greeter", "greet", "D", idempotency_key="delete-me")
-    inv_id = next(r["id"] for r in lab.invocations() if r["idempotency_key"] == "delete-me")
+    frame = lab.invocations()
+    inv_id = frame.loc[frame["idempotency_key"] == "delete-me", "id"].iloc[0]
     assert admin.request("DELETE", f"/invocations/{inv_id}").status_code == 202
     bad = admin.request("DELETE", f"/invocations/{inv_id}?mode=nope")
     assert bad.status_code == 400 and bad.text.startswith("Failed to deserialize query string: mode: unknown variant")
     assert admin.request("DELETE", f"/invocations/{inv_id}?mode=purge").status_code == 202
-    assert inv_id not in lab.invocations_by_id()
+    assert inv_id not in set(lab.invocations()["id"])
 
 
 def test_admin_runs_on_the_engine_loop(lab: LocalRestate) -> None:

@@ -89,7 +89,7 @@ def test_plain_service_sink_gets_records_in_partition_order(broker, lab_admin, t
     assert all("kafka.key" not in s[3] for s in apps.SEEN)
     offsets = sorted(int(s[3]["kafka.offset"]) for s in apps.SEEN)
     assert offsets == [0, 1, 2, 3, 4]
-    rows = [r for r in lab.invocations() if r["target"] == "Sink/record"]
+    rows = [r for r in lab.invocations().to_dict("records") if r["target"] == "Sink/record"]
     assert rows and all(r["invoked_by"] == "subscription" for r in rows)
     frame = lab.query("select invoked_by, invoked_by_subscription_id from sys_invocation where target = 'Sink/record'")
     assert set(frame["invoked_by_subscription_id"]) == {sub} and set(frame["invoked_by"]) == {"subscription"}

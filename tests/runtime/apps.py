@@ -48,6 +48,17 @@ def wait_until(predicate: Any, timeout: float = 5.0, interval: float = 0.01) -> 
         time.sleep(interval)
 
 
+def invocation_rows(lab: Any) -> dict[str, dict[str, Any]]:
+    """Every invocation of ``lab`` described field by field (``attempts`` too), keyed by id, read on its loop."""
+    from restate_lab.runtime.describe import describe_invocation
+
+    async def read() -> dict[str, dict[str, Any]]:
+        return {i.id_str: describe_invocation(i) for i in lab.engine.invocations.values()}
+
+    rows: dict[str, dict[str, Any]] = lab.portal.call(read())
+    return rows
+
+
 # ---- a plain service: journal, timers, determinism, failures ----
 
 basics = restate.Service("Basics")

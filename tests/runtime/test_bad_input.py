@@ -10,7 +10,16 @@ from restate_lab import LocalRestate, RestateError
 from restate_lab.protocol.transport import DeploymentError
 from restate_lab.server.harness import AppServer
 
-from .apps import ATTEMPTS, COUNTS, BrokenDeployment, GarbageManifest, make_app, make_fragile_app, wait_until
+from .apps import (
+    ATTEMPTS,
+    COUNTS,
+    BrokenDeployment,
+    GarbageManifest,
+    invocation_rows,
+    make_app,
+    make_fragile_app,
+    wait_until,
+)
 
 MANIFEST_JSON = b"application/vnd.restate.endpointmanifest.v3+json"
 
@@ -73,7 +82,7 @@ def test_handler_raising_is_retried_and_reported_while_others_are_served(lab: Lo
     """A handler raising a plain exception is retried with its error recorded; other invocations run."""
     receipt = lab.send("Basics", "always_fails", tag)
     wait_until(lambda: lab.status(receipt.invocation_id) == "paused")
-    row = lab.invocations_by_id()[receipt.invocation_id]
+    row = invocation_rows(lab)[receipt.invocation_id]
     assert "boom #3" in row["last_failure"]
     assert lab.call("Basics", "echo", 1) == 1
     lab.kill(receipt.invocation_id)
@@ -86,8 +95,8 @@ def test_broken_deployment_fails_attempts_and_loses_nothing(lab: LocalRestate, t
     running; once a working deployment is registered the accepted invocation completes, side effect once."""
     lab.register(BrokenDeployment(make_fragile_app(), mode))
     receipt = lab.send("Fragile", "work", tag)
-    wait_until(lambda: (lab.invocations_by_id()[receipt.invocation_id]["retry_count"] or 0) >= 2)
-    row = lab.invocations_by_id()[receipt.invocation_id]
+    wait_until(lambda: (invocation_rows(lab)[receipt.invocation_id]["retry_count"] or 0) >= 2)
+    row = invocation_rows(lab)[receipt.invocation_id]
     assert row["status"] in ("backing-off", "running", "ready")
     assert row["last_failure"]
     assert lab.call("Basics", "echo", "unaffected") == "unaffected"
@@ -106,8 +115,8 @@ def test_deployment_that_goes_away_is_retried_until_it_is_back(tag: str) -> None
             assert lab.call("Fragile", "work", tag + "-warm") == f"worked:{tag}-warm"
             first.stop()
             receipt = lab.send("Fragile", "work", tag)
-            wait_until(lambda: (lab.invocations_by_id()[receipt.invocation_id]["retry_count"] or 0) >= 2)
-            assert lab.invocations_by_id()[receipt.invocation_id]["last_failure"]
+            wait_until(lambda: (invocation_rows(lab)[receipt.invocation_id]["retry_count"] or 0) >= 2)
+            assert invocation_rows(lab)[receipt.invocation_id]["last_failure"]
             assert lab.call("Basics", "echo", "unaffected") == "unaffected"
             second = AppServer(make_fragile_app()).start()
             lab.register(second.url)

@@ -6,7 +6,7 @@ import time
 
 from restate_lab import LocalRestate
 
-from .apps import wait_for_awakeable, wait_until
+from .apps import invocation_rows, wait_for_awakeable, wait_until
 
 
 def test_service_object_workflow_and_generic_calls_and_sends(lab: LocalRestate, tag: str) -> None:
@@ -19,7 +19,7 @@ def test_service_object_workflow_and_generic_calls_and_sends(lab: LocalRestate, 
     assert out["send_id"].startswith("inv_1")
     assert lab.attach(out["send_id"]) == "sent"
     wait_until(lambda: lab.state("Counter", tag).get("total") == 16)
-    row = lab.invocations_by_id()[out["send_id"]]
+    row = invocation_rows(lab)[out["send_id"]]
     assert row["invoked_by"] == "service"
 
 

@@ -49,7 +49,7 @@ def test_idempotency_entry_expires_after_the_handlers_retention(
     assert COUNTS["idem:" + tag] == 2
 
 
-def test_idempotent_attach_by_key(lab: LocalRestate, tag: str) -> None:
+def test_attach_idempotent_by_key(lab: LocalRestate, tag: str) -> None:
     """An idempotent invocation can be attached to by its key."""
     lab.send("Basics", "idem", tag, idempotency_key=tag)
-    assert lab.idempotent_attach("Basics", "idem", tag) == f"first:{tag}"
+    assert lab.attach_idempotent("Basics", "idem", tag) == f"first:{tag}"

@@ -6,11 +6,11 @@ import pytest
 
 from restate_lab import LocalRestate, RestateError
 
-from .apps import NOTES, wait_for_awakeable, wait_until
+from .apps import NOTES, invocation_rows, wait_for_awakeable, wait_until
 
 
 def _callee_of(lab: LocalRestate, parent_id: str) -> str:
-    rows = [r for r in lab.invocations() if r.get("invoked_by_id") == parent_id]
+    rows = [r for r in invocation_rows(lab).values() if r.get("invoked_by_id") == parent_id]
     assert len(rows) == 1
     return str(rows[0]["id"])
 
@@ -18,7 +18,7 @@ def _callee_of(lab: LocalRestate, parent_id: str) -> str:
 def test_cancel_reaches_the_handler_and_its_callee(lab: LocalRestate, tag: str) -> None:
     """Cancel: the callee sees a 409 cancellation, the parent sees it too, compensates and fails with 409."""
     parent = lab.send("Basics", "parent", tag)
-    wait_until(lambda: any(r.get("invoked_by_id") == parent.invocation_id for r in lab.invocations()))
+    wait_until(lambda: any(r.get("invoked_by_id") == parent.invocation_id for r in invocation_rows(lab).values()))
     callee = _callee_of(lab, parent.invocation_id)
     wait_until(lambda: lab.status(callee) == "suspended")
     lab.cancel(parent.invocation_id)
@@ -53,7 +53,7 @@ def test_cancel_of_a_pending_invocation_completes_it_without_running(lab: LocalR
 def test_kill_stops_at_once_and_kills_callees(lab: LocalRestate, tag: str) -> None:
     """Kill ends the invocation and its callees without running handler code again."""
     parent = lab.send("Basics", "parent", tag)
-    wait_until(lambda: any(r.get("invoked_by_id") == parent.invocation_id for r in lab.invocations()))
+    wait_until(lambda: any(r.get("invoked_by_id") == parent.invocation_id for r in invocation_rows(lab).values()))
     callee = _callee_of(lab, parent.invocation_id)
     wait_until(lambda: lab.status(callee) == "suspended")
     lab.kill(parent.invocation_id)
@@ -99,11 +99,11 @@ def test_invocation_listing_reports_status_target_and_ids(lab: LocalRestate, tag
     waiting = lab.send("Basics", "await_awakeable", tag)
     wait_for_awakeable(tag)
     wait_until(lambda: lab.status(waiting.invocation_id) == "suspended")
-    rows = lab.invocations_by_id()
+    rows = invocation_rows(lab)
     assert rows[done.invocation_id]["status"] == "completed"
     assert rows[waiting.invocation_id]["status"] == "suspended"
     assert rows[waiting.invocation_id]["target_service_name"] == "Basics"
-    suspended = {r["id"] for r in lab.invocations(["suspended"])}
+    suspended = {r["id"] for r in (r for r in invocation_rows(lab).values() if r["status"] == "suspended")}
     assert waiting.invocation_id in suspended and done.invocation_id not in suspended
     lab.kill(waiting.invocation_id)
 

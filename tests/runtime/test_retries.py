@@ -9,7 +9,7 @@ import pytest
 from restate_lab import LocalRestate, RestateError
 from restate_lab.runtime.clock import ManualClock
 
-from .apps import ATTEMPTS, wait_until
+from .apps import ATTEMPTS, invocation_rows, wait_until
 
 
 def _next_retry_at(lab: LocalRestate, invocation_id: str) -> int | None:
@@ -38,7 +38,7 @@ def test_retry_status_is_backing_off_with_the_last_failure(lab: LocalRestate, ta
     """Between attempts the invocation is backing-off and reports the error that ended the last attempt."""
     receipt = lab.send("Basics", "flaky", {"tag": tag, "failures": 5})
     wait_until(lambda: lab.status(receipt.invocation_id) == "backing-off")
-    row = lab.invocations_by_id()[receipt.invocation_id]
+    row = invocation_rows(lab)[receipt.invocation_id]
     assert "flaky attempt" in row["last_failure"]
     assert lab.attach(receipt.invocation_id) == 6
 

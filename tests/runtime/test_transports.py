@@ -9,7 +9,7 @@ import pytest
 from restate_lab import LocalRestate, RestateError
 from restate_lab.server.harness import AppServer
 
-from .apps import COUNTS, NOTES, make_app, make_fragile_app, wait_for_awakeable, wait_until
+from .apps import COUNTS, NOTES, invocation_rows, make_app, make_fragile_app, wait_for_awakeable, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,7 @@ def served() -> Iterator[AppServer]:
 
 
 def _attempts(lab: LocalRestate, invocation_id: str) -> int:
-    return int(lab.invocations_by_id()[invocation_id]["attempts"])
+    return int(invocation_rows(lab)[invocation_id]["attempts"])
 
 
 def test_http11_url_deployment_runs_in_request_response_mode(served: AppServer, tag: str) -> None:
@@ -98,7 +98,7 @@ def test_bidi_awakeable_resolved_while_the_attempt_is_open(bidi_lab: LocalRestat
 def test_bidi_cancel_reaches_parent_and_callee(bidi_lab: LocalRestate, tag: str) -> None:
     """Cancelling a parent blocked on a call over bidi cancels both, and the parent compensates."""
     parent = bidi_lab.send("Basics", "parent", tag)
-    wait_until(lambda: any(r.get("invoked_by_id") == parent.invocation_id for r in bidi_lab.invocations()))
+    wait_until(lambda: any(r.get("invoked_by_id") == parent.invocation_id for r in invocation_rows(bidi_lab).values()))
     bidi_lab.cancel(parent.invocation_id)
     with pytest.raises(RestateError) as err:
         bidi_lab.attach(parent.invocation_id)

@@ -24,7 +24,7 @@ def test_second_workflow_call_is_a_409(lab: LocalRestate, tag: str) -> None:
     """Calling run again for an id that already ran answers 409, the workflow method was already invoked."""
     lab.send("Signup", "run", "ada", key=tag)
     lab.call("Signup", "click", "ok", key=tag)
-    assert lab.workflow_attach("Signup", tag) == "ada:ok"
+    assert lab.attach_workflow("Signup", tag) == "ada:ok"
     with pytest.raises(RestateError) as err:
         lab.call("Signup", "run", "again", key=tag)
     assert err.value.code == 409
@@ -38,15 +38,15 @@ def test_promise_peek_value_and_resolve(lab: LocalRestate, tag: str) -> None:
     wait_until(lambda: lab.status(receipt.invocation_id) == "suspended")
     lab.call("Signup", "click", "clicked", key=tag)
     assert lab.call("Signup", "peek", key=tag) == "clicked"
-    assert lab.workflow_attach("Signup", tag) == "ada:clicked"
-    assert lab.workflow_output("Signup", tag) == "ada:clicked"
+    assert lab.attach_workflow("Signup", tag) == "ada:clicked"
+    assert lab.output_workflow("Signup", tag) == "ada:clicked"
 
 
 def test_promise_reject_reaches_the_run_as_a_terminal_error(lab: LocalRestate, tag: str) -> None:
     """Rejecting a durable promise makes value() raise a TerminalError in the run handler."""
     lab.send("Signup", "run", "ada", key=tag)
     lab.call("Signup", "reject", "bounced", key=tag)
-    assert lab.workflow_attach("Signup", tag) == "ada:rejected:bounced"
+    assert lab.attach_workflow("Signup", tag) == "ada:rejected:bounced"
 
 
 def test_promise_resolved_twice_keeps_the_first_value(lab: LocalRestate, tag: str) -> None:
@@ -55,7 +55,7 @@ def test_promise_resolved_twice_keeps_the_first_value(lab: LocalRestate, tag: st
     with pytest.raises(RestateError):
         lab.call("Signup", "click", "second", key=tag)
     lab.send("Signup", "run", "ada", key=tag)
-    assert lab.workflow_attach("Signup", tag) == "ada:first"
+    assert lab.attach_workflow("Signup", tag) == "ada:first"
 
 
 def test_workflow_shared_handler_reads_run_state(lab: LocalRestate, tag: str) -> None:
@@ -71,7 +71,7 @@ def test_workflow_output_before_completion_is_a_470(lab: LocalRestate, tag: str)
     """Asking for a running workflow's output answers 470."""
     lab.send("Signup", "run", "ada", key=tag)
     with pytest.raises(RestateError) as err:
-        lab.workflow_output("Signup", tag)
+        lab.output_workflow("Signup", tag)
     assert err.value.code == 470
     lab.call("Signup", "click", "done", key=tag)
-    assert lab.workflow_attach("Signup", tag) == "ada:done"
+    assert lab.attach_workflow("Signup", tag) == "ada:done"

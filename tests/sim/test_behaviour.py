@@ -283,7 +283,10 @@ def test_kill_releases_the_key_for_the_next_invocation() -> None:
     restate.advance(10)
     restate.kill(first.invocation_id)
     restate.attach(second.invocation_id)
-    assert restate.status(first.invocation_id) == "killed" and restate.now_ms == 110.0
+    # Restate's vocabulary: a killed invocation is completed, with the failure ``killed``.
+    assert restate.status(first.invocation_id) == "completed" and restate.now_ms == 110.0
+    with pytest.raises(RestateError, match="killed"):
+        restate.output(first.invocation_id)
 
 
 def test_importing_the_simulator_does_not_import_matplotlib() -> None:
