@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from restate_lab._connect import connect
 from restate_lab.api import IngressApi, InvocationTimeout, NotSupportedByTarget, SendReceipt
+from restate_lab.catalogue import Catalogue
 from restate_lab.rules import RestateError, RetryPolicy, Target
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "Catalogue",
     "IngressApi",
     "InvocationTimeout",
     "LocalRestate",

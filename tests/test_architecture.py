@@ -23,7 +23,7 @@ FRONT_ENDS = ("ingress", "kafka", "notebook", "cli", "server", "sim")
 LAYERS = {
     "rules": set(),
     "protocol": {"rules"},
-    "runtime": {"rules", "protocol", "api"},
+    "runtime": {"rules", "protocol", "api", "catalogue"},
 }
 #: Names two modules declare for two different things on purpose, and why.
 DIFFERENT_THINGS = {

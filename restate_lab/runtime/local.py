@@ -391,7 +391,7 @@ class LocalRestate:
 
     def state(self, service: str, key: str) -> dict[str, Any]:
         """An object's or workflow's state, values JSON-decoded where possible (``bytes`` otherwise)."""
-        from restate_lab.frames import decode_value
+        from restate_lab.runtime.frames import decode_value
 
         async def go() -> dict[bytes, bytes]:
             return self.engine.state.all((service, key))
@@ -408,14 +408,14 @@ class LocalRestate:
 
     def invocations(self, *, service: str | None = None, status: str | None = None,
                     limit: int | None = None) -> pd.DataFrame:
-        """Invocations, newest first, as a frame with ``sys_invocation``'s columns (see ``restate_lab.frames``)."""
-        from restate_lab.frames import invocations_frame, invocations_sql
+        """Invocations, newest first, as a frame with ``sys_invocation``'s columns."""
+        from restate_lab.runtime.frames import invocations_frame, invocations_sql
 
         return invocations_frame(self._rows(invocations_sql(service, status, limit)))
 
     def journal(self, invocation_id: str) -> pd.DataFrame:
         """One invocation's journal with ``sys_journal``'s columns (empty for an unknown id)."""
-        from restate_lab.frames import entry_value, journal_frame, journal_sql
+        from restate_lab.runtime.frames import entry_value, journal_frame, journal_sql
 
         rows = self._rows(journal_sql(invocation_id))
 
@@ -434,7 +434,7 @@ class LocalRestate:
 
         The dialect is SQLite's; timestamp columns come back as UTC datetimes.
         """
-        from restate_lab.frames import frame
+        from restate_lab.runtime.frames import frame
         from restate_lab.runtime.introspection import json_rows, query
 
         async def go() -> tuple[list[str], list[tuple[Any, ...]]]:

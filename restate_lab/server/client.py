@@ -148,7 +148,7 @@ def journal_value(entry_json: str | None) -> Any:
 
     The server spells payloads as byte lists: ``{"payload": [34, 65, 34]}`` or ``{"Success": [...]}``.
     """
-    from restate_lab.frames import decode_value
+    from restate_lab.runtime.frames import decode_value
 
     if not entry_json:
         return None
@@ -321,7 +321,7 @@ class RestateClient:
 
     @staticmethod
     def _call_filter(service: str, handler: str, key: str | None, idempotency_key: str | None) -> str:
-        from restate_lab.frames import sql_string
+        from restate_lab.runtime.frames import sql_string
 
         target = "/".join([service] + ([key] if key is not None else []) + [handler])
         where = f"target = {sql_string(target)} and status <> 'completed'"
@@ -331,7 +331,7 @@ class RestateClient:
 
     @staticmethod
     def _id_filter(invocation_id: str) -> str:
-        from restate_lab.frames import sql_string
+        from restate_lab.runtime.frames import sql_string
 
         return f"id = {sql_string(invocation_id)}"
 
@@ -413,7 +413,7 @@ class RestateClient:
 
     def attach_workflow(self, workflow: str, workflow_id: str, *, timeout: float | None = None) -> Any:
         """``GET /restate/workflow/{Wf}/{id}/attach``: wait for the workflow's ``run``."""
-        from restate_lab.frames import sql_string
+        from restate_lab.runtime.frames import sql_string
 
         where = (f"target_service_name = {sql_string(workflow)} and target_service_key = {sql_string(workflow_id)}"
                  " and target_service_ty = 'workflow' and status <> 'completed'")
@@ -501,20 +501,20 @@ class RestateClient:
         The server answers ``{"rows": [{column: value, ...}]}`` and leaves out null fields, so a
         column that is null in every row is absent from the frame. Timestamps become UTC datetimes.
         """
-        from restate_lab.frames import frame
+        from restate_lab.runtime.frames import frame
 
         return frame(self._rows(sql))
 
     def invocations(self, *, service: str | None = None, status: str | None = None,
                     limit: int | None = None) -> pd.DataFrame:
-        """``sys_invocation`` rows, newest first, with every column of the table (see ``restate_lab.frames``)."""
-        from restate_lab.frames import invocations_frame, invocations_sql
+        """``sys_invocation`` rows, newest first, with every column of the table."""
+        from restate_lab.runtime.frames import invocations_frame, invocations_sql
 
         return invocations_frame(self._rows(invocations_sql(service, status, limit), "invocations"))
 
     def journal(self, invocation_id: str) -> pd.DataFrame:
         """``sys_journal`` rows of one invocation, with a ``value`` decoded from ``entry_json`` (or ``raw``)."""
-        from restate_lab.frames import journal_frame, journal_sql, row_entry_value
+        from restate_lab.runtime.frames import journal_frame, journal_sql, row_entry_value
 
         rows = self._rows(journal_sql(invocation_id), "journal")
         for row in rows:
@@ -524,7 +524,7 @@ class RestateClient:
 
     def state(self, service: str, key: str) -> dict[str, Any]:
         """An object's or workflow's state from the ``state`` table, values JSON-decoded (bytes otherwise)."""
-        from restate_lab.frames import decode_value, sql_string
+        from restate_lab.runtime.frames import decode_value, sql_string
 
         sql = (f"select key, value from state where service_name = {sql_string(service)} "
                f"and service_key = {sql_string(key)}")

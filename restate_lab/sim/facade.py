@@ -362,13 +362,13 @@ class SimulatedRestate:
     def invocations(self, *, service: str | None = None, status: str | None = None,
                     limit: int | None = None) -> pd.DataFrame:
         """The simulation's invocations, newest first, with ``sys_invocation``'s columns (virtual times)."""
-        from restate_lab.frames import invocations_frame, invocations_sql
+        from restate_lab.runtime.frames import invocations_frame, invocations_sql
 
         return invocations_frame(self._select(invocations_sql(service, status, limit))[1])
 
     def query(self, sql: str) -> pd.DataFrame:
         """SQL (SQLite's dialect) over ``sys_invocation``; the journal and state tables exist but are empty."""
-        from restate_lab.frames import frame
+        from restate_lab.runtime.frames import frame
 
         columns, rows = self._select(sql)
         return frame(rows, columns)

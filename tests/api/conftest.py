@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from restate_lab import HandlerBehaviour, LocalRestate, RetryPolicy, SimulatedRestate, Simulation
+from restate_lab import LocalRestate, RetryPolicy, SimulatedRestate, Simulation
 from restate_lab._processes import free_port
 from restate_lab.api import IngressApi
 from restate_lab.server import RestateClient, RestateServer, RestateServerNotInstalled
 from restate_lab.server.binary import find_restate_server
-from restate_lab.sim import Constant, Sleep
+from restate_lab.sim import Constant, HandlerBehaviour, Sleep
 from tests.api import apps
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -23,7 +23,7 @@ from restate_lab import (
 )
 from restate_lab.api import IngressApi
 from restate_lab.cli import TargetError
-from restate_lab.frames import INVOCATION_COLUMNS, invocations_frame
+from restate_lab.runtime.frames import INVOCATION_COLUMNS, invocations_frame
 from restate_lab.server import RestateClient
 from tests.api import apps
 
@@ -140,11 +140,9 @@ def test_interface_errors_are_the_documented_types() -> None:
     assert {"InvocationTimeout", "NotSupportedByTarget", "connect"} <= set(restate_lab.__all__)
 
 
-@pytest.mark.xfail(strict=True, reason="restate_lab/sim/results.py imports pandas at module level, and "
-                   "restate_lab/__init__ imports the simulator; the interface modules themselves import it lazily")
 def test_the_interface_modules_import_without_pandas() -> None:
     """The interface, the client and the frames helpers import pandas only when a frame is built."""
-    code = ("import sys; import restate_lab.api, restate_lab.catalogue, restate_lab.frames, "
+    code = ("import sys; import restate_lab.api, restate_lab.catalogue, restate_lab.runtime.frames, "
             "restate_lab.server.client, restate_lab.runtime.local; print('pandas' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "False"

@@ -15,7 +15,7 @@ import pytest
 from restate_lab import InvocationTimeout, NotSupportedByTarget, RestateError
 from restate_lab.api import STATUSES, IngressApi
 from restate_lab.catalogue import Catalogue
-from restate_lab.frames import INVOCATION_COLUMNS, JOURNAL_COLUMNS
+from restate_lab.runtime.frames import INVOCATION_COLUMNS, JOURNAL_COLUMNS
 from tests.api.conftest import wait_until
 
 # ---- invoke ----

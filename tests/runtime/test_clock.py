@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from restate_lab import LocalRestate
+from restate_lab import LocalRestate, RestateError
 from restate_lab.protocol.messages import MessageType
 from restate_lab.rules.durations import format_rfc3339
 from restate_lab.runtime.clock import ManualClock
@@ -65,8 +65,9 @@ def test_completed_invocation_is_forgotten_when_the_clock_passes_completion_rete
     clock.advance(MANUAL_COMPLETION_RETENTION_MS - 1)
     assert manual_lab.output(receipt.invocation_id) == "kept"
     clock.advance(1)
-    with pytest.raises(KeyError):
+    with pytest.raises(RestateError) as gone:
         manual_lab.status(receipt.invocation_id)
+    assert gone.value.code == 404
 
 
 def test_delayed_send_runs_when_the_clock_reaches_its_execution_time(
@@ -76,8 +77,7 @@ def test_delayed_send_runs_when_the_clock_reaches_its_execution_time(
     receipt = manual_lab.send("Basics", "echo", "later", delay="10s")
     due = clock.now_ms() + 10_000
     assert receipt.execution_time == format_rfc3339(due)
-    row = manual_lab.invocations_by_id()[receipt.invocation_id]
-    assert row["status"] == "scheduled"
+    assert manual_lab.status(receipt.invocation_id) == "scheduled"
     clock.advance(9_999)
     assert manual_lab.status(receipt.invocation_id) == "scheduled"
     clock.advance(1)
