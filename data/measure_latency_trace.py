@@ -41,8 +41,10 @@ def main() -> None:
         writer.writeheader()
         writer.writerows(rows)
     values = sorted(r["latency_ms"] for r in rows)
-    print(f"wrote {len(rows)} rows to {args.out}: p50 {values[len(values) // 2]:.2f} ms, "
-          f"p99 {values[int(len(values) * 0.99)]:.2f} ms")
+    print(
+        f"wrote {len(rows)} rows to {args.out}: p50 {values[len(values) // 2]:.2f} ms, "
+        f"p99 {values[int(len(values) * 0.99)]:.2f} ms"
+    )
 
 
 if __name__ == "__main__":
