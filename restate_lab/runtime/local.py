@@ -65,7 +65,9 @@ class LocalRestate:
     """Runs ``restate-sdk`` services in this process and invokes them as Restate Server would.
 
     The engine runs on a private loop in a worker thread; every method has a blocking form
-    (safe inside a running Jupyter kernel) and an ``a``-prefixed awaitable form.
+    (safe inside a running Jupyter kernel) and an ``a``-prefixed awaitable form. Keyword
+    options go to the ``Engine`` (``retry_policy``, ``completion_retention_ms``, ``clock`` -- a
+    ``restate_lab.runtime.clock.ManualClock`` lets a test move time -- ...).
 
     >>> import restate
     >>> greeter = restate.Service("Greeter")
