@@ -77,6 +77,8 @@ class LocalRestate:
     kernel) and the invoking ones an ``a``-prefixed awaitable form. Blocking waits give up after
     ``timeout`` seconds (per call, else the constructor's, default 60; ``None`` there means no limit)
     with :class:`restate_lab.InvocationTimeout`.
+    Keyword options go to the ``Engine`` (``retry_policy``, ``completion_retention_ms``, ``clock`` -- a
+    ``restate_lab.runtime.clock.ManualClock`` lets a test move time -- ...).
 
     >>> import restate
     >>> greeter = restate.Service("Greeter")
