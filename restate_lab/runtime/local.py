@@ -306,16 +306,17 @@ class LocalRestate:
         return [r for r in rows if wanted is None or r["status"] in wanted]
 
     def query(self, sql: str) -> Any:
-        """Run SQL over Restate's introspection tables (``sys_invocation``, ``state``, ...) as a DataFrame."""
-        import pandas as pd
+        """Run SQL over Restate's introspection tables (``sys_invocation``, ``state``, ...) as a DataFrame.
 
-        from restate_lab.runtime.introspection import json_rows, query
+        The snapshot is taken on the engine's loop (one instant); DataFusion runs in the calling thread.
+        """
+        from restate_lab.runtime.introspection import execute, snapshot
+        from restate_lab.runtime.sql.frames import to_frame
 
-        async def go() -> tuple[list[str], list[tuple[Any, ...]]]:
-            return query(self.engine, sql)
+        async def go() -> Any:
+            return snapshot(self.engine, sql)
 
-        columns, rows = self._run(go())
-        return pd.DataFrame(json_rows(columns, rows), columns=columns)
+        return to_frame(execute(self._run(go()), sql))
 
     def status(self, invocation_id: str) -> str:
         """One invocation's status (``KeyError`` if unknown), without describing every other invocation."""
