@@ -239,15 +239,15 @@ class RestateClient:
     # -- admin extras ----------------------------------------------------------------------
 
     def query(self, sql: str) -> pd.DataFrame:
-        """Admin ``POST /query`` as a DataFrame.
+        """Admin ``POST /query`` as a DataFrame, read from the server's Arrow IPC answer.
 
-        The server answers ``{"rows": [{column: value, ...}]}`` and leaves out null fields, so a
-        column that is null in every row is absent from the frame.
+        Asking without ``accept: application/json`` gets Arrow, so the frame keeps the server's types
+        (timestamps as timestamps, nullable integers) and its columns even when every value is null.
         """
-        import pandas as pd
+        from restate_lab.runtime.sql.frames import read_arrow_stream, to_frame
 
-        response = self.http.post(self._admin("/query"), json={"query": sql}, headers={"accept": _JSON})
-        return pd.DataFrame(self._checked(response).json().get("rows", []))
+        response = self.http.post(self._admin("/query"), json={"query": sql})
+        return to_frame(read_arrow_stream(self._checked(response).content))
 
     def health(self) -> bool:
         """Whether ingress ``/restate/health`` (and admin ``/health`` if known) answer 200."""
