@@ -16,7 +16,7 @@ from typing import Any
 
 from restate_lab.ingress.asgi import ASGIApp, Receive, Scope, Send, header, read_body, respond
 from restate_lab.runtime.engine import Engine
-from restate_lab.runtime.introspection import SqlError, execute, snapshot
+from restate_lab.runtime.introspection import Snapshot, SqlError, execute, snapshot
 from restate_lab.runtime.sql.render import ARROW_CONTENT_TYPE, JSON_CONTENT_TYPE, arrow_stream, json_body
 
 _DESERIALIZE = "Failed to deserialize the JSON body into the target type: "
@@ -112,6 +112,12 @@ def parse_query_request(body: bytes) -> str:
     return query
 
 
+def _answer(snap: Snapshot, sql: str, as_json: bool) -> bytes:
+    """Run and encode the query (off the engine's loop: it reads only the snapshot)."""
+    table = execute(snap, sql)
+    return json_body(table) if as_json else arrow_stream(table)
+
+
 async def _reply(scope: Scope, send: Send, status: int, body: bytes, content_type: str | None,
                  extra: list[tuple[bytes, bytes]] | None = None) -> None:
     headers = list(extra or [])
@@ -145,8 +151,7 @@ def make_query_app(engine: Engine) -> ASGIApp:
         as_json = header(scope, b"accept") == JSON_CONTENT_TYPE
         try:
             snap = snapshot(engine, sql)  # one instant: no await while copying
-            table = await asyncio.to_thread(execute, snap, sql)
-            answer = json_body(table) if as_json else await asyncio.to_thread(arrow_stream, table)
+            answer = await asyncio.to_thread(_answer, snap, sql, as_json)
         except SqlError as err:
             payload = json.dumps({"message": err.message}, ensure_ascii=False, separators=(",", ":")).encode()
             await _reply(scope, send, err.code, payload, JSON_CONTENT_TYPE)

@@ -39,8 +39,8 @@ def references(sql: str) -> References:
         tables.update(VIEW_SOURCES)
         words |= _VIEW_COLUMNS
     wildcard = "*" in _COUNT_STAR.sub("", sql) or "natural" in words
-    # Always build the columns that identify a row, so joins between named tables keep working.
-    columns = None if wildcard else frozenset(words | {"id", "partition_key"})
+    # Always build the invocation id, the view's join key.
+    columns = None if wildcard else frozenset(words | {"id"})
     return References(frozenset(tables), columns)
 
 

@@ -12,9 +12,11 @@ an invocation that is running or waiting for a retry.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from restate_lab.protocol.messages import Failure, MessageType, Value
@@ -54,7 +56,7 @@ Row = Callable[[Invocation], Any]
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The base tables of one instant, ready to register in a DataFusion session."""
+    """The base tables a query names, at one instant (the tables it does not name are empty to it)."""
 
     tables: dict[str, pa.Table]
 
@@ -107,7 +109,7 @@ class _Builder:
             if fn is None or not self.refs.needs(column):
                 arrays.append(pa.nulls(len(rows), arrow_type(kind)))
             else:
-                arrays.append(pa.array([fn(r) for r in rows], type=arrow_type(kind)))
+                arrays.append(pa.array(list(map(fn, rows)), type=arrow_type(kind)))
         return pa.Table.from_arrays(arrays, schema=schema)
 
     # ---- tables ----
@@ -143,34 +145,34 @@ class _Builder:
 
         columns: dict[str, Row] = {
             "partition_key": lambda i: i.id.partition_key,
-            "id": lambda i: i.id_str,
+            "id": attrgetter("id_str"),
             "status": lambda i: _INTERNAL_STATUS[i.status],
             "completion_result": result_kind,
             "completion_failure": lambda i: f"[{i.result.code}] {i.result.message}"
             if isinstance(i.result, Failure) else None,
             "target": lambda i: str(i.target),
-            "target_service_name": lambda i: i.target.service,
-            "target_service_key": lambda i: i.target.key,
-            "target_handler_name": lambda i: i.target.handler,
+            "target_service_name": attrgetter("target.service"),
+            "target_service_key": attrgetter("target.key"),
+            "target_handler_name": attrgetter("target.handler"),
             "target_service_ty": lambda i: _SERVICE_TY[i.service_type],
             "idempotency_key": idempotency_key,
-            "invoked_by": lambda i: i.invoked_by,
-            "invoked_by_id": lambda i: i.invoked_by_id,
-            "invoked_by_subscription_id": lambda i: i.invoked_by_subscription_id,
+            "invoked_by": attrgetter("invoked_by"),
+            "invoked_by_id": attrgetter("invoked_by_id"),
+            "invoked_by_subscription_id": attrgetter("invoked_by_subscription_id"),
             "invoked_by_service_name": lambda i: c.target.service if (c := caller(i)) else None,
             "invoked_by_target": lambda i: str(c.target) if (c := caller(i)) else None,
             "pinned_deployment_id": lambda i: d.id if (d := self.deployment(i)) else None,
             "pinned_service_protocol_version": lambda i: d.protocol_version if (d := self.deployment(i)) else None,
             "journal_size": lambda i: started(i, len(i.journal)),
             "journal_commands_size": lambda i: started(i, sum(1 for f in i.journal if f.is_command)),
-            "created_at": lambda i: i.created_at_ms,
+            "created_at": attrgetter("created_at_ms"),
             "created_using_restate_version": lambda i: RESTATE_VERSION,
-            "modified_at": lambda i: i.modified_at_ms,
+            "modified_at": attrgetter("modified_at_ms"),
             "inboxed_at": lambda i: i.created_at_ms if i.status is InvocationStatus.PENDING else None,
             "scheduled_at": lambda i: i.created_at_ms if i.execution_time_ms is not None else None,
-            "scheduled_start_at": lambda i: i.execution_time_ms,
+            "scheduled_start_at": attrgetter("execution_time_ms"),
             "running_at": lambda i: started(i, i.running_since_ms),
-            "completed_at": lambda i: i.completed_at_ms,
+            "completed_at": attrgetter("completed_at_ms"),
             "completion_retention": self.retention,
             "journal_retention": self.retention,
             "suspended_waiting_for_completions": lambda i: awaiting(i, False),
@@ -180,8 +182,8 @@ class _Builder:
 
     def invocation_state(self) -> pa.Table:
         # The server keeps attempt state only while an attempt runs or a retry is due.
-        live = [i for i in self.invocations
-                if i.status in (InvocationStatus.RUNNING, InvocationStatus.BACKING_OFF)]
+        running, backing_off = InvocationStatus.RUNNING, InvocationStatus.BACKING_OFF
+        live = [i for i in self.invocations if i.status is running or i.status is backing_off]
         columns: dict[str, Row] = {
             "partition_key": lambda i: i.id.partition_key,
             "id": lambda i: i.id_str,
@@ -198,18 +200,40 @@ class _Builder:
         return self.table("sys_invocation_state", live, columns)
 
     def journal(self) -> pa.Table:
-        entries = [(inv, index, frame) for inv in self.invocations for index, frame in enumerate(inv.journal)]
-        columns: dict[str, Callable[[Any], Any]] = {
-            "partition_key": lambda e: e[0].id.partition_key,
-            "id": lambda e: e[0].id_str,
-            "index": lambda e: e[1],
-            "entry_type": lambda e: _ENTRY_NAMES.get(e[2].type, f"0x{e[2].type:04x}"),
-            "name": lambda e: _command_name(e[2]) if e[2].is_command else None,
-            "raw": lambda e: e[2].payload,
-            "raw_length": lambda e: len(e[2].payload),
-            "version": lambda e: 2,
+        import pyarrow as pa
+
+        invs = self.invocations
+        # Columns straight from nested comprehensions: no per-entry tuples, one pass per needed column.
+        per_invocation: dict[str, Row] = {
+            "partition_key": lambda i: i.id.partition_key,
+            "id": lambda i: i.id_str,
         }
-        return self.table("sys_journal", entries, columns)
+        per_frame: dict[str, Callable[[Any], Any]] = {
+            "entry_type": lambda f: _ENTRY_NAMES.get(f.type, f"0x{f.type:04x}"),
+            "name": lambda f: _command_name(f) if f.is_command else None,
+            "raw": lambda f: f.payload,
+            "raw_length": lambda f: len(f.payload),
+        }
+        size = sum(len(i.journal) for i in invs)
+        arrays = []
+        for column, kind in BASE_TABLES["sys_journal"]:
+            dtype = arrow_type(kind)
+            if not self.refs.needs(column):
+                values = None
+            elif column in per_invocation:
+                fn = per_invocation[column]
+                values = [v for i in invs if i.journal for v in [fn(i)] * len(i.journal)]
+            elif column in per_frame:
+                fn = per_frame[column]
+                values = [fn(f) for i in invs for f in i.journal]
+            elif column == "index":
+                values = [n for i in invs for n in range(len(i.journal))]
+            elif column == "version":
+                values = [2] * size
+            else:
+                values = None
+            arrays.append(pa.nulls(size, dtype) if values is None else pa.array(values, type=dtype))
+        return pa.Table.from_arrays(arrays, schema=arrow_schema("sys_journal"))
 
     def state(self) -> pa.Table:
         store = self.engine.state
@@ -322,11 +346,14 @@ def empty_table(name: str) -> pa.Table:
 
 
 def take_snapshot(engine: Engine, refs: References, tables: Iterable[str] | None = None) -> Snapshot:
-    """Every base table, those ``refs`` names (or ``tables``) filled from ``engine``, the others empty."""
+    """The tables ``refs`` names (or ``tables``) filled from ``engine``; a query sees the others empty."""
     builder = _Builder(engine, refs)
     wanted = set(tables) if tables is not None else refs.tables
-    out = {}
-    for name in BASE_TABLES:
-        build = _BUILDERS.get(name)
-        out[name] = build(builder) if build is not None and name in wanted else empty_table(name)
-    return Snapshot(out)
+    # Building allocates only acyclic values; the collector's passes over a large heap would cost more.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return Snapshot({name: build(builder) for name, build in _BUILDERS.items() if name in wanted})
+    finally:
+        if collecting:
+            gc.enable()
