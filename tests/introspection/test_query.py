@@ -181,3 +181,20 @@ def test_client_query_reads_the_same_frame_as_the_runtime(lab: LocalRestate) -> 
         remote = c.query(sql)
     assert list(remote.dtypes) == list(local.dtypes)
     assert remote.equals(local)
+
+
+def test_cached_completed_invocations_follow_new_completions_and_purges(lab: LocalRestate) -> None:
+    """Completed invocations are cached between queries, yet new ones appear and purged ones vanish."""
+    key = uuid.uuid4().hex
+    where = f"where i.target_service_key = '{key}'"
+    totals = f"select count(*) as n, sum(journal_size) as entries from sys_invocation i {where}"
+    journal = f"select count(*) as n from sys_journal j join sys_invocation i on i.id = j.id {where}"
+    lab.call("Counter", "add", 1, key=key)
+    assert lab.query(totals).to_dict("records") == [{"n": 1, "entries": 4}]
+    lab.call("Counter", "add", 2, key=key)
+    assert lab.query(totals).to_dict("records") == [{"n": 2, "entries": 8}]
+    assert lab.query(journal).to_dict("records") == [{"n": 8}]
+    first = lab.query(f"select id from sys_invocation i {where} order by created_at")["id"][0]
+    lab.purge(first)
+    assert lab.query(totals).to_dict("records") == [{"n": 1, "entries": 4}]
+    assert lab.query(journal).to_dict("records") == [{"n": 4}]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from operator import attrgetter
@@ -67,6 +68,45 @@ def generated_idempotency_key(inv: Invocation) -> str:
     return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
 
 
+class CompletedColumns:
+    """Arrow columns over one engine's completed invocations, kept from query to query.
+
+    A completed invocation no longer changes (until it is purged or expires, which takes it out of the
+    engine), so its values are computed once: each query appends the invocations completed since the last
+    one and reuses the rest. Losing any cached invocation (purge, expiry, a restart) drops the cache.
+    """
+
+    def __init__(self) -> None:
+        self.invocations: list[Invocation] = []
+        self._members: set[int] = set()
+        self._chunks: dict[tuple[str, str], tuple[int, list[pa.Array]]] = {}
+
+    def sync(self, completed: list[Invocation]) -> None:
+        current = {id(i) for i in completed}
+        if not self._members <= current:
+            self.__init__()  # type: ignore[misc]
+        fresh = [i for i in completed if id(i) not in self._members]
+        self.invocations.extend(fresh)
+        self._members.update(id(i) for i in fresh)
+
+    def column(self, key: tuple[str, str], dtype: pa.DataType,
+               values: Callable[[list[Invocation]], list[Any]]) -> list[pa.Array]:
+        """The chunks of one column over :attr:`invocations`, computing only the part not cached yet."""
+        import pyarrow as pa
+
+        built, chunks = self._chunks.get(key, (0, []))
+        if built < len(self.invocations):
+            chunks = [*chunks, pa.array(values(self.invocations[built:]), type=dtype)]
+            if len(chunks) > 16:
+                chunks = [pa.concat_arrays(chunks)]
+            self._chunks[key] = (len(self.invocations), chunks)
+        return chunks
+
+
+#: One cache per engine, dropped with it.
+_CACHES: weakref.WeakKeyDictionary[Any, CompletedColumns] = weakref.WeakKeyDictionary()
+
+
 class _Builder:
     """Builds the tables a query needs from one engine, at one instant."""
 
@@ -75,6 +115,12 @@ class _Builder:
         self.refs = refs
         self.invocations = list(engine.invocations.values())
         self._deployments: dict[str, Any] = {}
+        completed = InvocationStatus.COMPLETED
+        self.cache = _CACHES.get(engine)
+        if self.cache is None:
+            self.cache = _CACHES[engine] = CompletedColumns()
+        self.cache.sync([i for i in self.invocations if i.status is completed])
+        self.live = [i for i in self.invocations if i.status is not completed]
 
     # ---- helpers ----
 
@@ -111,6 +157,32 @@ class _Builder:
             else:
                 arrays.append(pa.array(list(map(fn, rows)), type=arrow_type(kind)))
         return pa.Table.from_arrays(arrays, schema=schema)
+
+    def invocation_table(self, name: str, columns: dict[str, Callable[[list[Invocation]], list[Any]]]) -> pa.Table:
+        """Table ``name`` with one row group per invocation set: the cached completed ones, then the rest."""
+        import pyarrow as pa
+
+        assert self.cache is not None
+        cached = self.cache
+        parts: list[pa.ChunkedArray | None] = []
+        for column, kind in BASE_TABLES[name]:
+            dtype = arrow_type(kind)
+            values = columns.get(column)
+            if values is None or not self.refs.needs(column):
+                parts.append(None)
+                continue
+            chunks = cached.column((name, column), dtype, values)
+            parts.append(pa.chunked_array([*chunks, pa.array(values(self.live), type=dtype)], type=dtype))
+        rows = None
+        for part in parts:
+            if part is not None:
+                rows = len(part)
+                break
+        if rows is None:  # no column needed: only the row count matters
+            rows = len(columns["id"](self.invocations))
+        arrays = [pa.nulls(rows, arrow_type(kind)) if part is None else part
+                  for part, (_, kind) in zip(parts, BASE_TABLES[name], strict=True)]
+        return pa.Table.from_arrays(arrays, schema=arrow_schema(name))
 
     # ---- tables ----
 
@@ -178,12 +250,12 @@ class _Builder:
             "suspended_waiting_for_completions": lambda i: awaiting(i, False),
             "suspended_waiting_for_signals": lambda i: awaiting(i, True),
         }
-        return self.table("sys_invocation_status", self.invocations, columns)
+        return self.invocation_table("sys_invocation_status", {name: _mapped(fn) for name, fn in columns.items()})
 
     def invocation_state(self) -> pa.Table:
         # The server keeps attempt state only while an attempt runs or a retry is due.
         running, backing_off = InvocationStatus.RUNNING, InvocationStatus.BACKING_OFF
-        live = [i for i in self.invocations if i.status is running or i.status is backing_off]
+        live = [i for i in self.live if i.status is running or i.status is backing_off]
         columns: dict[str, Row] = {
             "partition_key": lambda i: i.id.partition_key,
             "id": lambda i: i.id_str,
@@ -200,40 +272,24 @@ class _Builder:
         return self.table("sys_invocation_state", live, columns)
 
     def journal(self) -> pa.Table:
-        import pyarrow as pa
-
-        invs = self.invocations
         # Columns straight from nested comprehensions: no per-entry tuples, one pass per needed column.
-        per_invocation: dict[str, Row] = {
-            "partition_key": lambda i: i.id.partition_key,
-            "id": lambda i: i.id_str,
+        def per_invocation(fn: Row) -> Callable[[list[Invocation]], list[Any]]:
+            return lambda invs: [v for i in invs if i.journal for v in [fn(i)] * len(i.journal)]
+
+        def per_frame(fn: Callable[[Any], Any]) -> Callable[[list[Invocation]], list[Any]]:
+            return lambda invs: [fn(f) for i in invs for f in i.journal]
+
+        columns: dict[str, Callable[[list[Invocation]], list[Any]]] = {
+            "partition_key": per_invocation(lambda i: i.id.partition_key),
+            "id": per_invocation(attrgetter("id_str")),
+            "index": lambda invs: [n for i in invs for n in range(len(i.journal))],
+            "entry_type": per_frame(lambda f: _ENTRY_NAMES.get(f.type, f"0x{f.type:04x}")),
+            "name": per_frame(lambda f: _command_name(f) if f.is_command else None),
+            "raw": per_frame(attrgetter("payload")),
+            "raw_length": per_frame(lambda f: len(f.payload)),
+            "version": per_frame(lambda f: 2),
         }
-        per_frame: dict[str, Callable[[Any], Any]] = {
-            "entry_type": lambda f: _ENTRY_NAMES.get(f.type, f"0x{f.type:04x}"),
-            "name": lambda f: _command_name(f) if f.is_command else None,
-            "raw": lambda f: f.payload,
-            "raw_length": lambda f: len(f.payload),
-        }
-        size = sum(len(i.journal) for i in invs)
-        arrays = []
-        for column, kind in BASE_TABLES["sys_journal"]:
-            dtype = arrow_type(kind)
-            if not self.refs.needs(column):
-                values = None
-            elif column in per_invocation:
-                fn = per_invocation[column]
-                values = [v for i in invs if i.journal for v in [fn(i)] * len(i.journal)]
-            elif column in per_frame:
-                fn = per_frame[column]
-                values = [fn(f) for i in invs for f in i.journal]
-            elif column == "index":
-                values = [n for i in invs for n in range(len(i.journal))]
-            elif column == "version":
-                values = [2] * size
-            else:
-                values = None
-            arrays.append(pa.nulls(size, dtype) if values is None else pa.array(values, type=dtype))
-        return pa.Table.from_arrays(arrays, schema=arrow_schema("sys_journal"))
+        return self.invocation_table("sys_journal", columns)
 
     def state(self) -> pa.Table:
         store = self.engine.state
@@ -316,6 +372,11 @@ class _Builder:
             "services": lambda d: list(d.service_names),
         }
         return self.table("sys_deployment", list(self.engine.deployments.values()), columns)
+
+
+def _mapped(fn: Row) -> Callable[[list[Invocation]], list[Any]]:
+    """A per-row function as a whole-column one."""
+    return lambda invs: list(map(fn, invs))
 
 
 def _command_name(frame: Any) -> str:
