@@ -77,14 +77,18 @@ class CompletedColumns:
     """
 
     def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
         self.invocations: list[Invocation] = []
-        self._members: set[int] = set()
+        self._members: set[int] = set()  # id() of the cached invocations, which the list keeps alive
         self._chunks: dict[tuple[str, str], tuple[int, list[pa.Array]]] = {}
 
     def sync(self, completed: list[Invocation]) -> None:
+        """Make :attr:`invocations` the engine's completed invocations (``completed``), in any order."""
         current = {id(i) for i in completed}
         if not self._members <= current:
-            self.__init__()  # type: ignore[misc]
+            self._reset()
         fresh = [i for i in completed if id(i) not in self._members]
         self.invocations.extend(fresh)
         self._members.update(id(i) for i in fresh)
