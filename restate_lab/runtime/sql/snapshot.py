@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from operator import attrgetter
@@ -24,6 +23,7 @@ from restate_lab.protocol.messages import Failure, MessageType, Value
 from restate_lab.rules.ids import partition_key_for
 from restate_lab.rules.targets import ServiceType
 from restate_lab.runtime.invocation import Invocation, InvocationStatus
+from restate_lab.runtime.sql.cache import cache_for
 from restate_lab.runtime.sql.references import References
 from restate_lab.runtime.sql.schemas import BASE_TABLES, arrow_schema, arrow_type
 
@@ -68,49 +68,6 @@ def generated_idempotency_key(inv: Invocation) -> str:
     return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
 
 
-class CompletedColumns:
-    """Arrow columns over one engine's completed invocations, kept from query to query.
-
-    A completed invocation no longer changes (until it is purged or expires, which takes it out of the
-    engine), so its values are computed once: each query appends the invocations completed since the last
-    one and reuses the rest. Losing any cached invocation (purge, expiry, a restart) drops the cache.
-    """
-
-    def __init__(self) -> None:
-        self._reset()
-
-    def _reset(self) -> None:
-        self.invocations: list[Invocation] = []
-        self._members: set[int] = set()  # id() of the cached invocations, which the list keeps alive
-        self._chunks: dict[tuple[str, str], tuple[int, list[pa.Array]]] = {}
-
-    def sync(self, completed: list[Invocation]) -> None:
-        """Make :attr:`invocations` the engine's completed invocations (``completed``), in any order."""
-        current = {id(i) for i in completed}
-        if not self._members <= current:
-            self._reset()
-        fresh = [i for i in completed if id(i) not in self._members]
-        self.invocations.extend(fresh)
-        self._members.update(id(i) for i in fresh)
-
-    def column(self, key: tuple[str, str], dtype: pa.DataType,
-               values: Callable[[list[Invocation]], list[Any]]) -> list[pa.Array]:
-        """The chunks of one column over :attr:`invocations`, computing only the part not cached yet."""
-        import pyarrow as pa
-
-        built, chunks = self._chunks.get(key, (0, []))
-        if built < len(self.invocations):
-            chunks = [*chunks, pa.array(values(self.invocations[built:]), type=dtype)]
-            if len(chunks) > 16:
-                chunks = [pa.concat_arrays(chunks)]
-            self._chunks[key] = (len(self.invocations), chunks)
-        return chunks
-
-
-#: One cache per engine, dropped with it.
-_CACHES: weakref.WeakKeyDictionary[Any, CompletedColumns] = weakref.WeakKeyDictionary()
-
-
 class _Builder:
     """Builds the tables a query needs from one engine, at one instant."""
 
@@ -120,9 +77,7 @@ class _Builder:
         self.invocations = list(engine.invocations.values())
         self._deployments: dict[str, Any] = {}
         completed = InvocationStatus.COMPLETED
-        self.cache = _CACHES.get(engine)
-        if self.cache is None:
-            self.cache = _CACHES[engine] = CompletedColumns()
+        self.cache = cache_for(engine)
         self.cache.sync([i for i in self.invocations if i.status is completed])
         self.live = [i for i in self.invocations if i.status is not completed]
 
@@ -166,7 +121,6 @@ class _Builder:
         """Table ``name`` with one row group per invocation set: the cached completed ones, then the rest."""
         import pyarrow as pa
 
-        assert self.cache is not None
         cached = self.cache
         parts: list[pa.ChunkedArray | None] = []
         for column, kind in BASE_TABLES[name]:
