@@ -124,7 +124,7 @@ class AdminApp:
         path = raw.decode("latin-1").split("?", 1)[0]
         segments = [urllib.parse.unquote(s) for s in path.split("/")[1:]]
         method = scope["method"]
-        if segments == ["query"] and method == "POST" and self.query_handler is not None:
+        if segments == ["query"] and self.query_handler is not None:  # it answers every method
             await self.query_handler(scope, receive, send)
             return
         self._remember_revisions()

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from restate_lab.protocol.messages import Frame, MessageType, Result, Value, result_of
-from restate_lab.runtime.introspection import _ENTRY_NAMES, TABLES
+from restate_lab.runtime.introspection import TABLES
+from restate_lab.runtime.sql.snapshot import ENTRY_NAMES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -102,7 +103,7 @@ def entry_value(frame: Frame) -> Any:
     return decode_value(result.content) if isinstance(result, Value) else None
 
 
-_ENTRY_TYPES = {name: code for code, name in _ENTRY_NAMES.items()}
+_ENTRY_TYPES = {name: code for code, name in ENTRY_NAMES.items()}
 
 
 def row_entry_value(entry_type: str | None, raw_hex: str | None) -> Any:

@@ -9,7 +9,7 @@ import weakref
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from restate_lab.api import DEFAULT_TIMEOUT, Delay, InvocationTimeout, SendReceipt
 from restate_lab.protocol.messages import VOID, Failure, Result, Value
@@ -400,13 +400,14 @@ class LocalRestate:
         return {k.decode(errors="replace"): decode_value(v) for k, v in self._run(go()).items()}
 
     def _rows(self, sql: str) -> list[dict[str, Any]]:
-        from restate_lab.runtime.introspection import json_rows, query
+        """``sql``'s answer as the JSON rows ``POST /query`` gives (null fields left out), as the client reads them."""
+        from restate_lab.runtime.introspection import execute, snapshot
+        from restate_lab.runtime.sql.render import json_body
 
-        async def go() -> tuple[list[str], list[tuple[Any, ...]]]:
-            return query(self.engine, sql)
+        async def go() -> Any:
+            return snapshot(self.engine, sql)
 
-        columns, rows = self._run(go())
-        return json_rows(columns, rows)
+        return cast(list[dict[str, Any]], json.loads(json_body(execute(self._run(go()), sql)))["rows"])
 
     def invocations(self, *, service: str | None = None, status: str | None = None,
                     limit: int | None = None) -> pd.DataFrame:
@@ -434,16 +435,17 @@ class LocalRestate:
     def query(self, sql: str) -> pd.DataFrame:
         """SQL over Restate's introspection tables (``sys_invocation``, ``state``, ...) as a DataFrame.
 
-        The dialect is SQLite's; timestamp columns come back as UTC datetimes.
+        DataFusion's dialect, as on Restate Server; the frame is read through Arrow, so the server's types
+        are kept (timestamps as UTC datetimes, nullable integers). The snapshot is taken on the engine's
+        loop (one instant); DataFusion runs in the calling thread.
         """
-        from restate_lab.runtime.frames import frame
-        from restate_lab.runtime.introspection import json_rows, query
+        from restate_lab.runtime.introspection import execute, snapshot
+        from restate_lab.runtime.sql.frames import to_frame
 
-        async def go() -> tuple[list[str], list[tuple[Any, ...]]]:
-            return query(self.engine, sql)
+        async def go() -> Any:
+            return snapshot(self.engine, sql)
 
-        columns, rows = self._run(go())
-        return frame(json_rows(columns, rows), columns)
+        return to_frame(execute(self._run(go()), sql))
 
     # ---- lifetime ----
 

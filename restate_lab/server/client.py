@@ -496,14 +496,15 @@ class RestateClient:
         return cast(list[dict[str, Any]], self._send(request).json().get("rows", []))
 
     def query(self, sql: str) -> pd.DataFrame:
-        """Admin ``POST /query`` as a DataFrame (the real server's SQL is DataFusion's).
+        """Admin ``POST /query`` as a DataFrame, read from the server's Arrow IPC answer.
 
-        The server answers ``{"rows": [{column: value, ...}]}`` and leaves out null fields, so a
-        column that is null in every row is absent from the frame. Timestamps become UTC datetimes.
+        Asking without ``accept: application/json`` gets Arrow, so the frame keeps the server's types
+        (timestamps as timestamps, nullable integers) and its columns even when every value is null.
         """
-        from restate_lab.runtime.frames import frame
+        from restate_lab.runtime.sql.frames import read_arrow_stream, to_frame
 
-        return frame(self._rows(sql))
+        response = self._send(_Request("POST", self._admin("/query", "query"), json={"query": sql}))
+        return to_frame(read_arrow_stream(response.content))
 
     def invocations(self, *, service: str | None = None, status: str | None = None,
                     limit: int | None = None) -> pd.DataFrame:

@@ -100,3 +100,101 @@ def test_tables_have_the_real_servers_columns() -> None:
             sql = f"select column_name from information_schema.columns where table_name = '{table}'"
             real_columns = list(real.client.query(sql)["column_name"])
             assert real_columns == list(columns), table
+
+
+def test_query_frame_keeps_the_arrow_types(lab: LocalRestate) -> None:
+    """Timestamps come back as tz-aware datetimes, counters as nullable unsigned integers."""
+    key = uuid.uuid4().hex
+    lab.call("Counter", "add", 1, key=key)
+    frame = lab.query(f"select created_at, journal_size, retry_count, completion_retention from sys_invocation "
+                      f"where target_service_key = '{key}'")
+    assert str(frame["created_at"].dtype).startswith("datetime64[ms, ")
+    assert str(frame["journal_size"].dtype) == "UInt32"
+    assert str(frame["retry_count"].dtype) == "UInt64" and frame["retry_count"].isna().all()
+    assert str(frame["completion_retention"].dtype) == "timedelta64[ms]"
+
+
+def test_datafusion_dialect_answers_doc_queries(lab: LocalRestate) -> None:
+    """``now() - interval``, case-sensitive LIKE and ``count(*)`` naming work as on Restate Server."""
+    key = uuid.uuid4().hex
+    lab.call("Counter", "add", 2, key=key)
+    recent = lab.query(f"select count(*) from sys_invocation where target_service_key = '{key}' "
+                       "and modified_at > now() - interval '1 hour'")
+    assert recent.to_dict("records") == [{"count(*)": 1}]
+    lower = lab.query(f"select count(*) as n from sys_invocation where target like 'counter/{key}%'")
+    assert list(lower["n"]) == [0]
+    assert list(lab.query("select 1").columns) == ["Int64(1)"]
+
+
+def test_statements_and_unknown_tables_are_refused_with_the_servers_codes(lab: LocalRestate) -> None:
+    """DML/DDL and an empty query are 400, an unknown table 500, as Restate Server answers."""
+    for sql, code in [("delete from sys_invocation", 400), ("drop table state", 400), ("", 400),
+                      ("select * from sqlite_master", 500), ("select 1/0", 500)]:
+        with pytest.raises(RestateError) as err:
+            lab.query(sql)
+        assert err.value.code == code, sql
+        assert err.value.message.startswith("Datafusion error: ")
+
+
+def test_a_snapshot_is_one_instant(lab: LocalRestate) -> None:
+    """A snapshot taken before a call answers without it, even when executed after the call."""
+    from restate_lab.runtime.introspection import execute, snapshot
+
+    key = uuid.uuid4().hex
+    sql = f"select count(*) as n from sys_invocation where target_service_key = '{key}'"
+
+    async def take() -> object:
+        return snapshot(lab.engine, sql)
+
+    before = lab.portal.call(take())
+    lab.call("Counter", "add", 1, key=key)
+    assert execute(before, sql).to_pylist() == [{"n": 0}]  # type: ignore[arg-type]
+    assert lab.query(sql).to_dict("records") == [{"n": 1}]
+
+
+def test_admin_query_answers_arrow_without_json_accept_and_refuses_other_methods(lab: LocalRestate) -> None:
+    """Without ``accept: application/json`` the answer is an Arrow IPC stream; GET is 405, text/plain 415."""
+    import pyarrow as pa
+
+    with LabServer(lab, port=0, admin_port=0) as server:
+        arrow = httpx.post(server.admin_url + "/query", json={"query": "select 1 as one"}, timeout=10)
+        get = httpx.get(server.admin_url + "/query", timeout=10)
+        plain = httpx.post(server.admin_url + "/query", content=b'{"query": "select 1"}',
+                           headers={"content-type": "text/plain"}, timeout=10)
+    assert arrow.headers["content-type"] == "application/vnd.apache.arrow.stream"
+    table = pa.ipc.open_stream(arrow.content).read_all()
+    assert table.to_pylist() == [{"one": 1}] and str(table.schema.field("one").type) == "int64"
+    assert (get.status_code, get.headers.get("allow")) == (405, "POST")
+    assert plain.status_code == 415
+
+
+def test_client_query_reads_the_same_frame_as_the_runtime(lab: LocalRestate) -> None:
+    """``RestateClient.query`` over HTTP (Arrow) and ``LocalRestate.query`` give equal frames and dtypes."""
+    from restate_lab.server.client import RestateClient
+
+    key = uuid.uuid4().hex
+    lab.call("Counter", "add", 4, key=key)
+    sql = (f"select id, target, status, created_at, journal_size, retry_count from sys_invocation "
+           f"where target_service_key = '{key}'")
+    local = lab.query(sql)
+    with LabServer(lab, port=0, admin_port=0) as server, RestateClient(server.ingress_url, server.admin_url) as c:
+        remote = c.query(sql)
+    assert list(remote.dtypes) == list(local.dtypes)
+    assert remote.equals(local)
+
+
+def test_cached_completed_invocations_follow_new_completions_and_purges(lab: LocalRestate) -> None:
+    """Completed invocations are cached between queries, yet new ones appear and purged ones vanish."""
+    key = uuid.uuid4().hex
+    where = f"where i.target_service_key = '{key}'"
+    totals = f"select count(*) as n, sum(journal_size) as entries from sys_invocation i {where}"
+    journal = f"select count(*) as n from sys_journal j join sys_invocation i on i.id = j.id {where}"
+    lab.call("Counter", "add", 1, key=key)
+    assert lab.query(totals).to_dict("records") == [{"n": 1, "entries": 4}]
+    lab.call("Counter", "add", 2, key=key)
+    assert lab.query(totals).to_dict("records") == [{"n": 2, "entries": 8}]
+    assert lab.query(journal).to_dict("records") == [{"n": 8}]
+    first = lab.query(f"select id from sys_invocation i {where} order by created_at")["id"][0]
+    lab.purge(first)
+    assert lab.query(totals).to_dict("records") == [{"n": 1, "entries": 4}]
+    assert lab.query(journal).to_dict("records") == [{"n": 4}]
