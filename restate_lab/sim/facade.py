@@ -290,7 +290,7 @@ class SimulatedRestate:
 
     def _invocation_rows(self) -> Iterator[dict[str, Any]]:
         """``sys_invocation`` rows of every invocation (repeats answered by another are not invocations)."""
-        from restate_lab.runtime.sql.render import timestamp_ms as timestamp
+        from restate_lab.rules.durations import format_rfc3339 as timestamp
 
         sim = self.simulation
         rec = sim.records

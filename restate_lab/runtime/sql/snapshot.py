@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from restate_lab.protocol.messages import Failure, MessageType, Value
+from restate_lab.protocol.messages import Failure, MessageType, Value, WireError, entry_name
 from restate_lab.rules.ids import partition_key_for
 from restate_lab.rules.targets import ServiceType
 from restate_lab.runtime.invocation import Invocation, InvocationStatus
@@ -342,8 +342,8 @@ def _command_name(frame: Any) -> str:
     if frame.type == MessageType.INPUT_COMMAND:
         return ""
     try:
-        return str(frame.fields().string(12))
-    except ValueError:
+        return entry_name(frame.message())
+    except WireError:
         return ""
 
 
