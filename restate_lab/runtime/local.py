@@ -210,7 +210,8 @@ class LocalRestate:
         return await self.portal.acall(self._send(service, handler, body, key, delay, idempotency_key, headers))
 
     async def _attach(self, invocation_id: str) -> Any:
-        return decode_result(await ops.attach(self.engine, ops.lookup_invocation(self.engine, invocation_id)))
+        inv = ops.lookup_invocation(self.engine, invocation_id, attach=True)
+        return decode_result(await ops.attach(self.engine, inv))
 
     def attach(self, invocation_id: str) -> Any:
         """Wait for an invocation's result."""
