@@ -17,6 +17,7 @@ from restate_lab.rules.admission import (
     is_workflow_run,
     takes_key_lock,
 )
+from restate_lab.rules.errors import DEFAULT_TERMINAL_CODE, FailureText
 from restate_lab.rules.idempotency import DEFAULT_IDEMPOTENCY_RETENTION_MS
 from restate_lab.rules.retry import RetryPolicy
 from restate_lab.rules.targets import HandlerType, ServiceType
@@ -74,9 +75,16 @@ class HandlerBehaviour:
     A failing attempt fails at its end, after its work; journaled steps (sleep, call, send) are replayed,
     not repeated, on the next attempt, as Restate's journal does.
 
+    What a failure answers is part of the model: a terminal failure (``TerminalError`` in the SDK)
+    completes the invocation with ``terminal_code`` and ``terminal_message``; a retryable failure
+    that exhausts a ``kill`` retry policy completes it with ``failure_code`` and ``failure_message``
+    (the SDK reports a plain exception as 500 with its ``repr``, e.g. ``ValueError('boom')``).
+
     >>> b = HandlerBehaviour(service_time=10, failure_probability=0.1)
     >>> b.program()[0].duration.mean, b.retry_policy is None
     (10.0, True)
+    >>> HandlerBehaviour(terminal_failure_probability=1.0, terminal_code=418).terminal_failure.render()
+    '[418] simulated terminal failure'
     """
 
     service_time: Distribution | float | Any = 0.0
@@ -87,6 +95,20 @@ class HandlerBehaviour:
     retry_policy: RetryPolicy | None = None
     idempotency_retention_ms: float = DEFAULT_IDEMPOTENCY_RETENTION_MS
     result: Callable[[Any], Any] | None = None
+    terminal_code: int = DEFAULT_TERMINAL_CODE
+    terminal_message: str = "simulated terminal failure"
+    failure_code: int = 500
+    failure_message: str = "simulated failure"
+
+    @property
+    def terminal_failure(self) -> FailureText:
+        """What a terminal failure of this handler completes with."""
+        return FailureText(self.terminal_code, self.terminal_message)
+
+    @property
+    def retry_failure(self) -> FailureText:
+        """What the last retryable failure completes with when the retry policy kills the invocation."""
+        return FailureText(self.failure_code, self.failure_message)
 
     def program(self) -> tuple[Step, ...]:
         """The steps one attempt executes."""

@@ -8,16 +8,22 @@ from __future__ import annotations
 
 from array import array
 
+from restate_lab.rules.lifecycle import InvocationStatus
+
 NAN = float("nan")
 
-# Status codes, in Restate's vocabulary; codes >= COMPLETED are final.
-SCHEDULED, PENDING, READY, RUNNING, SUSPENDED, BACKING_OFF, PAUSED = range(7)
-COMPLETED, FAILED, KILLED, CANCELLED = range(7, 11)
-STATUS_NAMES = (
-    "scheduled", "pending", "ready", "running", "suspended", "backing-off", "paused",
-    "completed", "failed", "killed", "cancelled",
-)
+#: Status codes, in Restate's vocabulary and only its (``restate_lab.rules.lifecycle.InvocationStatus``).
+PENDING, SCHEDULED, READY, RUNNING, BACKING_OFF, SUSPENDED, PAUSED, COMPLETED = range(8)
+STATUS_NAMES = tuple(status.value for status in InvocationStatus)
+STATUSES = tuple(InvocationStatus)
+#: Codes >= FINAL are final: only ``completed``.
 FINAL = COMPLETED
+
+#: How a completed invocation ended (``outcome`` column); all but SUCCEEDED complete with a failure.
+NOT_ENDED, SUCCEEDED, FAILED, EXHAUSTED, KILLED, CANCELLED = range(6)
+#: ``ended_by`` names of the outcomes: a terminal error, retries run out (killed by the retry policy),
+#: a kill, a cancel.
+OUTCOME_NAMES = ("", "success", "terminal-error", "retries-exhausted", "killed", "cancelled")
 
 
 class InvocationRecords:
@@ -33,6 +39,7 @@ class InvocationRecords:
         self.completed = array("d")
         self.attempts = array("i")
         self.status = array("b")
+        self.outcome = array("b")  # NOT_ENDED until completed, then how it ended
         self.dedup_of = array("i")  # the invocation this submission was answered by, -1 if new
         self.parent = array("i")  # calling invocation, -1 for ingress and Kafka
 
@@ -49,6 +56,7 @@ class InvocationRecords:
         self.completed.append(NAN)
         self.attempts.append(0)
         self.status.append(status)
+        self.outcome.append(NOT_ENDED)
         self.dedup_of.append(dedup_of)
         self.parent.append(parent)
         return i

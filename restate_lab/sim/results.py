@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from restate_lab.sim.records import STATUS_NAMES
+from restate_lab.sim.records import OUTCOME_NAMES, STATUS_NAMES, SUCCEEDED
 
 if TYPE_CHECKING:
     from restate_lab.sim.engine import Simulation
@@ -30,6 +30,10 @@ def invocations_frame(sim: Simulation, *, ids: bool = True) -> pd.DataFrame:
     start and attempts of the invocation that answered it, ``deduplicated=True``, and ``completed`` no
     earlier than its own submission. ``queue_wait`` is the time from runnable (after any delay) to the
     first attempt. ``ids=False`` skips rendering ``inv_1…`` strings (about 13 µs a row).
+    ``status`` holds Restate's status names only (a killed or failed invocation is ``completed``);
+    ``completion_result`` and ``completion_failure`` are ``sys_invocation``'s (``[409] killed``, ...),
+    and ``ended_by`` says how a completed one ended: ``success``, ``terminal-error``,
+    ``retries-exhausted`` (killed by its retry policy), ``killed`` or ``cancelled``.
     """
     rec = sim.records
     n = len(rec)
@@ -45,6 +49,10 @@ def invocations_frame(sim: Simulation, *, ids: bool = True) -> pd.DataFrame:
     dedup = dedup_of >= 0
     completed = np.where(dedup, np.maximum(completed, submitted), completed)
     status = np.frombuffer(rec.status, dtype=np.int8)[owner] if n else np.zeros(0, np.int8)
+    outcome = np.frombuffer(rec.outcome, dtype=np.int8)[owner] if n else np.zeros(0, np.int8)
+    completion_failure = np.full(n, None, dtype=object)
+    for row in np.flatnonzero(outcome > SUCCEEDED):
+        completion_failure[row] = sim.failures[int(owner[row])].render()
     handler = np.frombuffer(rec.handler, dtype=np.int32) if n else np.zeros(0, np.int32)
     key = np.frombuffer(rec.key, dtype=np.int32) if n else np.zeros(0, np.int32)
     idem = np.frombuffer(rec.idem, dtype=np.int64) if n else np.zeros(0, np.int64)
@@ -67,6 +75,13 @@ def invocations_frame(sim: Simulation, *, ids: bool = True) -> pd.DataFrame:
         queue_wait=queue_wait,
         latency=completed - submitted,
         status=_codes_to_categorical(status.astype(np.int32), list(STATUS_NAMES)),
+        completion_result=_codes_to_categorical(
+            np.where(outcome == SUCCEEDED, 0, np.where(outcome > SUCCEEDED, 1, -1)).astype(np.int32),
+            ["success", "failure"],
+        ),
+        completion_failure=completion_failure,
+        ended_by=_codes_to_categorical(np.where(outcome > 0, outcome - 1, -1).astype(np.int32),
+                                       list(OUTCOME_NAMES[1:])),
         deduplicated=dedup,
         parent=np.frombuffer(rec.parent, dtype=np.int32).copy() if n else np.zeros(0, np.int32),
     )
@@ -149,9 +164,10 @@ def summary_frame(sim: Simulation, frame: pd.DataFrame | None = None) -> pd.Data
             "invocations": len(ran),
             "deduplicated": int(group["deduplicated"].sum()),
             "completed": len(done),
-            "failed": int((ran["status"] == "failed").sum()),
+            "failed": int((ran["ended_by"] == "terminal-error").sum()),
             "paused": int((ran["status"] == "paused").sum()),
-            "killed": int((ran["status"] == "killed").sum()),
+            "killed": int(ran["ended_by"].isin(["retries-exhausted", "killed"]).sum()),
+            "cancelled": int((ran["ended_by"] == "cancelled").sum()),
             "mean_attempts": float(ran["attempts"].mean()) if len(ran) else float("nan"),
             "throughput_per_s": len(done) / horizon_s,
             "mean_latency_ms": float(latency.mean()) if len(latency) else float("nan"),
