@@ -41,7 +41,7 @@ from restate_lab.rules.errors import (
     service_not_found,
 )
 from restate_lab.rules.idempotency import DEFAULT_IDEMPOTENCY_RETENTION_MS, IdempotencyTable
-from restate_lab.rules.ids import InvocationId, partition_key_for
+from restate_lab.rules.ids import InvocationId, invocation_id_for
 from restate_lab.rules.keyed_queue import KeyedQueue
 from restate_lab.rules.lifecycle import (
     CancelAction,
@@ -223,17 +223,8 @@ class Engine:
     def invocation_id_for(self, target: Target, idempotency_key: str | None, handler_type: HandlerType | None
                           ) -> InvocationId:
         """Workflow runs and idempotent requests get the same id for the same target and key."""
-        # An idempotent request to an unkeyed service is placed by its idempotency key, so the id
-        # is the same again after a purge (as on Restate Server).
-        placement = target.key if target.key is not None or handler_type is HandlerType.WORKFLOW else idempotency_key
-        partition = partition_key_for(target.service, placement)
-        if handler_type is HandlerType.WORKFLOW:
-            return InvocationId.deterministic(partition, "workflow", target.service, target.key or "")
-        if idempotency_key is not None:
-            return InvocationId.deterministic(
-                partition, "idempotent", target.service, target.key or "", target.handler, idempotency_key
-            )
-        return InvocationId.new(partition, self._rng)
+        return invocation_id_for(target.service, target.handler, target.key, idempotency_key,
+                                 handler_type is HandlerType.WORKFLOW, self._rng)
 
     def _enqueue(self, inv: Invocation) -> None:
         if inv.completed:

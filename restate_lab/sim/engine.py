@@ -24,7 +24,7 @@ from restate_lab.rules.errors import CANCELLED as CANCELLED_FAILURE
 from restate_lab.rules.errors import KILLED as KILLED_FAILURE
 from restate_lab.rules.errors import FailureText
 from restate_lab.rules.idempotency import IdempotencyTable
-from restate_lab.rules.ids import InvocationId, partition_key_for
+from restate_lab.rules.ids import InvocationId, invocation_id_for, partition_key_for
 from restate_lab.rules.keyed_queue import KeyedQueue
 from restate_lab.rules.lifecycle import (
     CancelAction,
@@ -43,6 +43,7 @@ from restate_lab.sim.model import (
     SAME_KEY,
     Call,
     Catalogue,
+    Fail,
     HandlerBehaviour,
     HandlerModel,
     Send,
@@ -117,7 +118,7 @@ class _Handler:
 class _Run:
     """In-flight state of one invocation; dropped when it completes."""
 
-    __slots__ = ("pc", "journal", "failed", "holding", "fresh", "cancel", "attempt_start", "waiting_on")
+    __slots__ = ("pc", "journal", "failed", "holding", "fresh", "cancel", "attempt_start", "waiting_on", "passes")
 
     def __init__(self) -> None:
         self.pc = 0  # next step of the current attempt
@@ -128,6 +129,7 @@ class _Run:
         self.cancel = False  # a cancel signal the handler sees at its next step
         self.attempt_start = 0.0
         self.waiting_on = -1  # the callee row a suspended call waits for
+        self.passes: dict[int, int] | None = None  # times each Fail step was reached
 
 
 class _Stream:
@@ -296,6 +298,11 @@ class Simulation:
             i = len(ids)
             h = self.handlers[rec.handler[i]]
             key = rec.key[i]
+            if h.workflow_run or rec.idem[i] >= 0:  # derived from the target, as the runtime's
+                key_name = self.key_names[key] if key >= 0 else None
+                ids.append(str(invocation_id_for(h.model.service, h.model.name, key_name,
+                                                 self.idem_name(rec.idem[i]), h.workflow_run)))
+                continue
             if key >= 0:
                 cache_key = (h.service_index, key)
                 pk = self._pk_cache.get(cache_key)
@@ -477,6 +484,15 @@ class Simulation:
                     self._work_done
                 )
                 return
+            if type(step) is Fail:
+                passes = run.passes
+                if passes is None:
+                    passes = run.passes = {}
+                reached = passes[run.pc] = passes.get(run.pc, 0) + 1
+                if reached <= step.times:
+                    self._attempt_failed(row, run, h)
+                    return
+                continue
             if run.pc <= run.journal:
                 continue  # journaled on an earlier attempt: replayed instantly
             run.journal = run.pc
@@ -534,24 +550,26 @@ class Simulation:
         if (b.failure_schedule is not None or b.failure_probability > 0) and b.attempt_fails(
             self.records.attempts[row], run.attempt_start, rng
         ):
-            run.failed += 1
-            self._free_slot(row, run)
-            decision = after_failure(h.policy, run.failed)
-            if type(decision) is Retry:
-                self.records.status[row] = BACKING_OFF
-                run.pc = 0
-                run.fresh = True
-                self._timeout(decision.delay_ms, row).callbacks.append(
-                    self._acquire_event
-                )
-            elif type(decision) is Pause:
-                self.records.status[row] = PAUSED  # keeps its key's lock, as in Restate
-                run.pc = 0
-                run.fresh = True
-            else:  # killed by the retry policy: completed with the last failure
-                self.complete(row, EXHAUSTED, b.retry_failure)
+            self._attempt_failed(row, run, h)
             return
         self.complete(row, SUCCEEDED)
+
+    def _attempt_failed(self, row: int, run: _Run, h: _Handler) -> None:
+        """A retryable failure ends the attempt; :func:`~restate_lab.rules.lifecycle.after_failure` says what next."""
+        run.failed += 1
+        self._free_slot(row, run)
+        decision = after_failure(h.policy, run.failed)
+        if type(decision) is Retry:
+            self.records.status[row] = BACKING_OFF
+            run.pc = 0
+            run.fresh = True
+            self._timeout(decision.delay_ms, row).callbacks.append(self._acquire_event)
+        elif type(decision) is Pause:
+            self.records.status[row] = PAUSED  # keeps its key's lock, as in Restate
+            run.pc = 0
+            run.fresh = True
+        else:  # killed by the retry policy: completed with the last failure
+            self.complete(row, EXHAUSTED, h.behaviour.retry_failure)
 
     def complete(self, row: int, outcome: int, failure: FailureText | None = None) -> None:
         """Complete ``row`` (status ``completed``) with ``outcome``, releasing its slot, key and waiters.

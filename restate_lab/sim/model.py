@@ -35,12 +35,20 @@ class Work:
 
     duration: Distribution
 
+    def __post_init__(self) -> None:
+        # A plain number of milliseconds is a constant duration.
+        object.__setattr__(self, "duration", as_distribution(self.duration))
+
 
 @dataclass(frozen=True)
 class Sleep:
     """``ctx.sleep``: journaled; the invocation suspends and frees its deployment slot meanwhile."""
 
     duration: Distribution
+
+    def __post_init__(self) -> None:
+        # A plain number of milliseconds is a constant duration.
+        object.__setattr__(self, "duration", as_distribution(self.duration))
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,19 @@ class Send:
     delay_ms: float = 0.0
 
 
-Step = Work | Sleep | Call | Send
+@dataclass(frozen=True)
+class Fail:
+    """A point where the handler raises (a retryable error) the first ``times`` times it gets there.
+
+    Not journaled: every attempt that reaches it counts, so ``Fail(2)`` before a sleep fails two
+    attempts and lets the third go on, as a handler that throws until it has been retried twice.
+    The failure reports the behaviour's ``failure_code`` and ``failure_message``.
+    """
+
+    times: int
+
+
+Step = Work | Sleep | Call | Send | Fail
 #: Decides whether attempt number ``n`` (1-based) started at virtual time ``now_ms`` fails (retryably).
 FailureSchedule = Callable[[int, float], bool]
 
