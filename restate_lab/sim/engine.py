@@ -377,7 +377,7 @@ class Simulation:
     def _submit(self, h: _Handler, key: int, idem: int, delay: float, parent: int) -> int:
         rec = self.records
         now = self.env.now
-        row = len(rec.handler)
+        row = rec.n
         owner = -1
         if h.workflow_run:
             claimed, new = self._workflows.claim((h.service_index, key), str(row), now)
@@ -393,7 +393,17 @@ class Simulation:
         if owner >= 0:
             rec.add(h.index, key, idem, now, -1, owner, parent)
             return row
-        rec.add(h.index, key, idem, now, SCHEDULED if delay > 0 else PENDING, -1, parent)
+        # InvocationRecords.add, inlined: the hot path of every submission
+        if row == rec.capacity:
+            rec.grow()
+        rec.n = row + 1
+        rec.handler[row] = h.index
+        rec.key[row] = key
+        rec.idem[row] = idem
+        rec.submitted[row] = now
+        rec.status[row] = SCHEDULED if delay > 0 else PENDING
+        rec.dedup_of[row] = -1
+        rec.parent[row] = parent
         self._in_system_area += self._in_system * (now - self._in_system_since)
         self._in_system_since = now
         self._in_system += 1
@@ -412,13 +422,11 @@ class Simulation:
         h = self.handlers[rec.handler[row]]
         if h.takes_lock:
             lock = (h.service_index << _KEY_BITS) | rec.key[row]
-            keyed = self._keyed
-            runs_now = keyed.offer(lock, row)
+            runs_now = self._keyed.offer(lock, row)
             trace = self.queue_trace
             if trace is not None:
                 trace.time.append(now)
-                trace.lock_key.append(lock)
-                trace.depth.append(keyed.depth(lock))
+                trace.change.append(lock << 1 | 1)
             if not runs_now:
                 rec.status[row] = PENDING
                 return
@@ -526,7 +534,7 @@ class Simulation:
         return self._submit(h, code, -1, delay, parent)
 
     def _work_done(self, event: simpy.Event) -> None:
-        row = cast(int, event.value)
+        row: int = event.value  # type: ignore[assignment]
         if self.records.status[row] >= FINAL:
             return
         self._proceed(row, self._runs[row])
@@ -598,14 +606,17 @@ class Simulation:
             h.deployment.waiting.remove(row)
         if h.takes_lock and previous != SCHEDULED:
             lock = (h.service_index << _KEY_BITS) | rec.key[row]
-            if self._keyed.holder(lock) == row:
-                nxt = self._keyed.release(lock)
-                if self.queue_trace is not None:
-                    self.queue_trace.record(now, lock, self._keyed.depth(lock))
+            keyed = self._keyed
+            trace = self.queue_trace
+            if keyed.holder(lock) == row:
+                nxt = keyed.release(lock)
+                if trace is not None:
+                    trace.time.append(now)
+                    trace.change.append(lock << 1)
                 if nxt is not None:
                     self._acquire(nxt)
-            elif self._keyed.remove(lock, row) and self.queue_trace is not None:
-                self.queue_trace.record(now, lock, self._keyed.depth(lock))
+            elif keyed.remove(lock, row) and trace is not None:
+                trace.left(now, lock)
         if rec.idem[row] >= 0:
             self._idempotency.completed((h.index, rec.key[row], rec.idem[row]), now, h.retention_ms)
         if h.workflow_run:
@@ -699,7 +710,7 @@ class Simulation:
     # ----------------------------------------------------------------- workloads and Kafka
 
     def _on_arrival(self, event: simpy.Event) -> None:
-        stream = cast(_Stream, event.value)
+        stream: _Stream = event.value  # type: ignore[assignment]
         now = self.env.now
         if now > stream.end:
             return

@@ -37,13 +37,13 @@ def invocations_frame(sim: Simulation, *, ids: bool = True) -> pd.DataFrame:
     """
     rec = sim.records
     n = len(rec)
-    dedup_of = np.frombuffer(rec.dedup_of, dtype=np.int32) if n else np.zeros(0, np.int32)
+    dedup_of = np.frombuffer(rec.dedup_of, dtype=np.int32)[:n] if n else np.zeros(0, np.int32)
     owner = np.where(dedup_of >= 0, dedup_of, np.arange(n, dtype=np.int64))
     # a repeat may point at a repeat only through a workflow id; resolve chains fully
     while n and (dedup_of[owner] >= 0).any():
         owner = np.where(dedup_of[owner] >= 0, dedup_of[owner], owner)
-    submitted = np.frombuffer(rec.submitted, dtype=np.float64) if n else np.zeros(0)
-    ready = np.frombuffer(rec.ready, dtype=np.float64) if n else np.zeros(0)
+    submitted = np.frombuffer(rec.submitted, dtype=np.float64)[:n] if n else np.zeros(0)
+    ready = np.frombuffer(rec.ready, dtype=np.float64)[:n] if n else np.zeros(0)
     started = np.frombuffer(rec.started, dtype=np.float64)[owner] if n else np.zeros(0)
     completed = np.frombuffer(rec.completed, dtype=np.float64)[owner] if n else np.zeros(0)
     dedup = dedup_of >= 0
@@ -53,9 +53,9 @@ def invocations_frame(sim: Simulation, *, ids: bool = True) -> pd.DataFrame:
     completion_failure = np.full(n, None, dtype=object)
     for row in np.flatnonzero(outcome > SUCCEEDED):
         completion_failure[row] = sim.failures[int(owner[row])].render()
-    handler = np.frombuffer(rec.handler, dtype=np.int32) if n else np.zeros(0, np.int32)
-    key = np.frombuffer(rec.key, dtype=np.int32) if n else np.zeros(0, np.int32)
-    idem = np.frombuffer(rec.idem, dtype=np.int64) if n else np.zeros(0, np.int64)
+    handler = np.frombuffer(rec.handler, dtype=np.int32)[:n] if n else np.zeros(0, np.int32)
+    key = np.frombuffer(rec.key, dtype=np.int32)[:n] if n else np.zeros(0, np.int32)
+    idem = np.frombuffer(rec.idem, dtype=np.int64)[:n] if n else np.zeros(0, np.int64)
     idem_names = np.full(n, None, dtype=object)
     for row in np.flatnonzero(idem >= 0):
         idem_names[row] = sim.idem_name(int(idem[row]))
@@ -83,7 +83,7 @@ def invocations_frame(sim: Simulation, *, ids: bool = True) -> pd.DataFrame:
         ended_by=_codes_to_categorical(np.where(outcome > 0, outcome - 1, -1).astype(np.int32),
                                        list(OUTCOME_NAMES[1:])),
         deduplicated=dedup,
-        parent=np.frombuffer(rec.parent, dtype=np.int32).copy() if n else np.zeros(0, np.int32),
+        parent=np.frombuffer(rec.parent, dtype=np.int32)[:n].copy() if n else np.zeros(0, np.int32),
     )
     return pd.DataFrame(columns)
 
@@ -93,7 +93,10 @@ def queue_depth_frame(sim: Simulation) -> pd.DataFrame:
     trace = sim.queue_trace
     if trace is None or not len(trace.time):
         return pd.DataFrame({"time": [], "service": [], "key": [], "depth": []})
-    lock = np.frombuffer(trace.lock_key, dtype=np.int64)
+    change = np.frombuffer(trace.change, dtype=np.int64)
+    lock = change >> 1
+    delta = np.where(change & 1, 1, -1).astype(np.int32)
+    depth = pd.Series(delta).groupby(lock).cumsum().to_numpy(dtype=np.int32)
     service = (lock >> _KEY_BITS).astype(np.int32)
     key = (lock & ((1 << _KEY_BITS) - 1)).astype(np.int32)
     return pd.DataFrame(
@@ -101,7 +104,7 @@ def queue_depth_frame(sim: Simulation) -> pd.DataFrame:
             "time": np.frombuffer(trace.time, dtype=np.float64).copy(),
             "service": _codes_to_categorical(service, sim.service_names),
             "key": _codes_to_categorical(key, sim.key_names),
-            "depth": np.frombuffer(trace.depth, dtype=np.int32).copy(),
+            "depth": depth,
         }
     )
 
