@@ -480,8 +480,9 @@ class Simulation:
         if run.fresh:
             run.fresh = False
             run.attempt_start = now
-            rec.attempts[row] += 1
-            if rec.attempts[row] == 1:
+            attempts = rec.attempts[row] + 1
+            rec.attempts[row] = attempts
+            if attempts == 1:
                 rec.started[row] = now
         program = h.program
         while run.pc < len(program):
@@ -593,19 +594,22 @@ class Simulation:
         rec.completed[row] = now
         rec.status[row] = COMPLETED
         rec.outcome[row] = outcome
+        h = self.handlers[rec.handler[row]]
         if outcome != SUCCEEDED:
             if failure is None:
                 failure = KILLED_FAILURE if outcome == KILLED else CANCELLED_FAILURE if outcome == CANCELLED else \
-                    self.handlers[rec.handler[row]].behaviour.terminal_failure
+                    h.behaviour.terminal_failure
             self.failures[row] = failure
-        h = self.handlers[rec.handler[row]]
+        elif h.behaviour.result is not None:
+            self.results[row] = h.behaviour.result(self.bodies.get(row))
         run = self._runs.pop(row, None)
-        if run is not None:
+        if run is not None and run.holding:
             self._free_slot(row, run)
         if previous == READY:
             h.deployment.waiting.remove(row)
+        key = rec.key[row]
         if h.takes_lock and previous != SCHEDULED:
-            lock = (h.service_index << _KEY_BITS) | rec.key[row]
+            lock = (h.service_index << _KEY_BITS) | key
             keyed = self._keyed
             trace = self.queue_trace
             if keyed.holder(lock) == row:
@@ -617,22 +621,23 @@ class Simulation:
                     self._acquire(nxt)
             elif keyed.remove(lock, row) and trace is not None:
                 trace.left(now, lock)
-        if rec.idem[row] >= 0:
-            self._idempotency.completed((h.index, rec.key[row], rec.idem[row]), now, h.retention_ms)
+        idem = rec.idem[row]
+        if idem >= 0:
+            self._idempotency.completed((h.index, key, idem), now, h.retention_ms)
         if h.workflow_run:
-            self._workflows.completed((h.service_index, rec.key[row]), now, h.workflow_retention_ms)
-        if outcome == SUCCEEDED and h.behaviour.result is not None:
-            self.results[row] = h.behaviour.result(self.bodies.get(row))
-        self._in_system_area += self._in_system * (now - self._in_system_since)
+            self._workflows.completed((h.service_index, key), now, h.workflow_retention_ms)
+        in_system = self._in_system
+        self._in_system_area += in_system * (now - self._in_system_since)
         self._in_system_since = now
-        self._in_system -= 1
+        self._in_system = in_system - 1
         self.completions += 1
         if self._on_progress is not None and not self.completions & 4095:
             self._on_progress(4096)
-        waiters = self._waiters.pop(row, None)
-        if waiters:
-            for waiter in waiters:
-                waiter(row)
+        if self._waiters:
+            waiters = self._waiters.pop(row, None)
+            if waiters:
+                for waiter in waiters:
+                    waiter(row)
 
     def owner(self, row: int) -> int:
         """The row of the invocation that answers ``row`` (itself unless deduplicated)."""
