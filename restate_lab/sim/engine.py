@@ -536,9 +536,15 @@ class Simulation:
 
     def _work_done(self, event: simpy.Event) -> None:
         row: int = event.value  # type: ignore[assignment]
-        if self.records.status[row] >= FINAL:
+        rec = self.records
+        if rec.status[row] >= FINAL:
             return
-        self._proceed(row, self._runs[row])
+        run = self._runs[row]
+        h = self.handlers[rec.handler[row]]
+        if not run.cancel and run.pc >= len(h.program):  # the attempt's last step: straight to its end
+            self._attempt_end(row, run, h)
+            return
+        self._proceed(row, run)
 
     def _child_done(self, parent: int, child: int) -> None:
         if self.records.status[parent] >= FINAL:
