@@ -7,7 +7,7 @@ import restate_lab
 
 EXPECTED = {
     "IngressApi", "LocalRestate", "RestateError", "RetryPolicy", "SendReceipt", "Target", "__version__",
-    "SAME_KEY", "Bursty", "Call", "Catalogue", "Constant", "Empirical", "Exponential", "Fixed", "FromCallable",
+    "SAME_KEY", "Bursty", "Call", "Catalogue", "Constant", "Empirical", "Exponential", "Fail", "Fixed", "FromCallable",
     "HandlerBehaviour", "KafkaSubscription", "LogNormal", "Poisson", "Send", "SimulatedRestate", "Simulation",
     "Sleep", "Uniform", "Work", "Workload", "Zipf", "consumer_lag_frame", "invocations_frame", "kafka_frame",
     "load_scenario", "queue_depth_frame", "simulation_from_dict", "summary_frame", "utilisation_frame",
