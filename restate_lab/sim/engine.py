@@ -430,7 +430,18 @@ class Simulation:
             if not runs_now:
                 rec.status[row] = PENDING
                 return
-        self._acquire(row)
+        # _acquire for a row's first attempt, inlined (the hot path of every invocation)
+        run = self._runs[row] = _Run()
+        d = h.deployment
+        if d.limit is not None and d.busy >= d.limit:
+            rec.status[row] = READY
+            d.waiting.append(row)
+            return
+        d.busy_area += d.busy * (now - d.last_change)
+        d.last_change = now
+        d.busy += 1
+        run.holding = True
+        self._proceed(row, run)
 
     def _acquire(self, row: int) -> None:
         """Take a deployment slot for ``row``'s next step, or wait for one in FIFO order."""
