@@ -9,7 +9,7 @@ from restate_lab.ingress.asgi import Receive, Scope, Send, read_body, respond, r
 from restate_lab.ingress.invoke import invoke, respond_result
 from restate_lab.protocol.messages import VOID, Failure, Value
 from restate_lab.rules.admission import service_not_found
-from restate_lab.rules.errors import RestateError
+from restate_lab.rules.errors import RestateError, attach_not_found, bad_invocation_id, output_not_found
 from restate_lab.rules.ids import InvocationId, parse_awakeable_id
 from restate_lab.rules.targets import HandlerType, Target
 from restate_lab.runtime import operations as ops
@@ -34,7 +34,7 @@ def parse_invocation_id(text: str) -> InvocationId:
     try:
         return InvocationId.parse(text)
     except ValueError as exc:
-        raise RestateError(400, f"bad invocation id '{text}': {exc}") from exc
+        raise bad_invocation_id(text, str(exc)) from exc
 
 
 class Lookup:
@@ -48,9 +48,7 @@ class Lookup:
     async def answer(self, send: Send, attach: bool) -> None:
         inv = self.invocation
         if inv is None:
-            if attach:
-                raise RestateError(404, "not found", "invocation", invocation_id=str(self.id))
-            raise RestateError(404, "invocation not found")
+            raise attach_not_found(str(self.id)) if attach else output_not_found()
         if not attach and not inv.completed:
             raise ops.NOT_COMPLETED
         stored = inv.completed

@@ -9,8 +9,27 @@ from __future__ import annotations
 
 from typing import Literal
 
-from restate_lab.rules.errors import RestateError
+from restate_lab.rules.errors import (  # re-exported: admission refusals live with the other texts
+    RestateError,
+    not_completed_yet,
+    service_not_found,
+    workflow_already_invoked,
+)
 from restate_lab.rules.targets import HandlerType, ServiceType
+
+__all__ = [
+    "DEFAULT_WORKFLOW_RETENTION_MS",
+    "RestateError",
+    "SendStatus",
+    "handler_type_of",
+    "is_workflow_run",
+    "not_completed_yet",
+    "refuses_repeated_call",
+    "send_status",
+    "service_not_found",
+    "takes_key_lock",
+    "workflow_already_invoked",
+]
 
 SendStatus = Literal["Accepted", "PreviouslyAccepted"]
 
@@ -68,22 +87,15 @@ def send_status(claimed_new: bool) -> SendStatus:
     return "Accepted" if claimed_new else "PreviouslyAccepted"
 
 
-def workflow_already_invoked() -> RestateError:
-    """The error a *call* to a workflow's run handler gets once that workflow id has run.
+def refuses_repeated_call(workflow_run: bool, previously_accepted: bool, idempotency_key: str | None) -> bool:
+    """True when a *call* meets :func:`workflow_already_invoked` instead of the first run's result.
 
-    >>> workflow_already_invoked().to_json()["code"]
-    409
+    A repeated send answers ``PreviouslyAccepted``; a repeated call of a workflow's run handler is
+    refused (409) unless it carries an idempotency key, which attaches to the first run.
+
+    >>> refuses_repeated_call(True, True, None), refuses_repeated_call(True, True, "k")
+    (True, False)
+    >>> refuses_repeated_call(False, True, None), refuses_repeated_call(True, False, None)
+    (False, False)
     """
-    return RestateError(409, "the workflow method was already invoked", "invocation")
-
-
-def not_completed_yet() -> RestateError:
-    """The error ``output`` answers for an invocation that exists but has no result yet."""
-    return RestateError(470, "the invocation exists but has not completed yet", "ingress")
-
-
-def service_not_found(service: str) -> RestateError:
-    """The error an unknown service name gets at ingress."""
-    return RestateError(
-        404, f"service '{service}' not found, make sure to register the service before calling it.", "ingress"
-    )
+    return workflow_run and previously_accepted and idempotency_key is None

@@ -73,6 +73,26 @@ class InvocationId:
         return _INVOCATION_PREFIX + _b62_fixed(self.raw[:8], 11) + _b62_fixed(self.raw[8:], 22)
 
 
+def invocation_id_for(service: str, handler: str, key: str | None, idempotency_key: str | None,
+                      workflow_run: bool, rng: random.Random | None = None) -> InvocationId:
+    """The id Restate gives a new invocation: derived from the target for a workflow run (once per
+    workflow id) and for an idempotent request (so a resend after purge or retention gets the same
+    id, as on Restate Server), else fresh.
+
+    >>> a = invocation_id_for("Greeter", "greet", None, "k1", False)
+    >>> a == invocation_id_for("Greeter", "greet", None, "k1", False), str(a).startswith("inv_1")
+    (True, True)
+    """
+    # An idempotent request to an unkeyed service is placed by its idempotency key.
+    placement = key if key is not None or workflow_run else idempotency_key
+    partition = partition_key_for(service, placement)
+    if workflow_run:
+        return InvocationId.deterministic(partition, "workflow", service, key or "")
+    if idempotency_key is not None:
+        return InvocationId.deterministic(partition, "idempotent", service, key or "", handler, idempotency_key)
+    return InvocationId.new(partition, rng)
+
+
 def partition_key_for(service: str, key: str | None) -> int:
     """Keyed targets hash their key so every invocation on one key shares a partition key."""
     seed = f"{service}/{key}" if key is not None else None

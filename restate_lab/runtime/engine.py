@@ -30,11 +30,33 @@ from restate_lab.protocol.messages import (
     signal_notification,
 )
 from restate_lab.protocol.transport import AsgiTransport, HttpTransport, Transport
-from restate_lab.rules.admission import DEFAULT_WORKFLOW_RETENTION_MS, service_not_found
-from restate_lab.rules.errors import RestateError
+from restate_lab.rules.admission import DEFAULT_WORKFLOW_RETENTION_MS
+from restate_lab.rules.errors import (
+    CANCELLED,
+    KILLED,
+    RestateError,
+    already_completed,
+    handler_not_found,
+    invocation_does_not_exist,
+    key_required,
+    not_yet_completed,
+    promise_already_completed,
+    service_not_found,
+)
 from restate_lab.rules.idempotency import DEFAULT_IDEMPOTENCY_RETENTION_MS, IdempotencyTable
-from restate_lab.rules.ids import InvocationId, partition_key_for
+from restate_lab.rules.ids import InvocationId, invocation_id_for
 from restate_lab.rules.keyed_queue import KeyedQueue
+from restate_lab.rules.lifecycle import (
+    CancelAction,
+    KillAction,
+    Pause,
+    Retry,
+    after_failure,
+    cancel_action,
+    failures_after_resume,
+    failures_after_suspension,
+    kill_action,
+)
 from restate_lab.rules.retry import RetryPolicy
 from restate_lab.rules.targets import HandlerType, Target
 from restate_lab.runtime.attempt import Ended, Failed, Suspended, run_attempt
@@ -51,8 +73,8 @@ log = logging.getLogger("restate_lab.runtime")
 #: Restate Server 1.7 keeps every completed invocation's output this long (``completion_retention``).
 DEFAULT_COMPLETION_RETENTION_MS = 24 * 3_600_000
 
-CANCELED = Failure(409, "cancelled")
-KILLED = Failure(409, "killed")
+CANCELED = Failure(CANCELLED.code, CANCELLED.message)
+KILLED_FAILURE = Failure(KILLED.code, KILLED.message)
 
 
 class Engine:
@@ -159,11 +181,7 @@ class Engine:
             raise service_not_found(service)
         handler_meta = meta.handlers.get(handler)
         if handler_meta is None:
-            raise RestateError(
-                404,
-                f"the service '{service}' exists, but the handler '{handler}' was not found, "
-                "check that the handler exists in the latest registered service version.",
-            )
+            raise handler_not_found(service, handler)
         return meta, handler_meta
 
     # ---- accepting invocations ----
@@ -182,7 +200,7 @@ class Engine:
         """Accept an invocation, or return the one an idempotency key or workflow id already owns."""
         meta, handler = self.resolve(target.service, target.handler)
         if meta.keyed and target.key is None:
-            raise RestateError(400, f"the service '{meta.name}' is keyed and requires a key")
+            raise key_required(meta.name)
         if not meta.keyed and target.key is not None:
             target = Target(target.service, target.handler)
         now = self.now_ms()
@@ -226,17 +244,8 @@ class Engine:
     def invocation_id_for(self, target: Target, idempotency_key: str | None, handler_type: HandlerType | None
                           ) -> InvocationId:
         """Workflow runs and idempotent requests get the same id for the same target and key."""
-        # An idempotent request to an unkeyed service is placed by its idempotency key, so the id
-        # is the same again after a purge (as on Restate Server).
-        placement = target.key if target.key is not None or handler_type is HandlerType.WORKFLOW else idempotency_key
-        partition = partition_key_for(target.service, placement)
-        if handler_type is HandlerType.WORKFLOW:
-            return InvocationId.deterministic(partition, "workflow", target.service, target.key or "")
-        if idempotency_key is not None:
-            return InvocationId.deterministic(
-                partition, "idempotent", target.service, target.key or "", target.handler, idempotency_key
-            )
-        return InvocationId.new(partition, self._rng)
+        return invocation_id_for(target.service, target.handler, target.key, idempotency_key,
+                                 handler_type is HandlerType.WORKFLOW, self._rng)
 
     def _enqueue(self, inv: Invocation) -> None:
         if inv.completed:
@@ -274,7 +283,7 @@ class Engine:
         if isinstance(outcome, Ended):
             self._complete(inv, inv.pending_output or Value(b""))
         elif isinstance(outcome, Suspended):
-            inv.retry_count = 0
+            inv.retry_count = failures_after_suspension(inv.retry_count)
             inv.awaiting = outcome.point
             if inv.already_satisfied():
                 self._start(inv)
@@ -292,18 +301,16 @@ class Engine:
         inv.last_failure_code = outcome.code
         handler = self.services[inv.target.service].handlers.get(inv.target.handler)
         policy = (handler.retry_policy if handler is not None else None) or self.retry_policy
-        if policy.exhausted(inv.retry_count):
-            if policy.on_max_attempts == "kill":
-                self._complete(inv, Failure(outcome.code, outcome.message))
-            else:
-                inv.status = InvocationStatus.PAUSED
-                inv.modified_at_ms = self.now_ms()
+        decision = after_failure(policy, inv.retry_count, outcome.next_retry_delay_ms)
+        if isinstance(decision, Pause):
+            inv.status = InvocationStatus.PAUSED
+            inv.modified_at_ms = self.now_ms()
             return
-        delay = outcome.next_retry_delay_ms
-        if delay is None:
-            delay = policy.delay_ms(inv.retry_count)
+        if not isinstance(decision, Retry):
+            self._complete(inv, Failure(outcome.code, outcome.message))
+            return
         inv.status = InvocationStatus.BACKING_OFF
-        inv.next_retry_at_ms = self.now_ms() + delay
+        inv.next_retry_at_ms = self.now_ms() + decision.delay_ms
         self.at(inv, inv.next_retry_at_ms, lambda: self._retry(inv))
 
     def _retry(self, inv: Invocation) -> None:
@@ -314,7 +321,7 @@ class Engine:
         """Resume a paused invocation (as the admin API's resume does)."""
         inv = self._get(invocation_id)
         if inv.status is InvocationStatus.PAUSED:
-            inv.retry_count = 0
+            inv.retry_count = failures_after_resume(inv.retry_count)
             self._start(inv)
             self._changed(inv)
 
@@ -375,7 +382,8 @@ class Engine:
         """Complete a workflow promise once; later attempts get a failure."""
         promise = self.promises.get(sid, name)
         if promise.result is not None:
-            return Failure(409, "promise was already completed")
+            done = promise_already_completed()
+            return Failure(done.code, done.message)
         promise.result = result
         if self.store is not None:
             self._dirty_promises.add((sid, name))
@@ -475,7 +483,7 @@ class Engine:
     def _get(self, invocation_id: str) -> Invocation:
         inv = self.invocations.get(invocation_id)
         if inv is None:
-            raise RestateError(404, f"invocation '{invocation_id}' not found")
+            raise invocation_does_not_exist(invocation_id)
         return inv
 
     def find_idempotent(self, service: str, key: str | None, handler: str, idempotency_key: str) -> Invocation | None:
@@ -489,52 +497,67 @@ class Engine:
     # ---- cancel, kill, purge ----
 
     def cancel(self, invocation_id: str, *, missing_ok: bool = False) -> None:
-        """Ask an invocation to stop: it sees a cancellation and may compensate; callees are cancelled too."""
+        """Ask an invocation to stop: it sees a cancellation and may compensate; callees are cancelled too.
+
+        What happens in each status is :func:`restate_lab.rules.lifecycle.cancel_action`'s decision.
+        ``missing_ok`` (internal cancels: signals, callees) makes unknown and completed ids a no-op.
+        """
         inv = self.invocations.get(invocation_id)
         if inv is None:
             if missing_ok:
                 return
-            raise RestateError(404, f"invocation '{invocation_id}' not found")
-        if inv.completed:
-            return
-        if inv.status in (InvocationStatus.PENDING, InvocationStatus.SCHEDULED):
+            raise invocation_does_not_exist(invocation_id)
+        action = cancel_action(inv.status, inv.attempts)
+        if action is CancelAction.ALREADY_COMPLETED:
+            if missing_ok:
+                return
+            raise already_completed(invocation_id)
+        if action is CancelAction.DROP:
             # Restate Server drops an inboxed or scheduled invocation that is cancelled: it never
             # ran, so nothing is kept (output then answers 404 "invocation not found").
             self._complete(inv, CANCELED)
             self._forget(inv)
             return
-        if (
-            inv.status is InvocationStatus.READY and inv.attempts == 0
-        ):
+        if action is CancelAction.END:
             if inv.attempt_task is not None:
                 inv.attempt_task.cancel()
             self._complete(inv, CANCELED)
             return
         for callee in list(inv.callees):
             self.cancel(callee, missing_ok=True)
-        if inv.status in (InvocationStatus.BACKING_OFF, InvocationStatus.PAUSED):
-            self.notify(inv, signal_notification(CANCEL_SIGNAL, VOID), signal=CANCEL_SIGNAL)
-            self._start(inv)
-            return
         self.notify(inv, signal_notification(CANCEL_SIGNAL, VOID), signal=CANCEL_SIGNAL)
+        if action is CancelAction.SIGNAL_AND_RESUME:
+            # The resume starts the attempt that sees the signal; a backing-off invocation keeps
+            # its back-off and the next attempt sees it (as on Restate Server).
+            inv.retry_count = failures_after_resume(inv.retry_count)
+            self._start(inv)
 
     def kill(self, invocation_id: str) -> None:
-        """Stop an invocation at once, without running its code again; callees are killed too."""
+        """Stop an invocation at once, without running its code again; callees are killed too.
+
+        What happens in each status is :func:`restate_lab.rules.lifecycle.kill_action`'s decision.
+        """
         inv = self._get(invocation_id)
-        if inv.completed:
+        action = kill_action(inv.status)
+        if action is KillAction.ALREADY_COMPLETED:
+            raise already_completed(invocation_id)
+        if action is KillAction.DROP:
+            self._complete(inv, KILLED_FAILURE)
+            self._forget(inv)
             return
         for callee in list(inv.callees):
-            if callee in self.invocations:
+            callee_inv = self.invocations.get(callee)
+            if callee_inv is not None and not callee_inv.completed:
                 self.kill(callee)
         if inv.attempt_task is not None and not inv.attempt_task.done():
             inv.attempt_task.cancel()
-        self._complete(inv, KILLED)
+        self._complete(inv, KILLED_FAILURE)
 
     def purge(self, invocation_id: str) -> None:
         """Forget a completed invocation: its output, idempotency entry and workflow state."""
         inv = self._get(invocation_id)
         if not inv.completed:
-            raise RestateError(409, f"invocation '{invocation_id}' is not completed yet, cannot be purged")
+            raise not_yet_completed(invocation_id)
         self._forget(inv)
 
     def purge_journal(self, invocation_id: str) -> None:

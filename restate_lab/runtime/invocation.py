@@ -5,25 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from restate_lab.protocol.messages import AwaitPoint, Frame, Result
 from restate_lab.rules.ids import InvocationId
+from restate_lab.rules.lifecycle import InvocationStatus
 from restate_lab.rules.targets import HandlerType, ServiceType, Target
 from restate_lab.runtime.clock import Timer
 
-
-class InvocationStatus(StrEnum):
-    """The statuses ``sys_invocation`` reports on Restate Server."""
-
-    PENDING = "pending"
-    SCHEDULED = "scheduled"
-    READY = "ready"
-    RUNNING = "running"
-    BACKING_OFF = "backing-off"
-    SUSPENDED = "suspended"
-    PAUSED = "paused"
-    COMPLETED = "completed"
+__all__ = ["CompletionHook", "Invocation", "InvocationStatus"]
 
 
 CompletionHook = Callable[["Invocation", Result], None]

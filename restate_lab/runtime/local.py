@@ -290,7 +290,7 @@ class LocalRestate:
         return decode_result(result)
 
     def _by_id(self, invocation_id: str) -> Callable[[], Invocation]:
-        return lambda: ops.lookup_invocation(self.engine, invocation_id)
+        return lambda: ops.lookup_invocation(self.engine, invocation_id, attach=True)
 
     def _by_workflow(self, workflow: str, workflow_id: str) -> Callable[[], Invocation]:
         return lambda: ops.lookup_workflow(self.engine, workflow, workflow_id)

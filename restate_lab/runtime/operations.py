@@ -9,9 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from restate_lab.protocol.messages import Result
-from restate_lab.rules.admission import not_completed_yet, send_status, workflow_already_invoked
+from restate_lab.rules.admission import refuses_repeated_call, send_status
 from restate_lab.rules.durations import format_rfc3339
-from restate_lab.rules.errors import RestateError
+from restate_lab.rules.errors import (
+    RestateError,
+    already_completed,
+    attach_not_found,
+    completed_cannot_be_resumed,
+    not_completed_yet,
+    not_started_cannot_be_resumed,
+    not_yet_completed,
+    output_not_found,
+    workflow_already_invoked,
+)
 from restate_lab.rules.targets import HandlerType, Target
 from restate_lab.runtime.engine import Engine
 from restate_lab.runtime.invocation import Invocation
@@ -39,10 +49,9 @@ def submit_call(
     """Accept a request-response invocation; a second workflow run without idempotency key is refused."""
     submission = engine.submit(target, body, headers, idempotency_key=idempotency_key)
     inv = submission.invocation
-    if submission.previously_accepted and idempotency_key is None and inv.handler_type is HandlerType.WORKFLOW:
-        error = workflow_already_invoked()
-        error.invocation_id = inv.id_str
-        raise error
+    if refuses_repeated_call(inv.handler_type is HandlerType.WORKFLOW, submission.previously_accepted,
+                             idempotency_key):
+        raise workflow_already_invoked(inv.id_str)
     return submission
 
 
@@ -72,24 +81,25 @@ def send(
     return Accepted(inv, submission.previously_accepted, when)
 
 
-def lookup_invocation(engine: Engine, invocation_id: str) -> Invocation:
+def lookup_invocation(engine: Engine, invocation_id: str, *, attach: bool = False) -> Invocation:
+    """The invocation with this id; unknown ids answer as the real server's output (or attach) does."""
     inv = engine.find(invocation_id)
     if inv is None:
-        raise RestateError(404, f"invocation '{invocation_id}' not found")
+        raise attach_not_found(invocation_id) if attach else output_not_found()
     return inv
 
 
 def lookup_idempotent(engine: Engine, service: str, key: str | None, handler: str, idem: str) -> Invocation:
     inv = engine.find_idempotent(service, key, handler, idem)
     if inv is None:
-        raise RestateError(404, "invocation not found")
+        raise output_not_found()
     return inv
 
 
 def lookup_workflow(engine: Engine, workflow: str, workflow_id: str) -> Invocation:
     inv = engine.find_workflow(workflow, workflow_id)
     if inv is None:
-        raise RestateError(404, "invocation not found")
+        raise output_not_found()
     return inv
 
 
@@ -112,12 +122,12 @@ def management_refusal(op: str, inv: Invocation) -> RestateError | None:
     inv_id, status = inv.id_str, inv.status.value
     completed = status == "completed"
     if op in ("cancel", "kill") and completed:
-        return RestateError(409, f"The invocation '{inv_id}' was already completed.")
+        return already_completed(inv_id)
     if op == "purge" and not completed:
-        return RestateError(409, f"The invocation '{inv_id}' is not yet completed.")
+        return not_yet_completed(inv_id)
     if op == "resume":
         if completed:
-            return RestateError(409, f"The invocation '{inv_id}' is completed, cannot be resumed.")
+            return completed_cannot_be_resumed(inv_id)
         if status in ("pending", "scheduled"):
-            return RestateError(425, f"The invocation '{inv_id}' is either inboxed or scheduled, cannot be resumed.")
+            return not_started_cannot_be_resumed(inv_id)
     return None

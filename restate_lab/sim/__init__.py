@@ -12,7 +12,7 @@ from restate_lab.sim.engine import Simulation
 from restate_lab.sim.facade import SimulatedRestate
 from restate_lab.sim.kafka import KafkaSubscription
 from restate_lab.sim.keys import Fixed, Uniform, Zipf
-from restate_lab.sim.model import SAME_KEY, Call, Catalogue, HandlerBehaviour, Send, Sleep, Work
+from restate_lab.sim.model import SAME_KEY, Call, Catalogue, Fail, HandlerBehaviour, Send, Sleep, Work
 from restate_lab.sim.results import (
     consumer_lag_frame,
     invocations_frame,
@@ -32,6 +32,7 @@ __all__ = [
     "Constant",
     "Empirical",
     "Exponential",
+    "Fail",
     "Fixed",
     "FromCallable",
     "HandlerBehaviour",

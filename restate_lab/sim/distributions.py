@@ -49,8 +49,12 @@ class Exponential:
 
     mean_ms: float
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_rate", 1.0 / self.mean_ms if self.mean_ms > 0 else 0.0)
+
     def sample(self, rng: random.Random) -> float:
-        return rng.expovariate(1.0 / self.mean_ms) if self.mean_ms > 0 else 0.0
+        rate: float = self._rate  # type: ignore[attr-defined]
+        return rng.expovariate(rate) if rate else 0.0
 
     @property
     def mean(self) -> float:

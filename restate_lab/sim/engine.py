@@ -1,9 +1,12 @@
 """The simulation driver: Restate's execution rules on a simpy clock, in virtual milliseconds.
 
-Admission (idempotency keys, workflow ids), per-key exclusive scheduling and retry back-off come from
-``restate_lab.rules`` -- the same objects the runtime uses -- so the simulator cannot drift from it.
-Events are simpy timeouts with plain callbacks rather than one generator process per invocation:
-the bookkeeping is the same, and it is what lets a million invocations run in reasonable time.
+Admission (idempotency keys, workflow ids), per-key exclusive scheduling, retry back-off and the
+lifecycle decisions (what follows a failed attempt, what cancel and kill do in each status, when the
+failure count starts again) come from ``restate_lab.rules`` -- the same code the runtime asks -- so
+the simulator cannot drift from it; ``tests/parity`` runs the same scenarios on both and on the
+real server. Events are ``simpy.Timeout`` s with a callback (simpy's public event API) rather than
+one generator process per invocation: the bookkeeping is the same, and it is what lets a million
+invocations run in reasonable time.
 """
 
 from __future__ import annotations
@@ -13,20 +16,34 @@ import random
 from collections import deque
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import simpy
-from simpy.events import NORMAL
 
+from restate_lab.rules.errors import CANCELLED as CANCELLED_FAILURE
+from restate_lab.rules.errors import KILLED as KILLED_FAILURE
+from restate_lab.rules.errors import FailureText
 from restate_lab.rules.idempotency import IdempotencyTable
-from restate_lab.rules.ids import InvocationId, partition_key_for
+from restate_lab.rules.ids import InvocationId, invocation_id_for, partition_key_for
 from restate_lab.rules.keyed_queue import KeyedQueue
+from restate_lab.rules.lifecycle import (
+    CancelAction,
+    KillAction,
+    Pause,
+    Retry,
+    after_failure,
+    cancel_action,
+    failures_after_resume,
+    failures_after_suspension,
+    kill_action,
+)
 from restate_lab.rules.retry import RetryPolicy
 from restate_lab.sim.kafka import KafkaSubscription, KafkaTrace, PartitionState
 from restate_lab.sim.model import (
     SAME_KEY,
     Call,
     Catalogue,
+    Fail,
     HandlerBehaviour,
     HandlerModel,
     Send,
@@ -38,6 +55,7 @@ from restate_lab.sim.records import (
     BACKING_OFF,
     CANCELLED,
     COMPLETED,
+    EXHAUSTED,
     FAILED,
     FINAL,
     KILLED,
@@ -46,6 +64,8 @@ from restate_lab.sim.records import (
     READY,
     RUNNING,
     SCHEDULED,
+    STATUSES,
+    SUCCEEDED,
     SUSPENDED,
     InvocationRecords,
     QueueTrace,
@@ -98,16 +118,18 @@ class _Handler:
 class _Run:
     """In-flight state of one invocation; dropped when it completes."""
 
-    __slots__ = ("pc", "journal", "failed", "holding", "fresh", "cancel", "attempt_start")
+    __slots__ = ("pc", "journal", "failed", "holding", "fresh", "cancel", "attempt_start", "waiting_on", "passes")
 
     def __init__(self) -> None:
         self.pc = 0  # next step of the current attempt
         self.journal = 0  # steps journaled so far: replayed, not repeated, on retry
-        self.failed = 0
+        self.failed = 0  # failed attempts since the start, the last suspension or a resume
         self.holding = False  # holds a deployment slot
         self.fresh = True  # the next step starts a new attempt
-        self.cancel = False
+        self.cancel = False  # a cancel signal the handler sees at its next step
         self.attempt_start = 0.0
+        self.waiting_on = -1  # the callee row a suspended call waits for
+        self.passes: dict[int, int] | None = None  # times each Fail step was reached
 
 
 class _Stream:
@@ -150,7 +172,7 @@ class Simulation:
         self.catalogue = catalogue if isinstance(catalogue, Catalogue) else Catalogue.from_admin(catalogue)
         self.seed = seed
         self.env = simpy.Environment()
-        self._schedule: Callable[..., None] = self.env.schedule
+        self._timeout = self.env.timeout
         self.rng = random.Random(seed)
         self.epoch_ms = epoch_ms
         self.retry_policy = retry_policy or RetryPolicy()
@@ -159,6 +181,10 @@ class Simulation:
         self.kafka_trace = KafkaTrace()
         self.bodies: dict[int, Any] = {}
         self.results: dict[int, Any] = {}
+        #: What each invocation that completed with a failure completed with.
+        self.failures: dict[int, FailureText] = {}
+        #: Rows the server forgot: cancelled or killed before they ran (output then answers 404).
+        self.dropped: set[int] = set()
         self.key_names: list[str] = []
         self._key_codes: dict[str, int] = {}
         self.idem_names: list[str] = []
@@ -225,7 +251,7 @@ class Simulation:
             raise KeyError(f"no subscription for topic {workload.topic!r}")
         stream = _Stream(workload, index, handler, random.Random(self.rng.getrandbits(64)))
         first = workload.start_ms + next(stream.gaps) - self.env.now
-        self._after(max(first, 0.0), self._on_arrival, stream)
+        self._timeout(max(first, 0.0), stream).callbacks.append(self._on_arrival)
 
     @property
     def expected_invocations(self) -> int | None:
@@ -272,6 +298,11 @@ class Simulation:
             i = len(ids)
             h = self.handlers[rec.handler[i]]
             key = rec.key[i]
+            if h.workflow_run or rec.idem[i] >= 0:  # derived from the target, as the runtime's
+                key_name = self.key_names[key] if key >= 0 else None
+                ids.append(str(invocation_id_for(h.model.service, h.model.name, key_name,
+                                                 self.idem_name(rec.idem[i]), h.workflow_run)))
+                continue
             if key >= 0:
                 cache_key = (h.service_index, key)
                 pk = self._pk_cache.get(cache_key)
@@ -285,7 +316,18 @@ class Simulation:
     # ----------------------------------------------------------------- clock
 
     def _after(self, delay: float, callback: Callable[[Any], None], value: Any) -> None:
-        self._schedule(_Timer(callback, value), NORMAL, delay)
+        """Call ``callback(value)`` ``delay`` virtual ms from now: a ``simpy.Timeout`` and its callback.
+
+        The hot paths (arrivals, delays, work, back-off) append a callback that takes the event
+        itself instead, one call less per event.
+        """
+        self._timeout(delay, (callback, value)).callbacks.append(_fire)
+
+    def _ready_event(self, event: simpy.Event) -> None:
+        self._ready(cast(int, event.value))
+
+    def _acquire_event(self, event: simpy.Event) -> None:
+        self._acquire(cast(int, event.value))
 
     def run(self, until: float | None = None, progress: bool | None = None) -> Simulation:
         """Advance virtual time to ``until`` ms (or until nothing is left to happen).
@@ -335,7 +377,7 @@ class Simulation:
     def _submit(self, h: _Handler, key: int, idem: int, delay: float, parent: int) -> int:
         rec = self.records
         now = self.env.now
-        row = len(rec.handler)
+        row = rec.n
         owner = -1
         if h.workflow_run:
             claimed, new = self._workflows.claim((h.service_index, key), str(row), now)
@@ -351,12 +393,22 @@ class Simulation:
         if owner >= 0:
             rec.add(h.index, key, idem, now, -1, owner, parent)
             return row
-        rec.add(h.index, key, idem, now, SCHEDULED if delay > 0 else PENDING, -1, parent)
+        # InvocationRecords.add, inlined: the hot path of every submission
+        if row == rec.capacity:
+            rec.grow()
+        rec.n = row + 1
+        rec.handler[row] = h.index
+        rec.key[row] = key
+        rec.idem[row] = idem
+        rec.submitted[row] = now
+        rec.status[row] = SCHEDULED if delay > 0 else PENDING
+        rec.dedup_of[row] = -1
+        rec.parent[row] = parent
         self._in_system_area += self._in_system * (now - self._in_system_since)
         self._in_system_since = now
         self._in_system += 1
         if delay > 0:
-            self._after(delay, self._ready, row)
+            self._timeout(delay, row).callbacks.append(self._ready_event)
         else:
             self._ready(row)
         return row
@@ -371,12 +423,25 @@ class Simulation:
         if h.takes_lock:
             lock = (h.service_index << _KEY_BITS) | rec.key[row]
             runs_now = self._keyed.offer(lock, row)
-            if self.queue_trace is not None:
-                self.queue_trace.record(now, lock, self._keyed.depth(lock))
+            trace = self.queue_trace
+            if trace is not None:
+                trace.time.append(now)
+                trace.change.append(lock << 1 | 1)
             if not runs_now:
                 rec.status[row] = PENDING
                 return
-        self._acquire(row)
+        # _acquire for a row's first attempt, inlined (the hot path of every invocation)
+        run = self._runs[row] = _Run()
+        d = h.deployment
+        if d.limit is not None and d.busy >= d.limit:
+            rec.status[row] = READY
+            d.waiting.append(row)
+            return
+        d.busy_area += d.busy * (now - d.last_change)
+        d.last_change = now
+        d.busy += 1
+        run.holding = True
+        self._proceed(row, run)
 
     def _acquire(self, row: int) -> None:
         """Take a deployment slot for ``row``'s next step, or wait for one in FIFO order."""
@@ -416,6 +481,9 @@ class Simulation:
     # ----------------------------------------------------------------- execution
 
     def _proceed(self, row: int, run: _Run) -> None:
+        if run.cancel:  # a cancel signal: the handler sees it at once and ends cancelled
+            self.complete(row, CANCELLED)
+            return
         rec = self.records
         h = self.handlers[rec.handler[row]]
         rec.status[row] = RUNNING
@@ -423,22 +491,35 @@ class Simulation:
         if run.fresh:
             run.fresh = False
             run.attempt_start = now
-            rec.attempts[row] += 1
-            if rec.attempts[row] == 1:
+            attempts = rec.attempts[row] + 1
+            rec.attempts[row] = attempts
+            if attempts == 1:
                 rec.started[row] = now
         program = h.program
         while run.pc < len(program):
             step = program[run.pc]
             run.pc += 1
             if type(step) is Work:
-                self._after(step.duration.sample(self.rng), self._work_done, row)
+                self._timeout(step.duration.sample(self.rng), row).callbacks.append(
+                    self._work_done
+                )
                 return
+            if type(step) is Fail:
+                passes = run.passes
+                if passes is None:
+                    passes = run.passes = {}
+                reached = passes[run.pc] = passes.get(run.pc, 0) + 1
+                if reached <= step.times:
+                    self._attempt_failed(row, run, h)
+                    return
+                continue
             if run.pc <= run.journal:
                 continue  # journaled on an earlier attempt: replayed instantly
             run.journal = run.pc
             if type(step) is Sleep:
                 self._free_slot(row, run)
                 rec.status[row] = SUSPENDED
+                run.failed = failures_after_suspension(run.failed)
                 self._after(step.duration.sample(self.rng), self._acquire, row)
                 return
             if type(step) is Send:
@@ -448,6 +529,8 @@ class Simulation:
                 child = self._child(step.service, step.handler, step.key, rec.key[row], 0.0, row)
                 self._free_slot(row, run)
                 rec.status[row] = SUSPENDED
+                run.failed = failures_after_suspension(run.failed)
+                run.waiting_on = child
                 self.when_complete(child, partial(self._child_done, row))
                 return
         self._attempt_end(row, run, h)
@@ -462,89 +545,116 @@ class Simulation:
             code = self.key_code(key.name(key.sample(self.rng)))
         return self._submit(h, code, -1, delay, parent)
 
-    def _work_done(self, row: int) -> None:
-        if self.records.status[row] >= FINAL:
+    def _work_done(self, event: simpy.Event) -> None:
+        row: int = event.value  # type: ignore[assignment]
+        rec = self.records
+        if rec.status[row] >= FINAL:
             return
         run = self._runs[row]
-        if run.cancel:
-            self.complete(row, CANCELLED)
+        h = self.handlers[rec.handler[row]]
+        if not run.cancel and run.pc >= len(h.program):  # the attempt's last step: straight to its end
+            self._attempt_end(row, run, h)
             return
         self._proceed(row, run)
 
     def _child_done(self, parent: int, child: int) -> None:
         if self.records.status[parent] >= FINAL:
             return
-        status = self.records.status[self.owner(child)]
-        if status == COMPLETED:
+        self._runs[parent].waiting_on = -1
+        owner = self.owner(child)
+        if self.records.outcome[owner] == SUCCEEDED:
             self._acquire(parent)
-        else:
-            self.complete(parent, FAILED)  # the callee's terminal error surfaces in the caller
+        else:  # the callee's failure surfaces in the caller as the same terminal error
+            self.complete(parent, FAILED, self.failures.get(owner))
 
     def _attempt_end(self, row: int, run: _Run, h: _Handler) -> None:
         b = h.behaviour
         rng = self.rng
         if b.terminal_failure_probability > 0 and rng.random() < b.terminal_failure_probability:
-            self.complete(row, FAILED)
+            self.complete(row, FAILED, b.terminal_failure)
             return
         if (b.failure_schedule is not None or b.failure_probability > 0) and b.attempt_fails(
             self.records.attempts[row], run.attempt_start, rng
         ):
-            run.failed += 1
-            self._free_slot(row, run)
-            if h.policy.exhausted(run.failed):
-                if h.policy.on_max_attempts == "kill":
-                    self.complete(row, KILLED)
-                else:
-                    self.records.status[row] = PAUSED  # keeps its key's lock, as in Restate
-                return
+            self._attempt_failed(row, run, h)
+            return
+        self.complete(row, SUCCEEDED)
+
+    def _attempt_failed(self, row: int, run: _Run, h: _Handler) -> None:
+        """A retryable failure ends the attempt; :func:`~restate_lab.rules.lifecycle.after_failure` says what next."""
+        run.failed += 1
+        self._free_slot(row, run)
+        decision = after_failure(h.policy, run.failed)
+        if type(decision) is Retry:
             self.records.status[row] = BACKING_OFF
             run.pc = 0
             run.fresh = True
-            self._after(h.policy.delay_ms(run.failed), self._acquire, row)
-            return
-        self.complete(row, COMPLETED)
+            self._timeout(decision.delay_ms, row).callbacks.append(self._acquire_event)
+        elif type(decision) is Pause:
+            self.records.status[row] = PAUSED  # keeps its key's lock, as in Restate
+            run.pc = 0
+            run.fresh = True
+        else:  # killed by the retry policy: completed with the last failure
+            self.complete(row, EXHAUSTED, h.behaviour.retry_failure)
 
-    def complete(self, row: int, status: int) -> None:
-        """Finish ``row`` with a final ``status``, releasing its slot, its key and its waiters."""
+    def complete(self, row: int, outcome: int, failure: FailureText | None = None) -> None:
+        """Complete ``row`` (status ``completed``) with ``outcome``, releasing its slot, key and waiters.
+
+        ``failure`` is what a failed outcome answers; kills and cancels answer ``[409] killed`` and
+        ``[409] cancelled``.
+        """
         rec = self.records
         previous = rec.status[row]
         if previous >= FINAL or previous < 0:
             return
         now = self.env.now
         rec.completed[row] = now
-        rec.status[row] = status
+        rec.status[row] = COMPLETED
+        rec.outcome[row] = outcome
         h = self.handlers[rec.handler[row]]
+        if outcome != SUCCEEDED:
+            if failure is None:
+                failure = KILLED_FAILURE if outcome == KILLED else CANCELLED_FAILURE if outcome == CANCELLED else \
+                    h.behaviour.terminal_failure
+            self.failures[row] = failure
+        elif h.behaviour.result is not None:
+            self.results[row] = h.behaviour.result(self.bodies.get(row))
         run = self._runs.pop(row, None)
-        if run is not None:
+        if run is not None and run.holding:
             self._free_slot(row, run)
         if previous == READY:
             h.deployment.waiting.remove(row)
+        key = rec.key[row]
         if h.takes_lock and previous != SCHEDULED:
-            lock = (h.service_index << _KEY_BITS) | rec.key[row]
-            if self._keyed.holder(lock) == row:
-                nxt = self._keyed.release(lock)
-                if self.queue_trace is not None:
-                    self.queue_trace.record(now, lock, self._keyed.depth(lock))
+            lock = (h.service_index << _KEY_BITS) | key
+            keyed = self._keyed
+            trace = self.queue_trace
+            if keyed.holder(lock) == row:
+                nxt = keyed.release(lock)
+                if trace is not None:
+                    trace.time.append(now)
+                    trace.change.append(lock << 1)
                 if nxt is not None:
                     self._acquire(nxt)
-            elif self._keyed.remove(lock, row) and self.queue_trace is not None:
-                self.queue_trace.record(now, lock, self._keyed.depth(lock))
-        if rec.idem[row] >= 0:
-            self._idempotency.completed((h.index, rec.key[row], rec.idem[row]), now, h.retention_ms)
+            elif keyed.remove(lock, row) and trace is not None:
+                trace.left(now, lock)
+        idem = rec.idem[row]
+        if idem >= 0:
+            self._idempotency.completed((h.index, key, idem), now, h.retention_ms)
         if h.workflow_run:
-            self._workflows.completed((h.service_index, rec.key[row]), now, h.workflow_retention_ms)
-        if status == COMPLETED and h.behaviour.result is not None:
-            self.results[row] = h.behaviour.result(self.bodies.get(row))
-        self._in_system_area += self._in_system * (now - self._in_system_since)
+            self._workflows.completed((h.service_index, key), now, h.workflow_retention_ms)
+        in_system = self._in_system
+        self._in_system_area += in_system * (now - self._in_system_since)
         self._in_system_since = now
-        self._in_system -= 1
+        self._in_system = in_system - 1
         self.completions += 1
         if self._on_progress is not None and not self.completions & 4095:
             self._on_progress(4096)
-        waiters = self._waiters.pop(row, None)
-        if waiters:
-            for waiter in waiters:
-                waiter(row)
+        if self._waiters:
+            waiters = self._waiters.pop(row, None)
+            if waiters:
+                for waiter in waiters:
+                    waiter(row)
 
     def owner(self, row: int) -> int:
         """The row of the invocation that answers ``row`` (itself unless deduplicated)."""
@@ -562,24 +672,67 @@ class Simulation:
 
     # ----------------------------------------------------------------- control
 
-    def cancel(self, row: int) -> None:
-        """Cancel: waiting invocations end now; one in the middle of work ends when that work does."""
-        row = self.owner(row)
-        status = self.records.status[row]
-        if status >= FINAL:
-            return
-        if status == RUNNING:
-            self._runs[row].cancel = True
-        else:
-            self.complete(row, CANCELLED)
+    def cancel(self, row: int) -> CancelAction:
+        """Cancel as :func:`restate_lab.rules.lifecycle.cancel_action` decides for the row's status.
 
-    def kill(self, row: int) -> None:
-        """Kill: end the invocation now, whatever it is doing, and release its key."""
-        self.complete(self.owner(row), KILLED)
+        An invocation that never ran is dropped; a suspended one ends cancelled at once (its handler
+        sees the cancellation at the await it suspended on; a callee it waits for is cancelled too);
+        a running one ends when its current work does; a backing-off one when its next attempt
+        starts; a paused one is resumed to see it. The handler is assumed not to catch it.
+        """
+        row = self.owner(row)
+        rec = self.records
+        status = rec.status[row]
+        action = cancel_action(STATUSES[status], rec.attempts[row])
+        if action is CancelAction.DROP:
+            self.complete(row, CANCELLED)
+            self.dropped.add(row)
+        elif action is CancelAction.END:
+            self.complete(row, CANCELLED)
+        elif action is not CancelAction.ALREADY_COMPLETED:
+            run = self._runs[row]
+            if status == SUSPENDED:
+                callee = run.waiting_on
+                self.complete(row, CANCELLED)
+                if callee >= 0:
+                    self.cancel(callee)
+            else:
+                run.cancel = True
+                if action is CancelAction.SIGNAL_AND_RESUME:
+                    run.failed = failures_after_resume(run.failed)
+                    self._acquire(row)
+        return action
+
+    def kill(self, row: int) -> KillAction:
+        """Kill as :func:`restate_lab.rules.lifecycle.kill_action` decides: drop it if it never ran,
+        else end it now with ``[409] killed`` (and the callee it waits for), releasing its key."""
+        row = self.owner(row)
+        action = kill_action(STATUSES[self.records.status[row]])
+        if action is KillAction.DROP:
+            self.complete(row, KILLED)
+            self.dropped.add(row)
+        elif action is KillAction.END:
+            run = self._runs.get(row)
+            callee = run.waiting_on if run is not None else -1
+            self.complete(row, KILLED)
+            if callee >= 0:
+                self.kill(callee)
+        return action
+
+    def resume(self, row: int) -> bool:
+        """Resume a paused invocation with a fresh failure budget; False if it is not paused."""
+        row = self.owner(row)
+        if self.records.status[row] != PAUSED:
+            return False
+        run = self._runs[row]
+        run.failed = failures_after_resume(run.failed)
+        self._acquire(row)
+        return True
 
     # ----------------------------------------------------------------- workloads and Kafka
 
-    def _on_arrival(self, stream: _Stream) -> None:
+    def _on_arrival(self, event: simpy.Event) -> None:
+        stream: _Stream = event.value  # type: ignore[assignment]
         now = self.env.now
         if now > stream.end:
             return
@@ -588,7 +741,7 @@ class Simulation:
             stream.left -= 1
             if stream.left == 0:
                 return
-        self._after(next(stream.gaps), self._on_arrival, stream)
+        self._timeout(next(stream.gaps), stream).callbacks.append(self._on_arrival)
 
     def _arrive(self, stream: _Stream) -> None:
         w = stream.workload
@@ -660,27 +813,10 @@ class Simulation:
         return d.busy_area + d.busy * (self.env.now - d.last_change)
 
 
-class _Timer:
-    """The slimmest object simpy's ``Environment.step`` accepts as an event: a callback and its value.
-
-    A full ``simpy.Timeout`` with an appended callback costs about twice as much per event, and the
-    simulator schedules a few of these per invocation.
-    """
-
-    __slots__ = ("callbacks", "_ok", "_value", "fn")
-
-    def __init__(self, fn: Callable[[Any], None], value: Any) -> None:
-        self.callbacks: list[Callable[[_Timer], None]] | None = _FIRE
-        self._ok = True
-        self._value = value
-        self.fn = fn
-
-
-def _fire(timer: _Timer) -> None:
-    timer.fn(timer._value)
-
-
-_FIRE: list[Callable[[_Timer], None]] = [_fire]
+def _fire(event: simpy.Event) -> None:
+    """The one callback of every simulator timeout: its value is the function to call and its argument."""
+    fn, arg = cast(tuple[Callable[[Any], None], Any], event.value)
+    fn(arg)
 
 
 __all__ = ["DEFAULT_EPOCH_MS", "Simulation"]

@@ -16,16 +16,24 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from restate_lab.api import DEFAULT_TIMEOUT, Delay, InvocationTimeout, NotSupportedByTarget, SendReceipt
-from restate_lab.rules.admission import (
+from restate_lab.rules.admission import refuses_repeated_call, send_status
+from restate_lab.rules.durations import format_rfc3339, parse_duration_ms
+from restate_lab.rules.errors import (
+    RestateError,
+    already_completed,
+    attach_not_found,
+    handler_not_found,
+    invocation_does_not_exist,
+    key_required,
     not_completed_yet,
-    send_status,
+    not_yet_completed,
+    output_not_found,
     service_not_found,
     workflow_already_invoked,
 )
-from restate_lab.rules.durations import format_rfc3339, parse_duration_ms
-from restate_lab.rules.errors import RestateError
+from restate_lab.rules.lifecycle import CancelAction, KillAction
 from restate_lab.sim.engine import Simulation
-from restate_lab.sim.records import CANCELLED, COMPLETED, FINAL, KILLED, STATUS_NAMES
+from restate_lab.sim.records import FINAL, STATUS_NAMES, SUCCEEDED
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -86,14 +94,9 @@ class SimulatedRestate:
         if self.simulation.catalogue.service(service) is None:
             raise service_not_found(service)
         if self.simulation.catalogue.handler(service, handler) is None:
-            raise RestateError(
-                404,
-                f"the service '{service}' exists, but the handler '{handler}' was not found, "
-                "check that the handler exists in the latest registered service version.",
-                "ingress",
-            )
+            raise handler_not_found(service, handler)
         if key is None and self.simulation.catalogue.services[service].keyed:
-            raise RestateError(400, f"the service '{service}' is keyed and requires a key", "ingress")
+            raise key_required(service)
         row = self.simulation.submit(
             service, handler, key, idempotency_key=idempotency_key, delay_ms=delay_ms, body=body
         )
@@ -106,8 +109,8 @@ class SimulatedRestate:
         """Invoke and advance virtual time until the result is in (at most ``timeout`` virtual seconds)."""
         row = self._submit(service, handler, body, key, 0.0, idempotency_key)
         h = self.simulation.handler(service, handler)
-        if h.workflow_run and self.simulation.records.dedup_of[row] >= 0 and idempotency_key is None:
-            raise workflow_already_invoked()
+        if refuses_repeated_call(h.workflow_run, self.simulation.records.dedup_of[row] >= 0, idempotency_key):
+            raise workflow_already_invoked(self.simulation.invocation_id(row))
         return self._wait(row, timeout, h.target if key is None else f"{service}/{key}/{handler}")
 
     def send(self, service: str, handler: str, body: Any = None, *, key: str | None = None,
@@ -123,13 +126,28 @@ class SimulatedRestate:
             execution_time = format_rfc3339(self.simulation.epoch_ms + first_submitted + delay_ms)
         return SendReceipt(self.simulation.invocation_id(row), send_status(owner == row), execution_time)
 
-    def _row(self, invocation_id: str) -> int:
+    def _find(self, invocation_id: str) -> int | None:
+        """The row of a known invocation; None for ids never seen, purged, or dropped by cancel/kill."""
         row = self._rows.get(invocation_id)
         if row is None:
             self._index_ids()
             row = self._rows.get(invocation_id)
-        if row is None or row in self._purged:
-            raise RestateError(404, f"invocation '{invocation_id}' not found", "ingress")
+        if row is None or row in self._purged or row in self.simulation.dropped:
+            return None
+        return row
+
+    def _row(self, invocation_id: str) -> int:
+        """The row of ``invocation_id``; unknown ids answer as output does (404 ``invocation not found``)."""
+        row = self._find(invocation_id)
+        if row is None:
+            raise output_not_found()
+        return row
+
+    def _managed_row(self, invocation_id: str) -> int:
+        """The row for cancel, kill and purge; unknown ids answer as the admin API does."""
+        row = self._find(invocation_id)
+        if row is None:
+            raise invocation_does_not_exist(invocation_id)
         return row
 
     def _index_ids(self) -> None:
@@ -167,22 +185,24 @@ class SimulatedRestate:
         return "completed" if code >= FINAL else STATUS_NAMES[code]
 
     def _outcome(self, row: int) -> Any:
-        status = self.simulation.records.status[row]
-        if status == COMPLETED:
-            return self.simulation.results.get(row)
-        if status == KILLED:
-            raise RestateError(500, "killed", "invocation")
-        if status == CANCELLED:
-            raise RestateError(409, "cancelled", "invocation")
+        sim = self.simulation
+        status = sim.records.status[row]
+        if row in sim.dropped:
+            raise attach_not_found(sim.invocation_id(row))
         if status >= FINAL:
-            raise RestateError(500, "terminal error (simulated failure)", "invocation")
+            if sim.records.outcome[row] == SUCCEEDED:
+                return sim.results.get(row)
+            raise sim.failures[row].error(sim.invocation_id(row))
         raise RestateError(
             503, f"the invocation is {STATUS_NAMES[status]} and nothing else is scheduled", "invocation"
         )
 
     def attach(self, invocation_id: str, *, timeout: float | None = None) -> Any:
         """Advance virtual time until the invocation finishes and return its result."""
-        return self._wait(self._row(invocation_id), timeout, invocation_id)
+        row = self._find(invocation_id)
+        if row is None:
+            raise attach_not_found(invocation_id)
+        return self._wait(row, timeout, invocation_id)
 
     def output(self, invocation_id: str) -> Any:
         """The result if finished by now; 470 otherwise. Does not advance time."""
@@ -196,17 +216,20 @@ class SimulatedRestate:
         return self.status_of(self._row(invocation_id))
 
     def cancel(self, invocation_id: str) -> None:
-        """Cancel in virtual time (see :meth:`Simulation.cancel`); calls made by it are not cancelled."""
-        self.simulation.cancel(self._row(invocation_id))
+        """Cancel in virtual time (see :meth:`Simulation.cancel`); 409 once it has completed."""
+        if self.simulation.cancel(self._managed_row(invocation_id)) is CancelAction.ALREADY_COMPLETED:
+            raise already_completed(invocation_id)
 
     def kill(self, invocation_id: str) -> None:
-        self.simulation.kill(self._row(invocation_id))
+        """Kill in virtual time (see :meth:`Simulation.kill`); 409 once it has completed."""
+        if self.simulation.kill(self._managed_row(invocation_id)) is KillAction.ALREADY_COMPLETED:
+            raise already_completed(invocation_id)
 
     def purge(self, invocation_id: str) -> None:
         """Forget a finished invocation's result; 409 if it has not finished."""
-        row = self._row(invocation_id)
+        row = self._managed_row(invocation_id)
         if self.simulation.records.status[row] < FINAL:
-            raise RestateError(409, "the invocation is not yet completed", "ingress")
+            raise not_yet_completed(invocation_id)
         self._purged.add(row)
         self.simulation.results.pop(row, None)
 
@@ -308,7 +331,8 @@ class SimulatedRestate:
             code = rec.status[row]
             attempts = rec.attempts[row]
             failure = None
-            if code >= FINAL and code != COMPLETED:
+            succeeded = code >= FINAL and rec.outcome[row] == SUCCEEDED
+            if code >= FINAL and not succeeded:
                 try:
                     self._outcome(row)
                 except RestateError as exc:
@@ -329,7 +353,7 @@ class SimulatedRestate:
                 "retry_count": max(attempts - 1, 0),
                 "last_failure": f"[500] simulated retryable failure (attempt {attempts - 1})" if attempts > 1 else None,
                 "status": self.status_of(row),
-                "completion_result": None if code < FINAL else ("success" if code == COMPLETED else "failure"),
+                "completion_result": None if code < FINAL else ("success" if succeeded else "failure"),
                 "completion_failure": failure,
             }
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from restate_lab.catalogue import Catalogue, HandlerModel, ServiceModel
+from restate_lab.rules.errors import DEFAULT_TERMINAL_CODE, FailureText
 from restate_lab.rules.idempotency import DEFAULT_IDEMPOTENCY_RETENTION_MS
 from restate_lab.rules.retry import RetryPolicy
 from restate_lab.sim.distributions import Constant, Distribution, as_distribution
@@ -34,12 +35,20 @@ class Work:
 
     duration: Distribution
 
+    def __post_init__(self) -> None:
+        # A plain number of milliseconds is a constant duration.
+        object.__setattr__(self, "duration", as_distribution(self.duration))
+
 
 @dataclass(frozen=True)
 class Sleep:
     """``ctx.sleep``: journaled; the invocation suspends and frees its deployment slot meanwhile."""
 
     duration: Distribution
+
+    def __post_init__(self) -> None:
+        # A plain number of milliseconds is a constant duration.
+        object.__setattr__(self, "duration", as_distribution(self.duration))
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,19 @@ class Send:
     delay_ms: float = 0.0
 
 
-Step = Work | Sleep | Call | Send
+@dataclass(frozen=True)
+class Fail:
+    """A point where the handler raises (a retryable error) the first ``times`` times it gets there.
+
+    Not journaled: every attempt that reaches it counts, so ``Fail(2)`` before a sleep fails two
+    attempts and lets the third go on, as a handler that throws until it has been retried twice.
+    The failure reports the behaviour's ``failure_code`` and ``failure_message``.
+    """
+
+    times: int
+
+
+Step = Work | Sleep | Call | Send | Fail
 #: Decides whether attempt number ``n`` (1-based) started at virtual time ``now_ms`` fails (retryably).
 FailureSchedule = Callable[[int, float], bool]
 
@@ -74,9 +95,16 @@ class HandlerBehaviour:
     A failing attempt fails at its end, after its work; journaled steps (sleep, call, send) are replayed,
     not repeated, on the next attempt, as Restate's journal does.
 
+    What a failure answers is part of the model: a terminal failure (``TerminalError`` in the SDK)
+    completes the invocation with ``terminal_code`` and ``terminal_message``; a retryable failure
+    that exhausts a ``kill`` retry policy completes it with ``failure_code`` and ``failure_message``
+    (the SDK reports a plain exception as 500 with its ``repr``, e.g. ``ValueError('boom')``).
+
     >>> b = HandlerBehaviour(service_time=10, failure_probability=0.1)
     >>> b.program()[0].duration.mean, b.retry_policy is None
     (10.0, True)
+    >>> HandlerBehaviour(terminal_failure_probability=1.0, terminal_code=418).terminal_failure.render()
+    '[418] simulated terminal failure'
     """
 
     service_time: Distribution | float | Any = 0.0
@@ -87,6 +115,20 @@ class HandlerBehaviour:
     retry_policy: RetryPolicy | None = None
     idempotency_retention_ms: float = DEFAULT_IDEMPOTENCY_RETENTION_MS
     result: Callable[[Any], Any] | None = None
+    terminal_code: int = DEFAULT_TERMINAL_CODE
+    terminal_message: str = "simulated terminal failure"
+    failure_code: int = 500
+    failure_message: str = "simulated failure"
+
+    @property
+    def terminal_failure(self) -> FailureText:
+        """What a terminal failure of this handler completes with."""
+        return FailureText(self.terminal_code, self.terminal_message)
+
+    @property
+    def retry_failure(self) -> FailureText:
+        """What the last retryable failure completes with when the retry policy kills the invocation."""
+        return FailureText(self.failure_code, self.failure_message)
 
     def program(self) -> tuple[Step, ...]:
         """The steps one attempt executes."""

@@ -8,22 +8,34 @@ from __future__ import annotations
 
 from array import array
 
+from restate_lab.rules.lifecycle import InvocationStatus
+
 NAN = float("nan")
 
-# Status codes, in Restate's vocabulary; codes >= COMPLETED are final.
-SCHEDULED, PENDING, READY, RUNNING, SUSPENDED, BACKING_OFF, PAUSED = range(7)
-COMPLETED, FAILED, KILLED, CANCELLED = range(7, 11)
-STATUS_NAMES = (
-    "scheduled", "pending", "ready", "running", "suspended", "backing-off", "paused",
-    "completed", "failed", "killed", "cancelled",
-)
+#: Status codes, in Restate's vocabulary and only its (``restate_lab.rules.lifecycle.InvocationStatus``).
+PENDING, SCHEDULED, READY, RUNNING, BACKING_OFF, SUSPENDED, PAUSED, COMPLETED = range(8)
+STATUS_NAMES = tuple(status.value for status in InvocationStatus)
+STATUSES = tuple(InvocationStatus)
+#: Codes >= FINAL are final: only ``completed``.
 FINAL = COMPLETED
+
+#: How a completed invocation ended (``outcome`` column); all but SUCCEEDED complete with a failure.
+NOT_ENDED, SUCCEEDED, FAILED, EXHAUSTED, KILLED, CANCELLED = range(6)
+#: ``ended_by`` names of the outcomes: a terminal error, retries run out (killed by the retry policy),
+#: a kill, a cancel.
+OUTCOME_NAMES = ("", "success", "terminal-error", "retries-exhausted", "killed", "cancelled")
 
 
 class InvocationRecords:
     """One entry per submission, deduplicated ones included, in submission order."""
 
+    #: Rows added at a time: columns grow in blocks of defaults, so adding a row writes only the
+    #: columns it sets (the rest keep NaN, 0 or NOT_ENDED until the row's invocation sets them).
+    BLOCK = 8192
+
     def __init__(self) -> None:
+        self.n = 0  # rows in use; the columns hold ``capacity`` entries
+        self.capacity = 0
         self.handler = array("i")  # index into the simulation's handler table
         self.key = array("i")  # interned key code, -1 for unkeyed
         self.idem = array("q")  # idempotency key code, -1 for none
@@ -33,43 +45,62 @@ class InvocationRecords:
         self.completed = array("d")
         self.attempts = array("i")
         self.status = array("b")
+        self.outcome = array("b")  # NOT_ENDED until completed, then how it ended
         self.dedup_of = array("i")  # the invocation this submission was answered by, -1 if new
         self.parent = array("i")  # calling invocation, -1 for ingress and Kafka
+        self._blocks = {
+            name: array(col.typecode, [NAN if col.typecode == "d" else 0]) * self.BLOCK
+            for name, col in vars(self).items()
+            if isinstance(col, array)
+        }
+
+    def grow(self) -> None:
+        """Make room for another block of rows."""
+        for name, block in self._blocks.items():
+            getattr(self, name).extend(block)
+        self.capacity += self.BLOCK
 
     def add(
         self, handler: int, key: int, idem: int, now: float, status: int, dedup_of: int, parent: int
     ) -> int:
-        i = len(self.handler)
-        self.handler.append(handler)
-        self.key.append(key)
-        self.idem.append(idem)
-        self.submitted.append(now)
-        self.ready.append(NAN)
-        self.started.append(NAN)
-        self.completed.append(NAN)
-        self.attempts.append(0)
-        self.status.append(status)
-        self.dedup_of.append(dedup_of)
-        self.parent.append(parent)
+        """Add a row (the simulator inlines this on its hot path) and return its index."""
+        i = self.n
+        if i == self.capacity:
+            self.grow()
+        self.n = i + 1
+        self.handler[i] = handler
+        self.key[i] = key
+        self.idem[i] = idem
+        self.submitted[i] = now
+        self.status[i] = status
+        self.dedup_of[i] = dedup_of
+        self.parent[i] = parent
         return i
 
     def __len__(self) -> int:
-        return len(self.handler)
+        return self.n
 
     def nbytes(self) -> int:
-        """Bytes held by the columns."""
-        return sum(col.itemsize * len(col) for col in vars(self).values() if isinstance(col, array))
+        """Bytes held by the rows in use."""
+        return sum(col.itemsize * self.n for col in vars(self).values() if isinstance(col, array))
 
 
 class QueueTrace:
-    """Per-key queue depth (running plus waiting) after each change, for keys that take a lock."""
+    """Per-key queue changes (one more, or one less, running or waiting), for keys that take a lock.
+
+    Each change is one time and one code, ``lock_key << 1 | 1`` for an arrival and ``lock_key << 1``
+    for a departure: two appends, no depth lookup on the simulator's hot path. The depth after each
+    change is their running sum per key (``restate_lab.sim.results.queue_depth_frame``).
+    """
 
     def __init__(self) -> None:
         self.time = array("d")
-        self.lock_key = array("q")
-        self.depth = array("i")
+        self.change = array("q")
 
-    def record(self, now: float, lock_key: int, depth: int) -> None:
+    def arrived(self, now: float, lock_key: int) -> None:
         self.time.append(now)
-        self.lock_key.append(lock_key)
-        self.depth.append(depth)
+        self.change.append(lock_key << 1 | 1)
+
+    def left(self, now: float, lock_key: int) -> None:
+        self.time.append(now)
+        self.change.append(lock_key << 1)

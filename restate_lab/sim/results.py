@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from restate_lab.sim.records import STATUS_NAMES
+from restate_lab.sim.records import OUTCOME_NAMES, STATUS_NAMES, SUCCEEDED
 
 if TYPE_CHECKING:
     from restate_lab.sim.engine import Simulation
@@ -30,24 +30,32 @@ def invocations_frame(sim: Simulation, *, ids: bool = True) -> pd.DataFrame:
     start and attempts of the invocation that answered it, ``deduplicated=True``, and ``completed`` no
     earlier than its own submission. ``queue_wait`` is the time from runnable (after any delay) to the
     first attempt. ``ids=False`` skips rendering ``inv_1…`` strings (about 13 µs a row).
+    ``status`` holds Restate's status names only (a killed or failed invocation is ``completed``);
+    ``completion_result`` and ``completion_failure`` are ``sys_invocation``'s (``[409] killed``, ...),
+    and ``ended_by`` says how a completed one ended: ``success``, ``terminal-error``,
+    ``retries-exhausted`` (killed by its retry policy), ``killed`` or ``cancelled``.
     """
     rec = sim.records
     n = len(rec)
-    dedup_of = np.frombuffer(rec.dedup_of, dtype=np.int32) if n else np.zeros(0, np.int32)
+    dedup_of = np.frombuffer(rec.dedup_of, dtype=np.int32)[:n] if n else np.zeros(0, np.int32)
     owner = np.where(dedup_of >= 0, dedup_of, np.arange(n, dtype=np.int64))
     # a repeat may point at a repeat only through a workflow id; resolve chains fully
     while n and (dedup_of[owner] >= 0).any():
         owner = np.where(dedup_of[owner] >= 0, dedup_of[owner], owner)
-    submitted = np.frombuffer(rec.submitted, dtype=np.float64) if n else np.zeros(0)
-    ready = np.frombuffer(rec.ready, dtype=np.float64) if n else np.zeros(0)
+    submitted = np.frombuffer(rec.submitted, dtype=np.float64)[:n] if n else np.zeros(0)
+    ready = np.frombuffer(rec.ready, dtype=np.float64)[:n] if n else np.zeros(0)
     started = np.frombuffer(rec.started, dtype=np.float64)[owner] if n else np.zeros(0)
     completed = np.frombuffer(rec.completed, dtype=np.float64)[owner] if n else np.zeros(0)
     dedup = dedup_of >= 0
     completed = np.where(dedup, np.maximum(completed, submitted), completed)
     status = np.frombuffer(rec.status, dtype=np.int8)[owner] if n else np.zeros(0, np.int8)
-    handler = np.frombuffer(rec.handler, dtype=np.int32) if n else np.zeros(0, np.int32)
-    key = np.frombuffer(rec.key, dtype=np.int32) if n else np.zeros(0, np.int32)
-    idem = np.frombuffer(rec.idem, dtype=np.int64) if n else np.zeros(0, np.int64)
+    outcome = np.frombuffer(rec.outcome, dtype=np.int8)[owner] if n else np.zeros(0, np.int8)
+    completion_failure = np.full(n, None, dtype=object)
+    for row in np.flatnonzero(outcome > SUCCEEDED):
+        completion_failure[row] = sim.failures[int(owner[row])].render()
+    handler = np.frombuffer(rec.handler, dtype=np.int32)[:n] if n else np.zeros(0, np.int32)
+    key = np.frombuffer(rec.key, dtype=np.int32)[:n] if n else np.zeros(0, np.int32)
+    idem = np.frombuffer(rec.idem, dtype=np.int64)[:n] if n else np.zeros(0, np.int64)
     idem_names = np.full(n, None, dtype=object)
     for row in np.flatnonzero(idem >= 0):
         idem_names[row] = sim.idem_name(int(idem[row]))
@@ -67,8 +75,15 @@ def invocations_frame(sim: Simulation, *, ids: bool = True) -> pd.DataFrame:
         queue_wait=queue_wait,
         latency=completed - submitted,
         status=_codes_to_categorical(status.astype(np.int32), list(STATUS_NAMES)),
+        completion_result=_codes_to_categorical(
+            np.where(outcome == SUCCEEDED, 0, np.where(outcome > SUCCEEDED, 1, -1)).astype(np.int32),
+            ["success", "failure"],
+        ),
+        completion_failure=completion_failure,
+        ended_by=_codes_to_categorical(np.where(outcome > 0, outcome - 1, -1).astype(np.int32),
+                                       list(OUTCOME_NAMES[1:])),
         deduplicated=dedup,
-        parent=np.frombuffer(rec.parent, dtype=np.int32).copy() if n else np.zeros(0, np.int32),
+        parent=np.frombuffer(rec.parent, dtype=np.int32)[:n].copy() if n else np.zeros(0, np.int32),
     )
     return pd.DataFrame(columns)
 
@@ -78,7 +93,10 @@ def queue_depth_frame(sim: Simulation) -> pd.DataFrame:
     trace = sim.queue_trace
     if trace is None or not len(trace.time):
         return pd.DataFrame({"time": [], "service": [], "key": [], "depth": []})
-    lock = np.frombuffer(trace.lock_key, dtype=np.int64)
+    change = np.frombuffer(trace.change, dtype=np.int64)
+    lock = change >> 1
+    delta = np.where(change & 1, 1, -1).astype(np.int32)
+    depth = pd.Series(delta).groupby(lock).cumsum().to_numpy(dtype=np.int32)
     service = (lock >> _KEY_BITS).astype(np.int32)
     key = (lock & ((1 << _KEY_BITS) - 1)).astype(np.int32)
     return pd.DataFrame(
@@ -86,7 +104,7 @@ def queue_depth_frame(sim: Simulation) -> pd.DataFrame:
             "time": np.frombuffer(trace.time, dtype=np.float64).copy(),
             "service": _codes_to_categorical(service, sim.service_names),
             "key": _codes_to_categorical(key, sim.key_names),
-            "depth": np.frombuffer(trace.depth, dtype=np.int32).copy(),
+            "depth": depth,
         }
     )
 
@@ -149,9 +167,10 @@ def summary_frame(sim: Simulation, frame: pd.DataFrame | None = None) -> pd.Data
             "invocations": len(ran),
             "deduplicated": int(group["deduplicated"].sum()),
             "completed": len(done),
-            "failed": int((ran["status"] == "failed").sum()),
+            "failed": int((ran["ended_by"] == "terminal-error").sum()),
             "paused": int((ran["status"] == "paused").sum()),
-            "killed": int((ran["status"] == "killed").sum()),
+            "killed": int(ran["ended_by"].isin(["retries-exhausted", "killed"]).sum()),
+            "cancelled": int((ran["ended_by"] == "cancelled").sum()),
             "mean_attempts": float(ran["attempts"].mean()) if len(ran) else float("nan"),
             "throughput_per_s": len(done) / horizon_s,
             "mean_latency_ms": float(latency.mean()) if len(latency) else float("nan"),

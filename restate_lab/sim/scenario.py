@@ -16,7 +16,7 @@ from restate_lab.sim.distributions import as_distribution
 from restate_lab.sim.engine import Simulation
 from restate_lab.sim.kafka import KafkaSubscription
 from restate_lab.sim.keys import key_chooser_from_dict
-from restate_lab.sim.model import SAME_KEY, Call, HandlerBehaviour, Send, Sleep, Step, Work
+from restate_lab.sim.model import SAME_KEY, Call, Fail, HandlerBehaviour, Send, Sleep, Step, Work
 from restate_lab.sim.workload import Workload
 
 
@@ -26,6 +26,8 @@ def _step(spec: dict[str, Any], base_dir: str) -> Step:
         return Work(as_distribution(spec["duration"], base_dir))
     if kind == "sleep":
         return Sleep(as_distribution(spec["duration"], base_dir))
+    if kind == "fail":
+        return Fail(int(spec["times"]))
     key = spec.get("key")
     key = SAME_KEY if key == "same" else key_chooser_from_dict(key) if isinstance(key, dict) else key
     if kind == "call":
