@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from restate_lab.api import DEFAULT_TIMEOUT, Delay, InvocationTimeout, SendReceipt
 from restate_lab.protocol.messages import VOID, Failure, Result, Value
 from restate_lab.rules.durations import parse_duration_ms
-from restate_lab.rules.errors import RestateError
+from restate_lab.rules.errors import RestateError, invocation_does_not_exist
 from restate_lab.rules.ids import parse_awakeable_id
 from restate_lab.rules.targets import Target
 from restate_lab.runtime import operations as ops
@@ -289,8 +289,9 @@ class LocalRestate:
             raise self._timed_out(what, limit or 0.0, inv) from None
         return decode_result(result)
 
-    def _by_id(self, invocation_id: str) -> Callable[[], Invocation]:
-        return lambda: ops.lookup_invocation(self.engine, invocation_id, attach=True)
+    def _by_id(self, invocation_id: str, *, attach: bool = False) -> Callable[[], Invocation]:
+        """Finds the invocation; an unknown id answers as the server's attach (or output) does."""
+        return lambda: ops.lookup_invocation(self.engine, invocation_id, attach=attach)
 
     def _by_workflow(self, workflow: str, workflow_id: str) -> Callable[[], Invocation]:
         return lambda: ops.lookup_workflow(self.engine, workflow, workflow_id)
@@ -304,12 +305,12 @@ class LocalRestate:
 
     def attach(self, invocation_id: str, *, timeout: float | None = None) -> Any:
         """Wait (at most ``timeout`` seconds) for an invocation's result."""
-        return self._run(self._wait_for(self._by_id(invocation_id), invocation_id, self._limit(timeout)))
+        return self._run(self._wait_for(self._by_id(invocation_id, attach=True), invocation_id, self._limit(timeout)))
 
     async def aattach(self, invocation_id: str, *, timeout: float | None = None) -> Any:
         """Awaitable :meth:`attach`."""
         return await self.portal.acall(
-            self._wait_for(self._by_id(invocation_id), invocation_id, self._limit(timeout))
+            self._wait_for(self._by_id(invocation_id, attach=True), invocation_id, self._limit(timeout))
         )
 
     def output(self, invocation_id: str) -> Any:
@@ -351,7 +352,10 @@ class LocalRestate:
     def _manage(self, op: str, invocation_id: str, action: Callable[[str], None]) -> None:
         """Run ``action`` on the invocation, refusing as the admin API does (404 unknown, 409/425 by status)."""
         async def go() -> None:
-            refusal = ops.management_refusal(op, ops.lookup_invocation(self.engine, invocation_id))
+            inv = self.engine.find(invocation_id)
+            if inv is None:
+                raise invocation_does_not_exist(invocation_id)
+            refusal = ops.management_refusal(op, inv)
             if refusal is not None:
                 raise refusal
             action(invocation_id)

@@ -116,13 +116,8 @@ def test_cancel_ends_the_invocation_with_409_cancelled(target: IngressApi) -> No
     assert target.status(receipt.invocation_id) == "completed"
 
 
-def test_kill_ends_the_invocation_with_409_killed(
-    target: IngressApi, is_sim: bool, request: pytest.FixtureRequest
-) -> None:
+def test_kill_ends_the_invocation_with_409_killed(target: IngressApi) -> None:
     """A killed invocation's result is the terminal error 409 ``killed``."""
-    if is_sim:
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="sim/facade._outcome answers kill as 500 (the lifecycle branch changes it)"))
     receipt = target.send("Greeter", "slow", 30)
     target.kill(receipt.invocation_id)
     with pytest.raises(RestateError) as caught:
@@ -130,13 +125,8 @@ def test_kill_ends_the_invocation_with_409_killed(
     assert (caught.value.code, caught.value.message) == (409, "killed")
 
 
-def test_cancel_or_kill_of_a_completed_invocation_is_409(
-    target: IngressApi, is_sim: bool, request: pytest.FixtureRequest
-) -> None:
+def test_cancel_or_kill_of_a_completed_invocation_is_409(target: IngressApi) -> None:
     """Cancelling or killing an invocation that has completed is refused with 409."""
-    if is_sim:
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="the simulator accepts cancel/kill of a finished invocation (lifecycle branch)"))
     receipt = target.send("Greeter", "greet", "Una")
     target.attach(receipt.invocation_id)
     for manage in (target.cancel, target.kill):

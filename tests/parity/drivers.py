@@ -104,28 +104,6 @@ class SimDriver(Driver):
     def let_pass(self, ms: float) -> None:
         self.api.advance(ms)
 
-    def _workflow_row(self, workflow: str, workflow_id: str) -> str:
-        # SimulatedRestate has no workflow lookups on this branch yet (INTERFACE.md names them
-        # attach_workflow/output_workflow): find the run's invocation id from the simulation.
-        sim = self.api.simulation
-        handler = next((h for h in sim.handlers if h.model.service == workflow and h.workflow_run), None)
-        if handler is None or workflow_id not in sim.key_names:
-            raise RestateError(404, "invocation not found")
-        entry = sim._workflows.lookup((handler.service_index, sim.key_code(workflow_id)), sim.now)
-        if entry is None:
-            raise RestateError(404, "invocation not found")
-        return str(sim.invocation_id(int(entry.invocation_id)))
-
-    def attach_workflow(self, workflow: str, workflow_id: str) -> Any:
-        if hasattr(self.api, "attach_workflow"):
-            return self.api.attach_workflow(workflow, workflow_id)
-        return self.api.attach(self._workflow_row(workflow, workflow_id))
-
-    def output_workflow(self, workflow: str, workflow_id: str) -> Any:
-        if hasattr(self.api, "output_workflow"):
-            return self.api.output_workflow(workflow, workflow_id)
-        return self.api.output(self._workflow_row(workflow, workflow_id))
-
 
 class LocalDriver(_WallClock):
     """The in-process runtime (``LocalRestate``)."""
@@ -137,16 +115,6 @@ class LocalDriver(_WallClock):
             return str(self.api.status(invocation_id))
         except (KeyError, RestateError):
             return None
-
-    def attach_workflow(self, workflow: str, workflow_id: str) -> Any:
-        # LocalRestate on this branch calls these workflow_attach/workflow_output (INTERFACE.md:
-        # attach_workflow/output_workflow); use whichever exists.
-        fn = getattr(self.api, "attach_workflow", None) or self.api.workflow_attach
-        return fn(workflow, workflow_id)
-
-    def output_workflow(self, workflow: str, workflow_id: str) -> Any:
-        fn = getattr(self.api, "output_workflow", None) or self.api.workflow_output
-        return fn(workflow, workflow_id)
 
 
 class RealDriver(_WallClock):
