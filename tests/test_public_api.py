@@ -11,6 +11,7 @@ EXPECTED = {
     "HandlerBehaviour", "KafkaSubscription", "LogNormal", "Poisson", "Send", "SimulatedRestate", "Simulation",
     "Sleep", "Uniform", "Work", "Workload", "Zipf", "consumer_lag_frame", "invocations_frame", "kafka_frame",
     "load_scenario", "queue_depth_frame", "simulation_from_dict", "summary_frame", "utilisation_frame",
+    "parameter_paths", "sweep",
 }
 
 
