@@ -157,7 +157,7 @@ def sweep_lines(
         spread = stats["std"].fillna(0.0)
         if error in ("sem", "ci95"):
             spread = spread / np.sqrt(stats["count"]) * (1.96 if error == "ci95" else 1.0)
-        label = None if by is None else f"{sweep_label(by)} = {value}"
+        label = None if by is None else f"{sweep_label(by).split(' (')[0]} = {value}"
         ax.errorbar(stats.index, stats["mean"], yerr=spread if error else None, marker="o", capsize=3,
                     label=label)
     seeds = int(ok.groupby([c for c in (by, x) if c is not None]).size().max()) if len(ok) else 0

@@ -37,6 +37,7 @@ import copy
 import inspect
 import itertools
 import json
+import numbers
 import os
 import pickle
 import time
@@ -92,8 +93,8 @@ class _Task:
 
 
 def _run(task: _Task) -> dict[str, Any]:
-    """Run one simulation and return its row (metrics, files, ``error``) plus ``_seconds`` it took."""
-    started = time.perf_counter()
+    """Run one simulation and return its row (metrics, files, ``error``) plus the wall and CPU seconds it took."""
+    started, cpu = time.perf_counter(), time.process_time()
     row: dict[str, Any] = {}
     try:
         if task.builder is not None:
@@ -123,6 +124,7 @@ def _run(task: _Task) -> dict[str, Any]:
     except Exception as exc:  # a failing point is a row, not a lost sweep
         row = {"error": f"{type(exc).__name__}: {exc}"}
     row["_seconds"] = time.perf_counter() - started
+    row["_cpu"] = time.process_time() - cpu
     return row
 
 
@@ -196,10 +198,11 @@ def _check_parameters(names: list[str], spec: dict[str, Any] | None, builder: Bu
 def _seeds(seeds: int | Sequence[int] | None, spec: dict[str, Any] | None) -> list[int]:
     if seeds is None:
         return [int(spec.get("seed", 0)) if spec is not None else 0]
-    if isinstance(seeds, int):
-        if seeds < 1:
-            raise ValueError(f"seeds={seeds}: a sweep needs at least one seed")
-        return list(range(seeds))
+    if isinstance(seeds, int | numbers.Integral):
+        count = int(seeds)
+        if count < 1:
+            raise ValueError(f"seeds={count}: a sweep needs at least one seed")
+        return list(range(count))
     out = [int(s) for s in seeds]
     if not out or len(set(out)) != len(out):
         raise ValueError(f"seeds must be distinct and at least one: {seeds!r}")
@@ -251,6 +254,7 @@ def sweep(
     executor: Any = None,
     workers: int | None = None,
     progress: bool = True,
+    timeout: float | None = None,
     base_dir: str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
     """Run ``base`` at every parameter point and seed; one row per point and seed, parameters as columns.
@@ -269,7 +273,9 @@ def sweep(
     afterwards), any ``concurrent.futures.Executor``, or a ``distributed.Client``. Rows come back in point
     and seed order whatever finished first, so every executor gives the same frame. A failing simulation
     fills its row's ``error`` (metrics NaN) and the sweep warns with :class:`SweepWarning` once at the end;
-    the other rows are complete. ``frame.attrs["sweep"]`` holds timings (wall and per-simulation seconds).
+    the other rows are complete. ``timeout`` (seconds for the whole sweep) turns the simulations not finished
+    by then into error rows and cancels them, keeping the finished ones. ``frame.attrs["sweep"]`` holds
+    timings: the sweep's wall seconds, and each simulation's wall and CPU seconds where it ran.
     """
     spec, builder, directory = _base(base, base_dir)
     keep_set = (keep,) if isinstance(keep, str) else tuple(keep)
@@ -321,17 +327,26 @@ def sweep(
                 rows[-1]["_result"] = {"error": problem, "_seconds": 0.0}
 
     started = time.perf_counter()
+    late = True
     try:
-        _execute(tasks, rows, pool, progress)
+        late = _execute(tasks, rows, pool, progress, None if timeout is None else time.monotonic() + timeout)
     finally:
         if owned and pool is not None:
+            if late:  # running simulations cannot be cancelled: stop our own workers rather than wait
+                for process in list((getattr(pool, "_processes", None) or {}).values()):
+                    process.terminate()
             pool.shutdown(wait=True, cancel_futures=True)
     wall = time.perf_counter() - started
     return _frame(rows, names, wall, executor)
 
 
-def _execute(tasks: list[_Task], rows: list[dict[str, Any]], pool: Executor | None, progress: bool) -> None:
-    """Fill each row's ``_result``, counting finished simulations (and failures) on a progress bar."""
+def _execute(
+    tasks: list[_Task], rows: list[dict[str, Any]], pool: Executor | None, progress: bool, deadline: float | None
+) -> bool:
+    """Fill each row's ``_result``, counting finished simulations (and failures) on a progress bar.
+
+    Returns whether the deadline passed with simulations unfinished.
+    """
     todo = [i for i, row in enumerate(rows) if "_result" not in row]
     bar: Any = None
     failed = len(rows) - len(todo)
@@ -349,25 +364,43 @@ def _execute(tasks: list[_Task], rows: list[dict[str, Any]], pool: Executor | No
                 bar.set_postfix(failed=failed, refresh=False)
             bar.update(1)
 
+    def timed_out() -> bool:
+        late = [i for i in todo if "_result" not in rows[i]]
+        for i in late:
+            done(i, {"error": "TimeoutError: the sweep's timeout passed before this simulation finished",
+                     "_seconds": float("nan")})
+        return bool(late)
+
+    futures: dict[Future[dict[str, Any]], int] = {}
     try:
         if pool is None:
             for i in todo:
+                if deadline is not None and time.monotonic() > deadline:
+                    break
                 done(i, _run(tasks[i]))
-            return
-        futures: dict[Future[dict[str, Any]], int] = {pool.submit(_run, tasks[i]): i for i in todo}
-        for future in as_completed(futures):
-            try:
-                result = future.result()
-            except Exception as exc:  # the task never ran (pickling, a dead worker): still its own row
-                result = {"error": f"{type(exc).__name__}: {exc}", "_seconds": float("nan")}
-            done(futures[future], result)
+            return timed_out()
+        futures = {pool.submit(_run, tasks[i]): i for i in todo}
+        remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+        try:
+            for future in as_completed(futures, timeout=remaining):
+                try:
+                    result = future.result()
+                except Exception as exc:  # the task never ran (pickling, a dead worker): still its own row
+                    result = {"error": f"{type(exc).__name__}: {exc}", "_seconds": float("nan")}
+                done(futures[future], result)
+        except TimeoutError:
+            return timed_out()
+        return False
     finally:
+        for future in futures:  # on a timeout or an interrupt, the rest should not keep a cluster busy
+            future.cancel()
         if bar is not None:
             bar.close()
 
 
 def _frame(rows: list[dict[str, Any]], names: list[str], wall: float, executor: Any) -> pd.DataFrame:
     seconds = [row["_result"].pop("_seconds") for row in rows]
+    cpu = [row["_result"].pop("_cpu", float("nan")) for row in rows]
     records = [{**{k: v for k, v in row.items() if k != "_result"}, **row.pop("_result")} for row in rows]
     failed = [r for r in records if r.get("error")]
     if failed:
@@ -384,6 +417,7 @@ def _frame(rows: list[dict[str, Any]], names: list[str], wall: float, executor: 
         "executor": type(executor).__name__ if not isinstance(executor, str | None) else (executor or "serial"),
         "wall_s": wall,
         "simulation_s": seconds,
+        "simulation_cpu_s": cpu,
     }
     return frame
 

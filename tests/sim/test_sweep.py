@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -114,6 +115,24 @@ def build(seed: int, rate: float, fail: bool = False) -> Simulation:
     workload = Workload("Obj", "run", Poisson(rate), count=1_000, keys=Uniform(20))
     behaviour = HandlerBehaviour(service_time=Exponential(2))
     return Simulation(OBJECT, {"Obj/run": behaviour}, workloads=[workload], seed=seed)
+
+
+def napping(seed: int, nap: float) -> Simulation:
+    """A builder that takes ``nap`` seconds of wall time."""
+    time.sleep(nap)
+    return build(seed, 100.0)
+
+
+def test_timeout_turns_unfinished_simulations_into_error_rows_and_keeps_the_finished() -> None:
+    """Past the sweep's timeout, what has not finished is an error row; our worker processes are stopped."""
+    with pytest.warns(SweepWarning, match="1 of 2"):
+        frame = sweep(napping, points=[{"nap": 0.0}, {"nap": 120.0}], executor="processes", workers=2,
+                      timeout=3, progress=False)
+    assert frame["error"].isna().tolist() == [True, False]
+    assert frame.loc[1, "error"].startswith("TimeoutError")
+    with pytest.warns(SweepWarning, match="2 of 2"):
+        serial = sweep(SCENARIO, grid={"workloads.0.count": [10, 20]}, timeout=0, progress=False)
+    assert serial["error"].str.startswith("TimeoutError").all()
 
 
 def test_function_base_gets_seed_and_keyword_parameters_on_any_executor() -> None:
