@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -106,6 +105,8 @@ def _describe(value: Any) -> str:
 
 
 def _hint(wanted: str, choices: set[str]) -> str:
+    import difflib  # only on the error path
+
     close = difflib.get_close_matches(wanted, sorted(choices), n=3, cutoff=0.5)
     if close:
         return f"; did you mean {' or '.join(repr(c) for c in close)}?"

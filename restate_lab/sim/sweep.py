@@ -34,17 +34,19 @@ Plot with :func:`restate_lab.sim.plots.sweep_lines` and :func:`restate_lab.sim.p
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import itertools
 import json
 import numbers
 import os
 import pickle
+import sys
 import time
 import tomllib
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,13 @@ __all__ = ["KEEP", "ParameterPathError", "SweepWarning", "parameter_paths", "swe
 KEEP = ("summary", "utilisation", "invocations", "queues")
 Builder = Callable[..., Simulation]
 Base = Mapping[str, Any] | str | os.PathLike[str] | Builder
+
+
+@functools.cache
+def _reserved_columns() -> frozenset[str]:
+    """Columns a sweep frame fills itself; a function's parameter may not be named like one of them."""
+    metrics = summary_frame(Simulation([]).run(progress=False)).columns
+    return frozenset({"point", "seed", "error", "invocations_file", "queues_file", *metrics})
 
 
 class SweepWarning(UserWarning):
@@ -163,6 +172,8 @@ def _points(
         raise ValueError("give a grid or a list of points, not both")
     if points is not None:
         out = [dict(p) for p in points]
+        if not out:
+            raise ValueError("points is empty: give at least one parameter point")
         for p in out:
             if set(p) != set(out[0]):
                 raise ValueError(f"every point sets the same parameters: {sorted(out[0])} vs {sorted(p)}")
@@ -188,6 +199,9 @@ def _check_parameters(names: list[str], spec: dict[str, Any] | None, builder: Bu
                 raise ParameterPathError("'seed' is not a parameter: pass seeds=... to the sweep")
             if name not in signature.parameters and not takes_any:
                 raise ParameterPathError(f"{name!r} is not a parameter of {builder.__name__}{signature}")
+        taken = sorted(set(names) & _reserved_columns())
+        if taken:
+            raise ParameterPathError(f"parameters {taken} would share a column with the sweep's own; rename them")
         return {}
     assert spec is not None
     paths = {name: parse_path(spec, name) for name in names}
@@ -225,11 +239,18 @@ def _inline_files(node: Any, base_dir: Path, cache: dict[tuple[str, str | None],
     return {k: _inline_files(v, base_dir, cache) for k, v in node.items()}
 
 
+def _is_process_pool(executor: Any) -> bool:
+    module = sys.modules.get("concurrent.futures.process")  # not imported: cannot be a process pool
+    return module is not None and isinstance(executor, module.ProcessPoolExecutor)
+
+
 def _executor(executor: Any, workers: int | None) -> tuple[Executor | None, bool]:
     """(executor, owned): ``None``/"serial" runs in this process; "processes" a pool we close."""
     if executor is None or executor == "serial":
         return None, False
     if executor == "processes":
+        from concurrent.futures import ProcessPoolExecutor  # multiprocessing only when asked for
+
         return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1), True
     if isinstance(executor, Executor):
         return executor, False
@@ -297,8 +318,7 @@ def sweep(
     seed_list = _seeds(seeds, spec)
     if spec is not None and target != "all" and target not in scenario_targets(spec):
         raise ValueError(f"target {target!r} is not a handler of the scenario: {sorted(scenario_targets(spec))}")
-    pool, owned = _executor(executor, workers)
-    if isinstance(pool, ProcessPoolExecutor) and builder is not None:
+    if builder is not None and (executor == "processes" or _is_process_pool(executor)):
         try:
             pickle.dumps(builder)
         except Exception as exc:
@@ -326,6 +346,7 @@ def sweep(
             if problem is not None:
                 rows[-1]["_result"] = {"error": problem, "_seconds": 0.0}
 
+    pool, owned = _executor(executor, workers)
     started = time.perf_counter()
     late = True
     try:

@@ -150,6 +150,8 @@ def test_function_base_gets_seed_and_keyword_parameters_on_any_executor() -> Non
         sweep(lambda seed, rate: build(seed, rate), grid={"rate": [1.0]}, executor="processes", progress=False)
     with pytest.raises(ParameterPathError, match="'speed' is not a parameter of build"):
         sweep(build, grid={"speed": [1.0]}, progress=False)
+    with pytest.raises(ParameterPathError, match=r"\['completed'\] would share a column"):
+        sweep(lambda seed, completed: build(seed, 1.0), grid={"completed": [1]}, progress=False)
 
 
 def test_kept_frames_are_written_to_parquet_one_file_per_point_and_seed(tmp_path: Path) -> None:
@@ -207,6 +209,8 @@ def test_grid_and_points_are_checked() -> None:
     """Overlapping parameters, both grid and points, uneven points and scalar grid values are refused."""
     with pytest.raises(ParameterPathError, match="overlap"):
         sweep(SCENARIO, grid={"workloads.0": [{}], "workloads.0.count": [1]}, progress=False)
+    with pytest.raises(ValueError, match="points is empty"):
+        sweep(SCENARIO, points=[], progress=False)
     with pytest.raises(ValueError, match="not both"):
         sweep(SCENARIO, grid={"workloads.0.count": [1]}, points=[{"workloads.0.count": 1}], progress=False)
     with pytest.raises(ValueError, match="same parameters"):
