@@ -4,6 +4,7 @@ Build a :class:`Simulation` from a catalogue (admin ``GET /services`` shape), pe
 :class:`HandlerBehaviour` and :class:`Workload` s -- or :func:`load_scenario` from ``data/`` -- run it,
 and read frames with :func:`invocations_frame`, :func:`queue_depth_frame` and :func:`summary_frame`.
 :class:`SimulatedRestate` answers the ingress API's calls and sends in virtual time.
+:func:`sweep` runs a scenario over a parameter grid and seeds, serially, on processes or on Dask.
 Plots live in ``restate_lab.sim.plots`` (matplotlib is imported lazily).
 """
 
@@ -22,6 +23,7 @@ from restate_lab.sim.results import (
     utilisation_frame,
 )
 from restate_lab.sim.scenario import load_scenario, simulation_from_dict
+from restate_lab.sim.sweep import parameter_paths, sweep
 from restate_lab.sim.workload import Bursty, Poisson, Workload
 
 __all__ = [
@@ -51,8 +53,10 @@ __all__ = [
     "invocations_frame",
     "kafka_frame",
     "load_scenario",
+    "parameter_paths",
     "queue_depth_frame",
     "simulation_from_dict",
     "summary_frame",
+    "sweep",
     "utilisation_frame",
 ]

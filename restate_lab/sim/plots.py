@@ -77,3 +77,128 @@ def sweep_plot(sweep: pd.DataFrame, x: str, y: str = "p99_latency_ms", ax: Axes 
     ax.set_ylabel(y)
     ax.set_title(f"{y} vs {x}")
     return ax
+
+
+# ----------------------------------------------------------------- parameter sweeps
+
+_METRIC_LABELS = {
+    "mean_latency_ms": "mean latency (virtual ms)",
+    "p50_latency_ms": "p50 latency (virtual ms)",
+    "p95_latency_ms": "p95 latency (virtual ms)",
+    "p99_latency_ms": "p99 latency (virtual ms)",
+    "mean_queue_wait_ms": "mean queue wait (virtual ms)",
+    "throughput_per_s": "throughput (completed per virtual s)",
+    "mean_attempts": "attempts per invocation",
+    "littles_L": "mean invocations in system",
+    "failure_probability": "share of attempts failing",
+    "rate_per_s": "arrival rate (per virtual s)",
+}
+_ERRORS = ("std", "sem", "ci95", None)
+
+
+def sweep_label(name: str) -> str:
+    """A readable axis label, with units, for a sweep column (a metric or a dotted parameter path).
+
+    >>> sweep_label("behaviours.Cart/add.failure_probability"), sweep_label("p99_latency_ms")
+    ('Cart/add: share of attempts failing', 'p99 latency (virtual ms)')
+    >>> sweep_label("workloads.0.arrivals.rate_per_s"), sweep_label("utilisation.Checkout")
+    ('workload 0: arrival rate (per virtual s)', 'utilisation of Checkout (share of slots)')
+    """
+    parts = name.split(".")
+    if parts[0] in {"utilisation", "mean_busy"} and len(parts) > 1:
+        what = "utilisation" if parts[0] == "utilisation" else "busy slots"
+        unit = "share of slots" if parts[0] == "utilisation" else "mean"
+        return f"{what} of {'.'.join(parts[1:])} ({unit})"
+    field = parts[-1]
+    label = _METRIC_LABELS.get(field)
+    if label is None:
+        unit = " (virtual ms)" if field.endswith("_ms") else " (per virtual s)" if field.endswith("_per_s") else ""
+        label = field.removesuffix("_ms").removesuffix("_per_s").replace("_", " ") + unit
+    if len(parts) > 2 and parts[0] == "behaviours":
+        return f"{parts[1]}: {label}"
+    if len(parts) > 2 and parts[0] in {"workloads", "subscriptions"} and parts[1].isdigit():
+        return f"{parts[0][:-1]} {parts[1]}: {label}"
+    if len(parts) == 2 and parts[0] == "concurrency":
+        return f"concurrency of {parts[1]} (slots)"
+    return label
+
+
+def _ok_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise KeyError(f"columns {missing} are not in the sweep frame; it has {list(frame.columns)}")
+    ok = frame[frame["error"].isna()] if "error" in frame.columns else frame
+    return ok.dropna(subset=[columns[-1]])
+
+
+def sweep_lines(
+    sweep: pd.DataFrame,
+    x: str,
+    y: str = "p99_latency_ms",
+    by: str | None = None,
+    error: str | None = "std",
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Metric ``y`` against parameter ``x``, one line per value of ``by``; the mean over seeds.
+
+    Error bars span ``error`` over seeds: ``"std"`` (standard deviation), ``"sem"`` (standard error of
+    the mean), ``"ci95"`` (1.96 standard errors) or ``None``. Failed rows (``error`` set) are left out.
+    """
+    if error not in _ERRORS:
+        raise ValueError(f"error={error!r} is not one of {list(_ERRORS)}")
+    ax = _axes(ax)
+    ok = _ok_rows(sweep, [c for c in (by, x, y) if c is not None])
+    groups: list[tuple[Any, pd.DataFrame]] = (
+        [(value, g) for value, g in ok.groupby(by, sort=True)] if by is not None else [(None, ok)]
+    )
+    for value, group in groups:
+        stats = group.groupby(x, sort=True)[y].agg(["mean", "std", "count"])
+        spread = stats["std"].fillna(0.0)
+        if error in ("sem", "ci95"):
+            spread = spread / np.sqrt(stats["count"]) * (1.96 if error == "ci95" else 1.0)
+        label = None if by is None else f"{sweep_label(by).split(' (')[0]} = {value}"
+        ax.errorbar(stats.index, stats["mean"], yerr=spread if error else None, marker="o", capsize=3,
+                    label=label)
+    seeds = int(ok.groupby([c for c in (by, x) if c is not None]).size().max()) if len(ok) else 0
+    ax.set_xlabel(sweep_label(x))
+    ax.set_ylabel(sweep_label(y))
+    spread_note = f", bars: {error} over {seeds} seeds" if error and seeds > 1 else ""
+    ax.set_title(title or f"{sweep_label(y).split(' (')[0]} vs {sweep_label(x).split(' (')[0]}{spread_note}")
+    if by is not None:
+        ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def sweep_heatmap(
+    sweep: pd.DataFrame,
+    x: str,
+    y: str,
+    value: str = "p99_latency_ms",
+    agg: str = "mean",
+    ax: Axes | None = None,
+    annotate: bool = True,
+    cmap: str = "viridis",
+    title: str | None = None,
+) -> Axes:
+    """``value`` (aggregated over seeds with ``agg``) over a grid of parameters ``x`` and ``y``."""
+    ax = _axes(ax)
+    ok = _ok_rows(sweep, [x, y, value])
+    table = ok.pivot_table(index=y, columns=x, values=value, aggfunc=agg).sort_index().sort_index(axis=1)
+    image = ax.imshow(table.to_numpy(dtype=float), origin="lower", aspect="auto", cmap=cmap)
+    ax.set_xticks(range(table.shape[1]), [f"{v:g}" if isinstance(v, float) else str(v) for v in table.columns])
+    ax.set_yticks(range(table.shape[0]), [f"{v:g}" if isinstance(v, float) else str(v) for v in table.index])
+    ax.set_xlabel(sweep_label(x))
+    ax.set_ylabel(sweep_label(y))
+    colorbar = ax.figure.colorbar(image, ax=ax)
+    colorbar.set_label(f"{sweep_label(value)}, {agg} over seeds")
+    if annotate:
+        values = table.to_numpy(dtype=float)
+        middle = np.nanmean(values) if np.isfinite(values).any() else 0.0
+        for (row, col), cell in np.ndenumerate(values):
+            if np.isfinite(cell):
+                ax.text(col, row, f"{cell:.3g}", ha="center", va="center", fontsize="small",
+                        color="white" if cell < middle else "black")
+    ax.set_title(title or f"{sweep_label(value).split(' (')[0]} over {sweep_label(x).split(' (')[0]} "
+                 f"and {sweep_label(y).split(' (')[0]}")
+    return ax
