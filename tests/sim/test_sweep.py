@@ -187,7 +187,7 @@ def test_utilisation_and_target_select_what_is_kept() -> None:
 @pytest.mark.parametrize(
     ("path", "message"),
     [
-        ("behaviours.Obj/run.failure_rate", "did you mean 'failure_probability'"),
+        ("behaviours.Obj/run.failure_probabilty", "did you mean 'failure_probability'"),
         ("behaviour.Obj/run.failure_probability", "did you mean 'behaviours'"),
         ("behaviours.Obj/ru.failure_probability", "did you mean 'Obj/run'"),
         ("workloads.3.count", "is a list of 1; '3' is not an index 0..0"),
