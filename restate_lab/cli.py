@@ -88,7 +88,7 @@ def _serve(args: argparse.Namespace, target: str) -> int:
         print(f"restate-lab: {exc}", file=sys.stderr)
         return 2
     tune_gc_for_serving()
-    options = {"clock": "virtual"} if args.virtual_time else {}
+    options: dict[str, Any] = {"clock": "virtual"} if args.virtual_time else {}
     lab = LocalRestate(app, data_dir=args.data_dir, **options)
     try:
         server = LabServer(lab, host=args.host, port=args.port, admin_port=args.admin_port,

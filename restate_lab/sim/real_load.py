@@ -137,7 +137,7 @@ class _LoadedDeployment:
         if data is None:
             raise RuntimeError("RealLoad needs request-response deployments (in-process apps are)")
         (length,) = struct.unpack(">I", data[4:HEADER_SIZE])
-        inv_id = pb.StartMessage.FromString(data[HEADER_SIZE:HEADER_SIZE + length]).debug_id
+        inv_id = pb.StartMessage.FromString(data[HEADER_SIZE : HEADER_SIZE + length]).debug_id
         slots = driver.slots[service]
         await slots.acquire()
         try:
@@ -282,8 +282,15 @@ class RealLoad:
             h = self._handler_index[(target.service, target.handler)]
             key = self.key_code(target.key)
             parent = self._rows.get(inv.invoked_by_id, -1) if inv.invoked_by_id else -1
-            row = rec.add(h, key, self._idem_code(inv.idempotency_key), self._rel(inv.created_at_ms),
-                          _LIVE_STATUS.get(inv.status.value, 0), -1, parent)
+            row = rec.add(
+                h,
+                key,
+                self._idem_code(inv.idempotency_key),
+                self._rel(inv.created_at_ms),
+                _LIVE_STATUS.get(inv.status.value, 0),
+                -1,
+                parent,
+            )
             self._rows[inv.id_str] = row
             self._ids.append(inv.id_str)
             rec.ready[row] = self._rel(inv.execution_time_ms or inv.created_at_ms)
@@ -296,8 +303,9 @@ class RealLoad:
             rec.completed[row] = self._rel(inv.completed_at_ms)
             result = inv.result
             if isinstance(result, Failure):
-                rec.status[row] = KILLED if result.message == "killed" else (
-                    CANCELLED if result.message == "cancelled" else FAILED)
+                rec.status[row] = (
+                    KILLED if result.message == "killed" else (CANCELLED if result.message == "cancelled" else FAILED)
+                )
             else:
                 rec.status[row] = COMPLETED
             self._count_in_system(-1)
@@ -324,7 +332,10 @@ class RealLoad:
     def _submit(self, w: Workload, key: str | None, idem: str | None, delay_ms: float) -> None:
         execute_at = self.clock.now_ms() + round(delay_ms) if delay_ms > 0 else None
         submission = self.engine.submit(
-            Target(w.service, w.handler, key), self._body(w.target), [], idempotency_key=idem,
+            Target(w.service, w.handler, key),
+            self._body(w.target),
+            [],
+            idempotency_key=idem,
             execute_at_ms=execute_at,
         )
         if submission.previously_accepted:

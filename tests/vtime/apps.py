@@ -58,5 +58,6 @@ async def fail_then_succeed(ctx: restate.Context, spec: dict[str, object]) -> st
 def make_app() -> Any:
     return restate.app([trial, mailer, flaky])
 
+
 #: What `restate-lab serve tests/vtime/apps.py:app` serves.
 app = make_app()

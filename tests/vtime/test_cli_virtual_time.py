@@ -23,9 +23,22 @@ def test_serve_with_virtual_time_runs_a_30_day_workflow_in_one_request() -> None
     """The banner says time is virtual, and POST /Trial/k/run with a 30-day sleep returns its result."""
     port, admin_port = free_port(), free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "restate_lab.cli", "serve", "tests/vtime/apps.py:app", "--virtual-time",
-         "--port", str(port), "--admin-port", str(admin_port)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "restate_lab.cli",
+            "serve",
+            "tests/vtime/apps.py:app",
+            "--virtual-time",
+            "--port",
+            str(port),
+            "--admin-port",
+            str(admin_port),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None

@@ -65,12 +65,23 @@ def test_littles_law_holds_under_bursty_zipf_load_with_idempotent_resends_and_de
     from restate_lab.sim.workload import Bursty
 
     workload = Workload(
-        "Queue", "work", Bursty(2.0, 40.0, 2_000.0, 500.0), count=600, keys=Zipf(20, 1.2),
-        idempotency_fraction=0.5, client_retry_probability=0.5, client_retry_after=Constant(300.0),
+        "Queue",
+        "work",
+        Bursty(2.0, 40.0, 2_000.0, 500.0),
+        count=600,
+        keys=Zipf(20, 1.2),
+        idempotency_fraction=0.5,
+        client_retry_probability=0.5,
+        client_retry_after=Constant(300.0),
         delay=Exponential(50.0),
     )
-    load = RealLoad(restate.app([queue]), [workload], service_times={"Queue/work": Exponential(20.0)},
-                    concurrency={"Queue": 4}, seed=3).run()
+    load = RealLoad(
+        restate.app([queue]),
+        [workload],
+        service_times={"Queue/work": Exponential(20.0)},
+        concurrency={"Queue": 4},
+        seed=3,
+    ).run()
     frame = load.invocations_frame()
     summary = load.summary_frame(frame).loc["all"]
     assert summary["deduplicated"] > 0 and summary["invocations"] == summary["completed"]
@@ -83,8 +94,13 @@ def test_sleep_and_call_in_real_code_match_the_simulators_sleep_and_call_steps()
     """ctx.sleep(200 ms) then a call to a one-slot service (rho 0.25): p50 and p95 latency within 5 % of the model's."""
     n, lam = 4_000, 5.0
     app = restate.app([front, back])
-    real = RealLoad(app, [Workload("Front", "handle", Poisson(lam), count=n)],
-                    service_times={"Back/lookup": Exponential(50.0)}, concurrency={"Back": 1}, seed=11).run()
+    real = RealLoad(
+        app,
+        [Workload("Front", "handle", Poisson(lam), count=n)],
+        service_times={"Back/lookup": Exponential(50.0)},
+        concurrency={"Back": 1},
+        seed=11,
+    ).run()
     model = Simulation(
         real.catalogue,
         behaviours={

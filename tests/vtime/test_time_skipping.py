@@ -1,4 +1,4 @@
-"""Virtual time: sleeps, delayed sends, back-offs and retentions pass at once, with the wall clock's journal and answers."""
+"""Virtual time: sleeps, delayed sends, back-offs and retentions pass at once, with the wall clock's answers."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from restate_lab.rules.retry import RetryPolicy
 from restate_lab.runtime.virtual import VirtualClock
 
 from .apps import DAY_MS, make_app
-
 
 
 def tag() -> str:
