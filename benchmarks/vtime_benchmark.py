@@ -9,8 +9,10 @@ simulated workload, N Poisson arrivals at RATE per second:
 - ``wall, burst``: the same runtime on the wall clock, all N submitted at once (its raw capacity, no
   clock waits at all).
 
-Ratios are virtual / wall. Run by hand (not a test): ``python benchmarks/vtime_benchmark.py [--n 4000]``;
-results go to ``benchmarks/results/vtime.txt``.
+Ratios are virtual / wall. Also timed: the time-skipping cases of ``tests/vtime`` (a 30-day workflow, a
+send delayed by a week, 20 retries with back-off, an idempotency key outliving its retention).
+Run by hand (not a test): ``python benchmarks/vtime_benchmark.py [--n 4000]``; results go to
+``benchmarks/results/vtime.txt``.
 """
 
 from __future__ import annotations
@@ -88,6 +90,39 @@ def wall(n: int, rate: float | None) -> float:
     return n / elapsed
 
 
+def skipping_cases() -> list[str]:
+    """Wall time of each time-skipping case of tests/vtime/apps.py, on a fresh virtual runtime."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from restate_lab.runtime.virtual import VirtualClock
+    from tests.vtime.apps import DAY_MS, make_app
+
+    lines = []
+    cases = {
+        "workflow sleeping 30 days": lambda lab: lab.call("Trial", "run", 30 * DAY_MS, key="bench"),
+        "send delayed by a week": lambda lab: lab.attach(lab.send("Mailer", "deliver", "x", delay="7d").invocation_id),
+        "20 retries with back-off": lambda lab: lab.call("Flaky", "fail_then_succeed", {"tag": "b", "failures": 20}),
+    }
+    import logging
+
+    logging.getLogger("restate").setLevel(logging.CRITICAL)
+    for name, case in cases.items():
+        with LocalRestate(make_app(), clock="virtual") as lab:
+            start, virtual_start = time.perf_counter(), lab.now_ms()
+            case(lab)
+            wall_s, virtual_ms = time.perf_counter() - start, lab.now_ms() - virtual_start
+        lines.append(f"  {name:28s} {wall_s * 1000:7.1f} ms wall for {virtual_ms / 1000:12.1f} s virtual")
+    with LocalRestate(make_app(), clock=VirtualClock()) as lab:
+        start = time.perf_counter()
+        lab.call("Mailer", "greet", "bench", idempotency_key="k")
+        lab.advance("24h")
+        lab.call("Mailer", "greet", "bench", idempotency_key="k")
+        wall_s = time.perf_counter() - start
+    lines.append(f"  {'idempotency key retention':28s} {wall_s * 1000:7.1f} ms wall for {86_400.0:12.1f} s virtual")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=4000)
@@ -103,6 +138,8 @@ def main() -> None:
         f"virtual clock (RealLoad)     {v:9.0f} invocations per wall second",
         f"wall clock, arrivals paced   {paced:9.0f} invocations per wall second   ratio virtual/paced {v / paced:5.2f}",
         f"wall clock, all at once      {burst:9.0f} invocations per wall second   ratio virtual/burst {v / burst:5.2f}",
+        "time-skipping cases:",
+        *skipping_cases(),
     ]
     text = "\n".join(lines) + "\n"
     print(text, end="")
