@@ -102,16 +102,20 @@ class TimeSkipper:
         parked = getattr(self.clock, "parked", 0)
         return self.clock.soon_pending <= 0 and self.engine.attempts_in_flight() <= parked
 
-    async def settle(self, timeout_s: float | None = None) -> None:
-        """Return once the runtime is idle (two loop turns in a row); ``TimeoutError`` after ``timeout_s``."""
+    async def settle(self, timeout_s: float | None = None, *, deadline: float | None = None) -> None:
+        """Return once the runtime is idle (two loop turns in a row).
+
+        ``TimeoutError`` after ``timeout_s`` wall seconds (or at ``deadline``, in the loop's time).
+        """
         loop = asyncio.get_running_loop()
-        deadline = None if timeout_s is None else loop.time() + timeout_s
+        if timeout_s is not None:
+            deadline = loop.time() + timeout_s if deadline is None else min(deadline, loop.time() + timeout_s)
         quiet = turns = 0
         while quiet < 2:
             quiet = quiet + 1 if self.idle() else 0
             if deadline is not None and loop.time() > deadline:
                 raise TimeoutError(
-                    f"the runtime did not settle within {timeout_s} s: {self.engine.attempts_in_flight()} "
+                    f"virtual time did not get there in the wall time allowed: {self.engine.attempts_in_flight()} "
                     "attempt(s) still running (virtual time stands still while handler code runs)"
                 )
             turns += 1
@@ -122,35 +126,46 @@ class TimeSkipper:
         if epoch_ms > now:
             self.clock.advance(epoch_ms - now)
 
-    async def advance_to(self, epoch_ms: int, timeout_s: float | None = None) -> None:
-        """Move to ``epoch_ms`` instant by instant, letting the runtime settle after each due timer."""
+    @staticmethod
+    def _deadline(timeout_s: float | None) -> float | None:
+        return None if timeout_s is None else asyncio.get_running_loop().time() + timeout_s
+
+    async def advance_to(self, epoch_ms: int, timeout_s: float | None = None, *, deadline: float | None = None) -> None:
+        """Move to ``epoch_ms`` instant by instant, letting the runtime settle after each due timer.
+
+        ``timeout_s``: wall seconds the whole move may take (``TimeoutError`` then; time stays where it got).
+        """
+        if deadline is None:
+            deadline = self._deadline(timeout_s)
         async with self._lock:
-            await self.settle(timeout_s)
+            await self.settle(deadline=deadline)
             while True:
                 due = self.clock.peek()
                 if due is None or due > epoch_ms:
                     break
                 self._move_to(due)
-                await self.settle(timeout_s)
+                await self.settle(deadline=deadline)
             self._move_to(epoch_ms)
-            await self.settle(timeout_s)
+            await self.settle(deadline=deadline)
 
     async def run_until_idle(self, *, max_ms: int | None = None, timeout_s: float | None = None) -> int:
         """Skip from timer to timer while an invocation waits for one; returns the virtual ms that passed.
 
-        ``max_ms`` bounds the jump (a handler that retries forever would otherwise never let it end).
+        ``max_ms`` bounds the jump (a handler that retries forever would otherwise never let it end);
+        ``timeout_s`` the wall seconds it may take in all.
         """
+        deadline = self._deadline(timeout_s)
         start = self.clock.now_ms()
         limit = None if max_ms is None else start + max_ms
         while True:
-            await self.settle(timeout_s)
+            await self.settle(deadline=deadline)
             due = self.clock.peek(background=False)
             if due is None:
                 break
             if limit is not None and due > limit:
-                await self.advance_to(limit, timeout_s)
+                await self.advance_to(limit, deadline=deadline)
                 break
-            await self.advance_to(due, timeout_s)
+            await self.advance_to(due, deadline=deadline)
         return self.clock.now_ms() - start
 
     # ---- auto-skip ----

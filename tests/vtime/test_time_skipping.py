@@ -142,3 +142,12 @@ def test_virtual_time_needs_a_virtual_clock() -> None:
         lab.advance("1s")
     with pytest.raises(ValueError, match="unknown clock"):
         LocalRestate(make_app(), clock="sundial")
+
+
+def test_run_until_idle_stops_at_max_duration() -> None:
+    """max_duration bounds the skip: a 30-day sleep is still asleep after run_until_idle(max_duration="1d")."""
+    key = tag()
+    with LocalRestate(make_app(), clock=VirtualClock()) as lab:
+        lab.send("Trial", "run", 30 * DAY_MS, key=key)
+        assert lab.run_until_idle(max_duration="1d") == DAY_MS
+        assert lab.state("Trial", key) == {"stage": "trial"}
