@@ -88,7 +88,8 @@ def _serve(args: argparse.Namespace, target: str) -> int:
         print(f"restate-lab: {exc}", file=sys.stderr)
         return 2
     tune_gc_for_serving()
-    lab = LocalRestate(app, data_dir=args.data_dir)
+    options: dict[str, Any] = {"clock": "virtual"} if args.virtual_time else {}
+    lab = LocalRestate(app, data_dir=args.data_dir, **options)
     try:
         server = LabServer(lab, host=args.host, port=args.port, admin_port=args.admin_port,
                            log_level=args.log_level).start()
@@ -100,6 +101,8 @@ def _serve(args: argparse.Namespace, target: str) -> int:
     print(f"restate-lab serving {names}")
     if args.data_dir is not None:
         print(f"  data:    {args.data_dir} (durable)")
+    if args.virtual_time:
+        print("  time:    virtual (skips ahead to the next timer whenever nothing runs)")
     print(f"  ingress: {server.ingress_url}")
     print(f"  admin:   {server.admin_url}")
     print("Press Ctrl-C to stop.", flush=True)
@@ -168,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--data-dir", default=None,
                          help="durable mode: keep invocations, journals and state in DIR (SQLite) and resume "
                               "unfinished invocations on start; in-memory when omitted")
+        cmd.add_argument("--virtual-time", action="store_true",
+                         help="run on virtual time: whenever nothing runs, time skips to the next sleep, "
+                              "delayed send or back-off (a 30-day sleep ends at once)")
     real = sub.add_parser("real", help="serve TARGET through the real Restate Server (the oracle)")
     real.add_argument("target", help="path/to/file.py:attr or package.module:attr")
     real.add_argument("--port", type=int, default=None, help="ingress port (default: a free port)")

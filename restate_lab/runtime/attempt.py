@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 from restate_lab.protocol.body import ClosedBody, RequestBody
@@ -130,6 +131,7 @@ async def run_attempt(engine: EngineCore, inv: Invocation, since_stored_ms: int)
     engine.mark(inv)
     engine.flush()  # the SDK may act only on what is already durable
     request = start.encode() + b"".join(f.encode() for f in inv.journal)
+    inv.attempt_host_start_ms = time.time() * 1000
     body: RequestBody
     watchdog: list[Timer] = []
     if deployment.bidi:

@@ -81,10 +81,28 @@ def _complete_promise(engine: EngineCore, inv: Invocation, m: pb.CompletePromise
     engine.notify(inv, completion(MessageType.COMPLETE_PROMISE_COMPLETION, cid, answer), completion_id=cid)
 
 
+def _on_engine_clock(
+    engine: EngineCore, inv: Invocation, m: pb.SleepCommandMessage | pb.OneWayCallCommandMessage, field: str
+) -> int:
+    """The SDK stamped ``field`` from the host's wall clock: the time on the engine clock, journaled as such.
+
+    On the wall clock nothing changes; on a virtual clock the journal then says when the sleep ends (or
+    the send runs) in the time the engine reports everywhere else. The SDK does not compare this field
+    when it replays the command.
+    """
+    host_ms: int = getattr(m, field)
+    engine_ms = engine.from_host_ms(host_ms, inv.attempt_host_start_ms)
+    if engine_ms != host_ms:
+        setattr(m, field, engine_ms)
+        inv.journal[-1] = Frame(inv.journal[-1].type, m.SerializeToString())
+    return engine_ms
+
+
 def _sleep(engine: EngineCore, inv: Invocation, m: pb.SleepCommandMessage) -> None:
     cid = m.result_completion_id
     frame = completion(MessageType.SLEEP_COMPLETION, cid, VOID)
-    engine.at(inv, m.wake_up_time, lambda: engine.notify(inv, frame, completion_id=cid))
+    wake_up = _on_engine_clock(engine, inv, m, "wake_up_time")
+    engine.at(inv, wake_up, lambda: engine.notify(inv, frame, completion_id=cid))
 
 
 def _call(engine: EngineCore, inv: Invocation, m: pb.CallCommandMessage) -> None:
@@ -92,7 +110,8 @@ def _call(engine: EngineCore, inv: Invocation, m: pb.CallCommandMessage) -> None
 
 
 def _one_way_call(engine: EngineCore, inv: Invocation, m: pb.OneWayCallCommandMessage) -> None:
-    _invoke(engine, inv, m, execute_at_ms=m.invoke_time or None, result_cid=None)
+    invoke_at = _on_engine_clock(engine, inv, m, "invoke_time") if m.invoke_time else None
+    _invoke(engine, inv, m, execute_at_ms=invoke_at, result_cid=None)
 
 
 def _invoke(

@@ -124,10 +124,19 @@ class Engine:
 
     def at(self, inv: Invocation | None, epoch_ms: int, callback: Callable[[], None]) -> Timer:
         """Run ``callback`` at ``epoch_ms`` on the engine's clock (soon if past); tied to ``inv``'s lifetime."""
-        handle = self.clock.call_at(epoch_ms, callback)
+        # A timer tied to no invocation is housekeeping (retention, watchdog): time-skipping ignores it.
+        handle = self.clock.call_at(epoch_ms, callback, background=inv is None)
         if inv is not None:
             inv.timer_handles.append(handle)
         return handle
+
+    def from_host_ms(self, host_epoch_ms: int, since_host_ms: float | None = None) -> int:
+        """A time the SDK computed from the host's wall clock (a sleep's wake-up), on the engine clock."""
+        return self.clock.from_host_ms(host_epoch_ms, since_host_ms)
+
+    def attempts_in_flight(self) -> int:
+        """How many attempts are running (or about to start) on the engine's loop: 0 means idle."""
+        return len(self._tasks)
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)

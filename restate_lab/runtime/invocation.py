@@ -49,6 +49,8 @@ class Invocation:
     last_failure_code: int | None = None
     modified_at_ms: int = 0
     running_since_ms: int | None = None
+    #: Host wall time (ms, fractional) at which the current attempt started: bounds host-clock stamps.
+    attempt_host_start_ms: float | None = None
     completed_at_ms: int | None = None
     retention_ms: int = 0
     random_seed: int = 0

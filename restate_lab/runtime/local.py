@@ -19,12 +19,14 @@ from restate_lab.rules.ids import parse_awakeable_id
 from restate_lab.rules.targets import Target
 from restate_lab.runtime import operations as ops
 from restate_lab.runtime.apps import as_app
+from restate_lab.runtime.clock import ManualClock, WallClock
 from restate_lab.runtime.describe import describe_service
 from restate_lab.runtime.durable import DurableStore
 from restate_lab.runtime.engine import Engine
 from restate_lab.runtime.invocation import Invocation
 from restate_lab.runtime.portal import Channel, Portal
 from restate_lab.runtime.registry import Deployment
+from restate_lab.runtime.virtual import TimeSkipper, VirtualClock
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,6 +59,15 @@ def decode_result(result: Result) -> Any:
     return None
 
 
+def _clock_named(name: str) -> WallClock | VirtualClock:
+    """``"wall"``, or ``"virtual"`` (virtual time that skips ahead whenever the runtime is idle)."""
+    if name == "wall":
+        return WallClock()
+    if name == "virtual":
+        return VirtualClock(auto_skip=True)
+    raise ValueError(f"unknown clock {name!r}: 'wall', 'virtual', or a Clock object (e.g. VirtualClock())")
+
+
 def delay_ms(delay: Delay | None) -> int | None:
     """A delay (duration string, ``timedelta`` or seconds) in whole milliseconds."""
     if delay is None:
@@ -80,6 +91,10 @@ class LocalRestate:
     Keyword options go to the ``Engine`` (``retry_policy``, ``completion_retention_ms``, ``clock`` -- a
     ``restate_lab.runtime.clock.ManualClock`` lets a test move time -- ...).
 
+    ``clock="virtual"`` runs it on virtual time that skips ahead whenever nothing is running (a 30-day
+    sleep ends at once); ``clock=VirtualClock()`` moves only on :meth:`advance` and
+    :meth:`run_until_idle` (see ``restate_lab.runtime.virtual`` for what cannot be virtual).
+
     >>> import restate
     >>> greeter = restate.Service("Greeter")
     >>> @greeter.handler()
@@ -102,7 +117,16 @@ class LocalRestate:
         )
         if data_dir is not None and engine is None:
             engine_options["store"] = DurableStore(Path(data_dir) / DATA_FILE)
+        clock = engine_options.get("clock")
+        if isinstance(clock, str):
+            engine_options["clock"] = _clock_named(clock)
         self.engine = engine or Engine(**engine_options)
+        #: Moves a manual or virtual clock (``advance``, ``run_until_idle``); None on the wall clock.
+        self.time: TimeSkipper | None = None
+        if isinstance(self.engine.clock, ManualClock):
+            self.time = TimeSkipper(self.engine, self.engine.clock)
+            if isinstance(self.engine.clock, VirtualClock) and self.engine.clock.auto_skip:
+                self._run(self._on_loop(self.time.start))
         for app in loaded:
             self.register(app)
         if self.engine.store is not None:
@@ -450,6 +474,37 @@ class LocalRestate:
             return snapshot(self.engine, sql)
 
         return to_frame(execute(self._run(go()), sql))
+
+    # ---- virtual time ----
+
+    def _skipper(self) -> TimeSkipper:
+        if self.time is None:
+            raise ValueError("this runtime runs on the wall clock: LocalRestate(app, clock='virtual') "
+                             "or clock=VirtualClock() makes time virtual")
+        return self.time
+
+    def now_ms(self) -> int:
+        """The runtime's time (ms since the epoch): virtual on a virtual clock."""
+        return self.engine.now_ms()
+
+    def advance(self, duration: Delay, *, timeout: float | None = None) -> None:
+        """Move virtual time forward by ``duration`` ("3d", a ``timedelta`` or seconds), running everything
+        that falls due on the way at its own instant. ``timeout``: wall seconds to wait for handler code."""
+        ms = delay_ms(duration) or 0
+        if ms < 0:
+            raise ValueError(f"time cannot go back ({duration!r})")
+        skipper = self._skipper()
+
+        async def go() -> None:
+            await skipper.advance_to(self.engine.now_ms() + ms, self._limit(timeout))
+
+        self._run(go())
+
+    def run_until_idle(self, *, max_duration: Delay | None = None, timeout: float | None = None) -> int:
+        """Skip from timer to timer until no invocation waits for one (at most ``max_duration`` of virtual
+        time); returns the virtual ms that passed."""
+        skipper = self._skipper()
+        return self._run(skipper.run_until_idle(max_ms=delay_ms(max_duration), timeout_s=self._limit(timeout)))
 
     # ---- lifetime ----
 

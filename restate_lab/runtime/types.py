@@ -47,6 +47,10 @@ class EngineCore(Protocol):
         """Run ``callback`` at ``epoch_ms`` on the engine's clock; tied to ``inv``'s lifetime."""
         ...
 
+    def from_host_ms(self, host_epoch_ms: int, since_host_ms: float | None = None) -> int:
+        """A time the SDK computed from the host's wall clock, on the engine's clock."""
+        ...
+
     def submit(
         self,
         target: Target,

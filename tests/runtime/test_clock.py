@@ -85,17 +85,17 @@ def test_delayed_send_runs_when_the_clock_reaches_its_execution_time(
 
 
 def test_sleep_wakes_only_when_the_clock_passes_its_wake_up_time(manual_lab: LocalRestate, clock: ManualClock) -> None:
-    """ctx.sleep suspends the invocation until the engine clock reaches the wake-up time the SDK journaled.
+    """ctx.sleep suspends the invocation until the engine clock reaches the journaled wake-up time.
 
-    The SDK computes that time from its own wall clock, so it is only near ``now + 60 s`` of a manual clock
-    that has not been advanced; the runtime honours whatever the journal says.
+    The SDK computes that time from its own wall clock; the engine lays the sleep's length on its own
+    clock and journals that, so the wake-up is the manual clock's now + 60 s.
     """
     receipt = manual_lab.send("Basics", "sleep_then", 60_000)
     wait_until(lambda: manual_lab.status(receipt.invocation_id) == "suspended")
     inv = manual_lab.engine.find(receipt.invocation_id)
     assert inv is not None
     [wake_up] = [f.message().wake_up_time for f in inv.journal if f.type == MessageType.SLEEP_COMMAND]
-    assert wake_up > clock.now_ms()
+    assert wake_up == clock.now_ms() + 60_000
     clock.advance(wake_up - clock.now_ms() - 1)
     assert manual_lab.status(receipt.invocation_id) == "suspended"
     clock.advance(1)
