@@ -53,6 +53,7 @@ from restate_lab.sim.records import (
     FAILED,
     KILLED,
     STATUS_NAMES,
+    SUCCEEDED,
     InvocationRecords,
     QueueTrace,
 )
@@ -269,9 +270,14 @@ class RealLoad:
     def _lock_code(self, h: int, key: int) -> int:
         return (self.handlers[h].service_index << _KEY_BITS) | key
 
-    def _trace(self, inv: Invocation, h: int, key: int) -> None:
+    def _trace(self, h: int, key: int, *, arrived: bool) -> None:
+        """One more (or one less) invocation on a locked key's queue, as the simulator records it."""
         if self.queue_trace is not None and self.handlers[h].takes_lock and key >= 0:
-            self.queue_trace.record(self.now, self._lock_code(h, key), self.engine.locks.depth(inv.lock_key))
+            code = self._lock_code(h, key)
+            if arrived:
+                self.queue_trace.arrived(self.now, code)
+            else:
+                self.queue_trace.left(self.now, code)
 
     def _seen(self, inv: Invocation) -> None:
         """Engine listener: a new invocation gets a row; a completed one its end."""
@@ -296,20 +302,21 @@ class RealLoad:
             rec.ready[row] = self._rel(inv.execution_time_ms or inv.created_at_ms)
             self._count_in_system(+1)
             if inv.execution_time_ms is None:
-                self._trace(inv, h, key)
+                self._trace(h, key, arrived=True)
             else:
-                self.clock.call_at(inv.execution_time_ms, lambda: self._trace(inv, h, key), background=True)
+                self.clock.call_at(inv.execution_time_ms, lambda: self._trace(h, key, arrived=True), background=True)
         if inv.completed and math.isnan(rec.completed[row]):
             rec.completed[row] = self._rel(inv.completed_at_ms)
             result = inv.result
+            rec.status[row] = COMPLETED
             if isinstance(result, Failure):
-                rec.status[row] = (
+                rec.outcome[row] = (
                     KILLED if result.message == "killed" else (CANCELLED if result.message == "cancelled" else FAILED)
                 )
             else:
-                rec.status[row] = COMPLETED
+                rec.outcome[row] = SUCCEEDED
             self._count_in_system(-1)
-            self._trace(inv, rec.handler[row], rec.key[row])
+            self._trace(rec.handler[row], rec.key[row], arrived=False)
         elif not inv.completed:
             rec.status[row] = _LIVE_STATUS.get(inv.status.value, rec.status[row])
 
