@@ -6,7 +6,7 @@ import base64
 import hashlib
 import random
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _B62 = "0123456789abcdefghijklmnopqrstuvwxyz" "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _B62_INDEX = {c: i for i, c in enumerate(_B62)}
@@ -34,11 +34,13 @@ def _b62_decode(text: str, size: int) -> bytes:
     return value.to_bytes(size, "little")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class InvocationId:
     """24 raw bytes: an 8-byte big-endian partition key and a 16-byte uuid."""
 
     raw: bytes
+    #: The ``inv_1…`` text, rendered on first use.
+    _text: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def new(cls, partition_key: int, rng: random.Random | None = None) -> InvocationId:
@@ -74,7 +76,7 @@ class InvocationId:
 
     def __str__(self) -> str:
         # Rendered once, when something first asks for the text (the id is immutable).
-        text: str | None = self.__dict__.get("_text")
+        text = self._text
         if text is None:
             text = _INVOCATION_PREFIX + _b62_fixed(self.raw[:8], 11) + _b62_fixed(self.raw[8:], 22)
             object.__setattr__(self, "_text", text)
