@@ -268,9 +268,10 @@ def start_message(
 
 
 def input_command(headers: Iterable[tuple[str, str]], body: bytes) -> Frame:
-    command = pb.InputCommandMessage(
-        headers=[pb.Header(key=k, value=v) for k, v in headers], value=pb.Value(content=body)
-    )
+    # Built once per invocation: no header list when there are none, the value from a mapping (cheaper in upb).
+    command = pb.InputCommandMessage(value={"content": body})
+    if headers:
+        command.headers.extend(pb.Header(key=k, value=v) for k, v in headers)
     return Frame(MessageType.INPUT_COMMAND, command.SerializeToString())
 
 
