@@ -443,13 +443,18 @@ class Engine:
         self._retain(inv, now + retention)
         self._changed(inv)
         self.flush()
-        waiters, inv.waiters = inv.waiters, []
-        for future in waiters:
-            if not future.done():
-                future.set_result(result)
-        hooks, inv.on_complete = inv.on_complete, []
-        for hook in hooks:
-            hook(inv, result)
+        # New lists only where there was something to take: a retained invocation keeps few objects.
+        waiters = inv.waiters
+        if waiters:
+            inv.waiters = []
+            for future in waiters:
+                if not future.done():
+                    future.set_result(result)
+        hooks = inv.on_complete
+        if hooks:
+            inv.on_complete = []
+            for hook in hooks:
+                hook(inv, result)
 
     def _idem_key(self, inv: Invocation) -> IdempotencyKey:
         assert inv.idempotency_key is not None
