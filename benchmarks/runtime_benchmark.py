@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import platform
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import restate
@@ -31,6 +33,20 @@ bench = restate.Service("Bench")
 
 @bench.handler()
 async def noop(ctx: restate.Context, value: int) -> int:
+    return value
+
+
+@bench.handler()
+async def nap(ctx: restate.Context, value: int) -> int:
+    await ctx.sleep(timedelta(hours=1))
+    return value
+
+
+sleeper = restate.VirtualObject("Sleeper")
+
+
+@sleeper.handler()
+async def poke(ctx: restate.ObjectContext, value: int) -> int:
     return value
 
 
@@ -140,7 +156,7 @@ class Runtime:
     """LocalRestate through its public API: ``acall`` from tasks on this thread's loop, blocking ``call``."""
 
     def __init__(self) -> None:
-        self.lab = LocalRestate(restate.app([bench]))
+        self.lab = LocalRestate(restate.app([bench, sleeper]))
 
     async def once(self) -> None:
         await self.lab.acall("Bench", "noop", 1)
@@ -164,6 +180,23 @@ class Runtime:
         self.forget()
         return rate
 
+    def sends(self, seconds: float, keys: int = 64) -> Rate:
+        """Blocking ``send`` to a trivial object handler (``keys`` keys in turn), counted once all have run."""
+        cpu = time.process_time()
+        deadline = time.perf_counter() + seconds
+        started = time.perf_counter()
+        last = None
+        n = 0
+        while time.perf_counter() < deadline:
+            last = self.lab.send("Sleeper", "poke", 1, key=str(n % keys))
+            n += 1
+        for key in range(keys):  # each key runs its sends in order: its last one done means all are
+            self.lab.call("Sleeper", "poke", 1, key=str(key))
+        assert last is not None
+        rate = Rate(n, time.perf_counter() - started, time.process_time() - cpu)
+        self.forget()
+        return rate
+
     def forget(self) -> None:
         """Drop completed invocations between rounds so memory does not grow with the run."""
         self.lab.portal.call(self._forget())
@@ -175,10 +208,42 @@ class Runtime:
         self.lab.close()
 
 
+def rss_bytes() -> int:
+    """Resident set size of this process (Linux ``/proc``)."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def suspended_memory(count: int) -> tuple[int, float]:
+    """RSS growth per invocation while ``count`` invocations are suspended on a one-hour sleep."""
+    lab = LocalRestate(restate.app([bench]))
+    try:
+        lab.call("Bench", "noop", 1)
+        gc.collect()
+        before = rss_bytes()
+        for _ in range(count):
+            lab.send("Bench", "nap", 1)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if lab.portal.call(_count_suspended(lab)) >= count:
+                break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError("the invocations did not all suspend within 120 s")
+        gc.collect()
+        return count, (rss_bytes() - before) / count
+    finally:
+        lab.close()
+
+
+async def _count_suspended(lab: LocalRestate) -> int:
+    return sum(1 for inv in lab.engine.invocations.values() if inv.status.value == "suspended")
+
+
 def measure(seconds: float, concurrency: int, rounds: int) -> dict[str, list[Rate]]:
     """Alternate floor and runtime for ``rounds`` rounds, so both see the same machine load."""
     floor, rt = Floor(), Runtime()
-    figures: dict[str, list[Rate]] = {"floor_conc": [], "rt_conc": [], "floor_seq": [], "rt_seq": []}
+    figures: dict[str, list[Rate]] = {"floor_conc": [], "rt_conc": [], "floor_seq": [], "rt_seq": [], "rt_send": []}
     try:
         floor.concurrent(0.3, concurrency)
         rt.concurrent(0.3, concurrency)
@@ -187,6 +252,7 @@ def measure(seconds: float, concurrency: int, rounds: int) -> dict[str, list[Rat
             figures["rt_conc"].append(rt.concurrent(seconds, concurrency))
             figures["floor_seq"].append(floor.sequential(seconds))
             figures["rt_seq"].append(rt.sequential(seconds))
+            figures["rt_send"].append(rt.sends(seconds))
     finally:
         floor.close()
         rt.close()
@@ -214,6 +280,10 @@ def report(figures: dict[str, list[Rate]], seconds: float, rounds: int, concurre
     for label, kind in rows:
         f, r = cpu[f"floor_{kind}"], cpu[f"rt_{kind}"]
         lines.append(f"{label:32}{f:>20.0f}/s{r:>13.0f}/s{r / f:>8.0%}")
+    lines += ["", "blocking send to a trivial object handler (64 keys), counted once every invocation has run",
+              f"{'':32}{'per wall s':>12}{'per CPU s':>12}{'/ blocking call (wall, CPU)':>30}",
+              f"{'send (blocking)':32}{wall['rt_send']:>10.0f}/s{cpu['rt_send']:>10.0f}/s"
+              f"{wall['rt_send'] / wall['rt_seq']:>15.0%}{cpu['rt_send'] / cpu['rt_seq']:>8.0%}"]
     return "\n".join(lines)
 
 
@@ -222,6 +292,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.5, help="length of each measurement")
     parser.add_argument("--rounds", type=int, default=4, help="alternating floor/runtime rounds; best is kept")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--suspended", type=int, default=20_000,
+                        help="invocations suspended on a sleep for the memory figure (0: skip it)")
     parser.add_argument("--out", default=None, help="write the report here too")
     parser.add_argument("--serve-gc", action="store_true",
                         help="tune the collector as `restate-lab serve` does (restate_lab.cli.tune_gc_for_serving)")
@@ -231,6 +303,9 @@ def main() -> None:
 
         tune_gc_for_serving()
     text = report(measure(args.seconds, args.concurrency, args.rounds), args.seconds, args.rounds, args.concurrency)
+    if args.suspended:
+        count, per_inv = suspended_memory(args.suspended)
+        text += f"\n\nmemory: {count} invocations suspended on a sleep, RSS grew {per_inv / 1024:.2f} kB each"
     text += "\ncollector: " + ("tuned as `restate-lab serve` tunes it" if args.serve_gc else "Python's defaults")
     print(text)
     if args.out:

@@ -164,6 +164,11 @@ class AsgiTransport:
                 raise DeploymentError(f"deployment answered HTTP {status} for {service}/{handler}")
             yield chunk
 
+    async def request_response(self, service: str, handler: str, content_type: str, body: RequestBody) -> bytes:
+        """A request-response attempt's whole answer, as ``invoke`` would yield it in one piece."""
+        headers = [("content-type", content_type), ("accept", content_type)]
+        return await self._request_response(service, handler, headers, body)
+
     async def _request_response(
         self, service: str, handler: str, headers: list[tuple[str, str]], body: RequestBody
     ) -> bytes:

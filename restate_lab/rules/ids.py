@@ -6,10 +6,12 @@ import base64
 import hashlib
 import random
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _B62 = "0123456789abcdefghijklmnopqrstuvwxyz" "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _B62_INDEX = {c: i for i, c in enumerate(_B62)}
+#: Every two-digit string, so encoding takes one division per two digits (ids are made per invocation).
+_B62_PAIRS = [a + b for a in _B62 for b in _B62]
 _INVOCATION_PREFIX = "inv_1"
 _AWAKEABLE_PREFIX = "sign_1"
 
@@ -19,9 +21,10 @@ def _b62_fixed(raw: bytes, width: int) -> str:
     value = int.from_bytes(raw, "little")
     digits = []
     while value:
-        value, rem = divmod(value, 62)
-        digits.append(_B62[rem])
-    return "".join(reversed(digits)).rjust(width, "0")
+        value, rem = divmod(value, 3844)
+        digits.append(_B62_PAIRS[rem])
+    # The top pair may carry a leading "0" past ``width``; the value itself always fits in ``width`` digits.
+    return "".join(reversed(digits))[-width:].rjust(width, "0")
 
 
 def _b62_decode(text: str, size: int) -> bytes:
@@ -31,11 +34,13 @@ def _b62_decode(text: str, size: int) -> bytes:
     return value.to_bytes(size, "little")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class InvocationId:
     """24 raw bytes: an 8-byte big-endian partition key and a 16-byte uuid."""
 
     raw: bytes
+    #: The ``inv_1…`` text, rendered on first use.
+    _text: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def new(cls, partition_key: int, rng: random.Random | None = None) -> InvocationId:
@@ -70,7 +75,12 @@ class InvocationId:
         return int(struct.unpack(">Q", self.raw[:8])[0])
 
     def __str__(self) -> str:
-        return _INVOCATION_PREFIX + _b62_fixed(self.raw[:8], 11) + _b62_fixed(self.raw[8:], 22)
+        # Rendered once, when something first asks for the text (the id is immutable).
+        text = self._text
+        if text is None:
+            text = _INVOCATION_PREFIX + _b62_fixed(self.raw[:8], 11) + _b62_fixed(self.raw[8:], 22)
+            object.__setattr__(self, "_text", text)
+        return text
 
 
 def invocation_id_for(service: str, handler: str, key: str | None, idempotency_key: str | None,

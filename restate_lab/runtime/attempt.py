@@ -145,20 +145,18 @@ async def run_attempt(engine: EngineCore, inv: Invocation, since_stored_ms: int)
     decoder = FrameDecoder()
     outcome: Outcome | None = None
     content_type = f"application/vnd.restate.invocation.v{deployment.protocol_version}"
+    # Request-response on a transport that can answer in one piece: no async generator per attempt.
+    whole = None if deployment.bidi else getattr(deployment.transport, "request_response", None)
     try:
-        async for chunk in deployment.transport.invoke(
-            inv.target.service, inv.target.handler, content_type, body, deployment.bidi
-        ):
-            if outcome is not None:
-                continue
-            inv.modified_at_ms = engine.now_ms()
-            for frame in decoder.feed(chunk):
-                outcome = _read_message(engine, inv, frame)
-                if outcome is not None:
-                    break
-            if outcome is not None and inv.live_input is not None:
-                inv.live_input.put_nowait(None)
-                inv.live_input = None
+        if whole is not None:
+            answer = await whole(inv.target.service, inv.target.handler, content_type, body)
+            outcome = _take(engine, inv, decoder, answer)
+        else:
+            async for chunk in deployment.transport.invoke(
+                inv.target.service, inv.target.handler, content_type, body, deployment.bidi
+            ):
+                if outcome is None:
+                    outcome = _take(engine, inv, decoder, chunk)
     except DeploymentError as exc:
         outcome = outcome or Failed(500, str(exc))
     except WireError as exc:
@@ -171,6 +169,20 @@ async def run_attempt(engine: EngineCore, inv: Invocation, since_stored_ms: int)
         return Failed(PROTOCOL_VIOLATION, "the deployment closed the attempt without End, Suspension or Error")
     if isinstance(outcome, Ended) and inv.pending_output is None:
         return Failed(PROTOCOL_VIOLATION, "the deployment ended the invocation without an Output command")
+    return outcome
+
+
+def _take(engine: EngineCore, inv: Invocation, decoder: FrameDecoder, chunk: bytes) -> Outcome | None:
+    """Act on one chunk of the deployment's answer; the outcome once a message ends the attempt."""
+    outcome: Outcome | None = None
+    inv.modified_at_ms = engine.now_ms()
+    for frame in decoder.feed(chunk):
+        outcome = _read_message(engine, inv, frame)
+        if outcome is not None:
+            break
+    if outcome is not None and inv.live_input is not None:
+        inv.live_input.put_nowait(None)
+        inv.live_input = None
     return outcome
 
 

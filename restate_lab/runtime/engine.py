@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import heapq
+import itertools
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -115,6 +117,11 @@ class Engine:
         self._dirty: set[Invocation] = set()
         self._dirty_promises: set[tuple[ServiceId, str]] = set()
         self._forgotten: set[str] = set()
+        #: Completed invocations by expiry time; one sweeper timer, armed for the earliest, forgets them.
+        self._retained: list[tuple[int, int, Invocation]] = []
+        self._retained_order = itertools.count()
+        self._sweeper: Timer | None = None
+        self._sweep_at_ms: int | None = None
 
     # ---- clock and timers ----
 
@@ -287,6 +294,8 @@ class Engine:
         except Exception as exc:  # a bug in the runtime must not take the server down
             log.exception("attempt of %s crashed", inv.id_str)
             outcome = Failed(500, f"internal error in restate_lab: {exc!r}")
+        if inv.attempt_task is asyncio.current_task():
+            inv.attempt_task = None  # a finished task would hold its coroutine for as long as inv waits
         if inv.completed:
             return
         if isinstance(outcome, Ended):
@@ -448,20 +457,46 @@ class Engine:
             wf = (handler.workflow_completion_retention_ms if handler else None) or DEFAULT_WORKFLOW_RETENTION_MS
             retention = max(retention, wf)
         inv.retention_ms = retention
-        self.at(None, now + retention, lambda: self._expire(inv))
+        self._retain(inv, now + retention)
         self._changed(inv)
         self.flush()
-        waiters, inv.waiters = inv.waiters, []
-        for future in waiters:
-            if not future.done():
-                future.set_result(result)
-        hooks, inv.on_complete = inv.on_complete, []
-        for hook in hooks:
-            hook(inv, result)
+        # New lists only where there was something to take: a retained invocation keeps few objects.
+        waiters = inv.waiters
+        if waiters:
+            inv.waiters = []
+            for future in waiters:
+                if not future.done():
+                    future.set_result(result)
+        hooks = inv.on_complete
+        if hooks:
+            inv.on_complete = []
+            for hook in hooks:
+                hook(inv, result)
 
     def _idem_key(self, inv: Invocation) -> IdempotencyKey:
         assert inv.idempotency_key is not None
         return (inv.target.service, inv.target.key, inv.target.handler, inv.idempotency_key)
+
+    def _retain(self, inv: Invocation, expires_at_ms: int) -> None:
+        """Forget ``inv`` at ``expires_at_ms``: one sweeper on the engine clock, not one timer per completion."""
+        heapq.heappush(self._retained, (expires_at_ms, next(self._retained_order), inv))
+        if self._sweep_at_ms is None or expires_at_ms < self._sweep_at_ms:
+            self._arm_sweeper(expires_at_ms)
+
+    def _arm_sweeper(self, at_ms: int) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        self._sweep_at_ms = at_ms
+        self._sweeper = self.at(None, at_ms, self._sweep)
+
+    def _sweep(self) -> None:
+        self._sweeper = self._sweep_at_ms = None
+        now = self.now_ms()
+        retained = self._retained
+        while retained and retained[0][0] <= now:
+            self._expire(heapq.heappop(retained)[2])
+        if retained:
+            self._arm_sweeper(retained[0][0])
 
     def _expire(self, inv: Invocation) -> None:
         if self.invocations.get(inv.id_str) is inv:
@@ -676,7 +711,7 @@ class Engine:
         if inv.handler_type is HandlerType.WORKFLOW:
             self.workflows[inv.lock_key] = inv.id_str
         if inv.completed and inv.completed_at_ms is not None:
-            self.at(None, inv.completed_at_ms + inv.retention_ms, lambda: self._expire(inv))
+            self._retain(inv, inv.completed_at_ms + inv.retention_ms)
 
     def _restart(self, inv: Invocation) -> None:
         """Put a restored unfinished invocation back where it was: queued, scheduled, waiting or running."""
@@ -711,6 +746,9 @@ class Engine:
         for inv in self.invocations.values():
             for handle in inv.timer_handles:
                 handle.cancel()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = self._sweep_at_ms = None
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -18,9 +18,9 @@ __all__ = ["CompletionHook", "Invocation", "InvocationStatus"]
 CompletionHook = Callable[["Invocation", Result], None]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Invocation:
-    """Everything the runtime knows of one invocation."""
+    """Everything the runtime knows of one invocation (slotted: thousands may wait at once)."""
 
     id: InvocationId
     target: Target
@@ -64,6 +64,8 @@ class Invocation:
     seq: int = 0
     #: How many journal entries the durable store already holds.
     persisted_journal: int = 0
+    #: ``str(id)``, the key of ``Engine.invocations``.
+    id_str: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.id_str = str(self.id)

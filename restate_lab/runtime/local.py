@@ -79,6 +79,22 @@ def delay_ms(delay: Delay | None) -> int | None:
     return int(float(delay) * 1000)
 
 
+class _GaveUp(Exception):
+    """An awaited answer did not come within its limit."""
+
+
+def _give_up(answer: asyncio.Future[Any]) -> None:
+    if not answer.done():
+        answer.set_exception(_GaveUp())
+
+
+def _receipt(accepted: ops.Accepted) -> SendReceipt:
+    """What a send answers: the invocation's id, whether it is new, and when it will run."""
+    if accepted.previously_accepted:
+        return SendReceipt(accepted.invocation.id_str, "PreviouslyAccepted", accepted.execution_time)
+    return SendReceipt(accepted.invocation.id_str, "Accepted", accepted.execution_time)
+
+
 class LocalRestate:
     """Runs ``restate-sdk`` services in this process and invokes them as Restate Server would.
 
@@ -271,14 +287,19 @@ class LocalRestate:
             self._submit_call, target, encode_body(body), list((headers or {}).items()), idempotency_key, deliver,
             accepted,
         )
+        # A timer on the answer rather than ``asyncio.wait_for``: no waiter future and no callbacks per call.
+        timer = None if limit is None else loop.call_later(limit, _give_up, answer)
         try:
-            result = await asyncio.wait_for(answer, limit)
-        except TimeoutError:
+            result = await answer
+        except _GaveUp:
             found = accepted[0] if accepted else None
 
             async def describe() -> InvocationTimeout:
                 return self._timed_out(str(target), limit or 0.0, self.engine.find(found) if found else None)
             raise await self.portal.acall(describe()) from None
+        finally:
+            if timer is not None:
+                timer.cancel()
         return decode_result(result)
 
     async def _send(self, service: str, handler: str, body: Any, key: str | None, delay: Delay | None,
@@ -287,15 +308,38 @@ class LocalRestate:
             self.engine, Target(service, handler, key), encode_body(body), list((headers or {}).items()),
             idempotency_key, delay_ms(delay),
         )
-        if accepted.previously_accepted:
-            return SendReceipt(accepted.invocation.id_str, "PreviouslyAccepted", accepted.execution_time)
-        return SendReceipt(accepted.invocation.id_str, "Accepted", accepted.execution_time)
+        return _receipt(accepted)
+
+    def _submit_send(self, answer: concurrent.futures.Future[SendReceipt], target: Target, body: bytes,
+                     headers: list[tuple[str, str]], idempotency_key: str | None, delay: int | None) -> None:
+        """On the portal's loop: accept a send and settle ``answer`` with its receipt (or refusal).
+
+        A plain callback posted to the mailbox: no coroutine, task or chained future per send.
+        """
+        try:
+            receipt = _receipt(ops.send(self.engine, target, body, headers, idempotency_key, delay))
+        except BaseException as exc:  # refusals (404, 409, ...) travel back to the caller
+            answer.set_exception(exc)
+            return
+        answer.set_result(receipt)
 
     def send(self, service: str, handler: str, body: Any = None, *, key: str | None = None,
              delay: Delay | None = None, idempotency_key: str | None = None,
              headers: Mapping[str, str] | None = None) -> SendReceipt:
         """Invoke without waiting; returns the invocation id at once."""
-        return self._run(self._send(service, handler, body, key, delay, idempotency_key, headers))
+        if self.portal.in_portal:
+            raise RuntimeError("blocking call from inside the runtime's own loop; use the async variant")
+        target = Target(service, handler, key)
+        answer: concurrent.futures.Future[SendReceipt] = concurrent.futures.Future()
+        self.portal.mailbox.post(
+            self._submit_send, answer, target, encode_body(body), list((headers or {}).items()), idempotency_key,
+            delay_ms(delay),
+        )
+        limit = self._limit(None)
+        try:
+            return answer.result(limit)
+        except concurrent.futures.TimeoutError:
+            raise InvocationTimeout(f"send to {target}", limit or 0.0) from None
 
     async def asend(self, service: str, handler: str, body: Any = None, *, key: str | None = None,
                     delay: Delay | None = None, idempotency_key: str | None = None,
