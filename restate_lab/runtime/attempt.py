@@ -95,7 +95,7 @@ def _journal_command(engine: EngineCore, inv: Invocation, frame: Frame) -> Faile
         del inv.journal[stored:]
         return Failed(PROTOCOL_VIOLATION, f"malformed {_name(frame.type)} from the deployment: {exc}")
     inv.command_count += 1
-    inv.modified_at_ms = engine.now_ms()
+    inv.modified_at_ms = inv.stored_at_ms = engine.now_ms()
     inv.retry_count = 0
     engine.mark(inv)
     return None

@@ -256,7 +256,7 @@ class Engine:
 
     async def _drive(self, inv: Invocation) -> None:
         now = self.now_ms()
-        since_stored = max(0, now - inv.modified_at_ms)
+        since_stored = max(0, now - inv.stored_at_ms)
         inv.attempts += 1
         inv.status = InvocationStatus.RUNNING
         inv.running_since_ms = now

@@ -59,6 +59,8 @@ class Invocation:
     last_failure: str | None = None
     last_failure_code: int | None = None
     modified_at_ms: int = 0
+    #: When the journal last grew: with ``retry_count`` the SDK's budget for ``ctx.run`` retries.
+    stored_at_ms: int = 0
     running_since_ms: int | None = None
     completed_at_ms: int | None = None
     retention_ms: int = 0
@@ -77,6 +79,7 @@ class Invocation:
     def __post_init__(self) -> None:
         self.id_str = str(self.id)
         self.modified_at_ms = self.created_at_ms
+        self.stored_at_ms = self.created_at_ms
 
     @property
     def holds_lock(self) -> bool:

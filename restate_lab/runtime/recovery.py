@@ -36,7 +36,7 @@ def invocation_record(inv: Invocation) -> dict[str, Any]:
         "awaiting": await_point_to_json(inv.awaiting), "result": result_to_json(inv.result),
         "attempts": inv.attempts, "retry_count": inv.retry_count, "next_retry_at": inv.next_retry_at_ms,
         "last_failure": inv.last_failure, "last_failure_code": inv.last_failure_code,
-        "modified_at": inv.modified_at_ms, "running_since": inv.running_since_ms,
+        "modified_at": inv.modified_at_ms, "stored_at": inv.stored_at_ms, "running_since": inv.running_since_ms,
         "completed_at": inv.completed_at_ms, "retention": inv.retention_ms, "random_seed": inv.random_seed,
         "callees": inv.callees,
     }
@@ -61,6 +61,7 @@ def restore(stored: StoredInvocation) -> Invocation:
         random_seed=rec["random_seed"], callees=list(rec["callees"]), seq=stored.seq,
     )
     inv.modified_at_ms = rec["modified_at"]
+    inv.stored_at_ms = rec.get("stored_at", rec["modified_at"])
     inv.journal = list(stored.journal)
     inv.persisted_journal = len(inv.journal)
     for frame in inv.journal:
