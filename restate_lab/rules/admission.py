@@ -77,6 +77,18 @@ def workflow_already_invoked() -> RestateError:
     return RestateError(409, "the workflow method was already invoked", "invocation")
 
 
+def refuses_workflow_rerun(previously_accepted: bool, workflow_run: bool, idempotency_key: str | None) -> bool:
+    """Whether a *call* (from the ingress or from a handler) is refused with :func:`workflow_already_invoked`.
+
+    A call to a workflow's run handler for a workflow id that already ran (or runs) is refused unless it
+    carries an idempotency key (then it attaches); a *send* is accepted and answers the existing id.
+
+    >>> refuses_workflow_rerun(True, True, None), refuses_workflow_rerun(True, True, "k")
+    (True, False)
+    """
+    return previously_accepted and workflow_run and idempotency_key is None
+
+
 def not_completed_yet() -> RestateError:
     """The error ``output`` answers for an invocation that exists but has no result yet."""
     return RestateError(470, "the invocation exists but has not completed yet", "ingress")

@@ -9,7 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from restate_lab.protocol.messages import Result
-from restate_lab.rules.admission import not_completed_yet, send_status, workflow_already_invoked
+from restate_lab.rules.admission import (
+    not_completed_yet,
+    refuses_workflow_rerun,
+    send_status,
+    workflow_already_invoked,
+)
 from restate_lab.rules.durations import format_rfc3339
 from restate_lab.rules.errors import RestateError
 from restate_lab.rules.targets import HandlerType, Target
@@ -39,7 +44,9 @@ def submit_call(
     """Accept a request-response invocation; a second workflow run without idempotency key is refused."""
     submission = engine.submit(target, body, headers, idempotency_key=idempotency_key)
     inv = submission.invocation
-    if submission.previously_accepted and idempotency_key is None and inv.handler_type is HandlerType.WORKFLOW:
+    if refuses_workflow_rerun(
+        submission.previously_accepted, inv.handler_type is HandlerType.WORKFLOW, idempotency_key
+    ):
         error = workflow_already_invoked()
         error.invocation_id = inv.id_str
         raise error
