@@ -48,7 +48,7 @@ def encode_body(body: Any) -> bytes:
 def decode_result(result: Result) -> Any:
     """A handler's JSON result as a Python value, or ``RestateError`` for a terminal failure."""
     if isinstance(result, Failure):
-        raise RestateError(result.code, result.message, "invocation")
+        raise RestateError(result.code, result.message, "invocation", metadata=dict(result.metadata))
     if isinstance(result, Value) and result.content:
         try:
             return json.loads(result.content)
