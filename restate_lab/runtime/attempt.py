@@ -176,7 +176,9 @@ def _close_when_idle(
 ) -> None:
     """Close a bidirectional attempt's input once nothing has happened for ``timeout_ms`` (engine clock).
 
-    ``timers`` holds the one pending check, so that the attempt can call it off when it ends.
+    ``timers`` holds the one pending check, so that the attempt can call it off when it ends. The
+    timeout counts from the last activity (``modified_at_ms``), so a check that finds activity since
+    it was set looks again when the timeout from that activity is up.
     """
     seen = inv.modified_at_ms
 
@@ -190,4 +192,4 @@ def _close_when_idle(
             return
         _close_when_idle(engine, inv, body, timeout_ms, timers)
 
-    timers.append(engine.at(None, engine.now_ms() + timeout_ms, check))
+    timers.append(engine.at(None, inv.modified_at_ms + timeout_ms, check))

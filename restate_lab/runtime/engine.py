@@ -116,9 +116,14 @@ class Engine:
     # ---- deployments ----
 
     async def register(
-        self, target: ASGIApp | str | Transport, *, http2: bool = False, replaces: str | None = None
+        self, target: ASGIApp | str | Transport, *, http2: bool | None = None, replaces: str | None = None
     ) -> Deployment:
         """Discover a deployment (an ASGI app, a URL, or a transport) and register its services.
+
+        ``http2`` decides the protocol mode the SDK reports: over HTTP/2 it asks for a bidirectional
+        stream, over HTTP/1.1 for request-response. Unset, an in-process app is discovered over HTTP/2,
+        as Restate Server drives a deployment served the documented way (hypercorn, HTTP/2), and a URL
+        over HTTP/1.1.
 
         With ``replaces`` (a registered deployment's id) the new deployment takes over that id, as
         re-registering a known URL does on Restate Server; the old one's transport is closed.
@@ -129,6 +134,8 @@ class Engine:
             transport = target  # type: ignore[assignment]
         else:
             transport = AsgiTransport(target)
+        if http2 is None:
+            http2 = isinstance(transport, AsgiTransport)
         manifest = await transport.discover(http2)
         deployment, services = parse_manifest(manifest, transport)
         deployment.created_at_ms = self.now_ms()
