@@ -203,6 +203,7 @@ def report(figures: dict[str, list[Rate]], seconds: float, rounds: int, concurre
     wall = {k: max(r.per_s for r in v) for k, v in figures.items()}
     cpu = {k: max(r.per_cpu_s for r in v) for k, v in figures.items()}
     rows = [("concurrent (acall x " + str(concurrency) + ")", "conc"), ("sequential (blocking call)", "seq")]
+    header = f"{'':32}{'floor (SDK app alone)':>22}{'LocalRestate':>15}{'ratio':>8}{'request-response':>18}{'ratio':>8}"
     lines = [
         f"restate_lab runtime benchmark: trivial handler, best of {rounds} alternating rounds of "
         f"{seconds:g} s, {concurrency} concurrent tasks",
@@ -212,12 +213,12 @@ def report(figures: dict[str, list[Rate]], seconds: float, rounds: int, concurre
         "LocalRestate: the default (bidirectional stream); request-response: LocalRestate(..., http2=False)",
         "",
         "invocations per wall-clock second",
-        f"{'':32}{'floor (SDK app alone)':>22}{'LocalRestate':>15}{'ratio':>8}{'request-response':>18}{'ratio':>8}",
+        header,
     ]
     for label, kind in rows:
         f, r, q = wall[f"floor_{kind}"], wall[f"rt_{kind}"], wall[f"rr_{kind}"]
         lines.append(f"{label:32}{f:>20.0f}/s{r:>13.0f}/s{r / f:>8.0%}{q:>16.0f}/s{q / f:>8.0%}")
-    lines += ["", "invocations per CPU second of the process (all threads; steadier under foreign load)", lines[5]]
+    lines += ["", "invocations per CPU second of the process (all threads; steadier under foreign load)", header]
     for label, kind in rows:
         f, r, q = cpu[f"floor_{kind}"], cpu[f"rt_{kind}"], cpu[f"rr_{kind}"]
         lines.append(f"{label:32}{f:>20.0f}/s{r:>13.0f}/s{r / f:>8.0%}{q:>16.0f}/s{q / f:>8.0%}")

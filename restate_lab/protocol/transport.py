@@ -84,6 +84,15 @@ class AsgiTransport:
             if body_done or finished.is_set():
                 await finished.wait()
                 return {"type": "http.disconnect"}
+            try:  # what is already there needs no waiting (the first chunk always is)
+                chunk = body.get_nowait()
+            except asyncio.QueueEmpty:
+                pass
+            else:
+                if chunk is None:
+                    body_done = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
+                return {"type": "http.request", "body": chunk, "more_body": True}
             # The attempt may end (killed, engine closing) while the SDK still reads: a disconnect
             # then lets it finish instead of waiting for a body that will never close.
             getting = asyncio.ensure_future(body.get())
