@@ -143,9 +143,13 @@ class AsgiTransport:
         finally:
             finished.set()
             if not task.done():
+                # An app that has answered returns within a loop turn or two: cheaper than cancelling it.
+                for _ in range(2):
+                    await asyncio.sleep(0)
+            if not task.done():
                 task.cancel()
-            # Bounded: an app that ignores cancellation must not hold the engine (or its shutdown) hostage.
-            await asyncio.wait((task,), timeout=APP_SHUTDOWN_TIMEOUT_S)
+                # Bounded: an app that ignores cancellation must not hold the engine (or its shutdown) hostage.
+                await asyncio.wait((task,), timeout=APP_SHUTDOWN_TIMEOUT_S)
 
     async def discover(self, http2: bool) -> dict[str, Any]:
         body: asyncio.Queue[bytes | None] = asyncio.Queue()
