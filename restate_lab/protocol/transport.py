@@ -78,6 +78,7 @@ class AsgiTransport:
         finished = asyncio.Event()
         status_holder: dict[str, Any] = {"status": 0, "headers": {}}
         body_done = False
+        reading: list[asyncio.Future[bytes | None]] = []
 
         async def receive() -> Message:
             nonlocal body_done
@@ -93,16 +94,19 @@ class AsgiTransport:
                     body_done = True
                     return {"type": "http.request", "body": b"", "more_body": False}
                 return {"type": "http.request", "body": chunk, "more_body": True}
-            # The attempt may end (killed, engine closing) while the SDK still reads: a disconnect
-            # then lets it finish instead of waiting for a body that will never close.
+            # The attempt may end (killed, engine closing) while the SDK still reads: the end cancels
+            # the pending read, and a disconnect lets the SDK finish instead of waiting for a body that
+            # will never close.
             getting = asyncio.ensure_future(body.get())
-            ending = asyncio.ensure_future(finished.wait())
-            await asyncio.wait((getting, ending), return_when=asyncio.FIRST_COMPLETED)
-            ending.cancel()
-            if not getting.done():
-                getting.cancel()
-                return {"type": "http.disconnect"}
-            chunk = getting.result()
+            reading.append(getting)
+            try:
+                chunk = await getting
+            except asyncio.CancelledError:
+                if finished.is_set():
+                    return {"type": "http.disconnect"}
+                raise
+            finally:
+                reading.remove(getting)
             if chunk is None:
                 body_done = True
                 return {"type": "http.request", "body": b"", "more_body": False}
@@ -142,6 +146,8 @@ class AsgiTransport:
                 raise DeploymentError("deployment closed the stream without answering")
         finally:
             finished.set()
+            for pending in reading:
+                pending.cancel()
             if not task.done():
                 # An app that has answered returns within a loop turn or two: cheaper than cancelling it.
                 for _ in range(2):

@@ -111,3 +111,18 @@ def test_waiting_handler_is_running_until_the_inactivity_timeout_then_suspended(
         wait_until(lambda: lab.status(receipt.invocation_id) == "suspended")
         lab.resolve_awakeable(awakeable, {"ok": 1})
         assert lab.attach(receipt.invocation_id) == {"ok": 1}
+
+
+def test_cancel_and_kill_reach_a_handler_waiting_in_an_open_stream() -> None:
+    """In the default mode, cancel and kill end a handler whose attempt is still open (status running)."""
+    with LocalRestate(make_app(), timeout=LIMIT_S) as lab:
+        cancelled = lab.send("Greeter", "slow", 30).invocation_id
+        killed = lab.send("Counter", "hold", 30, key=_key()).invocation_id
+        wait_until(lambda: lab.status(cancelled) == "running" and lab.status(killed) == "running")
+        lab.cancel(cancelled)
+        lab.kill(killed)
+        for invocation_id in (cancelled, killed):
+            with pytest.raises(RestateError) as failure:
+                lab.attach(invocation_id)
+            assert failure.value.code == 409
+        assert lab.status(cancelled) == lab.status(killed) == "completed"
