@@ -88,7 +88,7 @@ def _serve(args: argparse.Namespace, target: str) -> int:
         print(f"restate-lab: {exc}", file=sys.stderr)
         return 2
     tune_gc_for_serving()
-    lab = LocalRestate(app, data_dir=args.data_dir)
+    lab = LocalRestate(app, data_dir=args.data_dir, http2=False if args.request_response else None)
     try:
         server = LabServer(lab, host=args.host, port=args.port, admin_port=args.admin_port,
                            log_level=args.log_level).start()
@@ -168,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--data-dir", default=None,
                          help="durable mode: keep invocations, journals and state in DIR (SQLite) and resume "
                               "unfinished invocations on start; in-memory when omitted")
+        cmd.add_argument("--request-response", action="store_true",
+                         help="drive the services in request-response mode (a suspension at every await the "
+                              "runtime cannot answer at once) instead of as bidirectional streams, the default")
     real = sub.add_parser("real", help="serve TARGET through the real Restate Server (the oracle)")
     real.add_argument("target", help="path/to/file.py:attr or package.module:attr")
     real.add_argument("--port", type=int, default=None, help="ingress port (default: a free port)")
