@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from restate_lab.api import DEFAULT_TIMEOUT, Delay, InvocationTimeout, NotSupportedByTarget, SendReceipt
 from restate_lab.rules.admission import (
     not_completed_yet,
+    refuses_workflow_rerun,
     send_status,
     service_not_found,
     workflow_already_invoked,
@@ -106,7 +107,7 @@ class SimulatedRestate:
         """Invoke and advance virtual time until the result is in (at most ``timeout`` virtual seconds)."""
         row = self._submit(service, handler, body, key, 0.0, idempotency_key)
         h = self.simulation.handler(service, handler)
-        if h.workflow_run and self.simulation.records.dedup_of[row] >= 0 and idempotency_key is None:
+        if refuses_workflow_rerun(self.simulation.records.dedup_of[row] >= 0, h.workflow_run, idempotency_key):
             raise workflow_already_invoked()
         return self._wait(row, timeout, h.target if key is None else f"{service}/{key}/{handler}")
 
