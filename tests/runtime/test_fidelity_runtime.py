@@ -126,3 +126,18 @@ def test_cancel_and_kill_reach_a_handler_waiting_in_an_open_stream() -> None:
                 lab.attach(invocation_id)
             assert failure.value.code == 409
         assert lab.status(cancelled) == lab.status(killed) == "completed"
+
+
+def test_http_client_reads_terminal_error_metadata() -> None:
+    """RestateClient's error from an ingress answer keeps the ``metadata`` Restate Server sends."""
+    import httpx
+
+    from restate_lab.server.client import error_from_response
+
+    body = b'{"code":422,"message":"with metadata","metadata":{"reason":"quota"},"source":"invocation"}'
+    error = error_from_response(httpx.Response(422, content=body, headers={"content-type": "application/json"}))
+    assert (error.code, error.message, error.source, error.metadata) == (
+        422, "with metadata", "invocation", {"reason": "quota"}
+    )
+    assert error.to_json() == {"code": 422, "message": "with metadata", "metadata": {"reason": "quota"},
+                               "source": "invocation"}
