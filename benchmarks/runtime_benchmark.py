@@ -155,8 +155,9 @@ class Floor:
 class Runtime:
     """LocalRestate through its public API: ``acall`` from tasks on this thread's loop, blocking ``call``."""
 
-    def __init__(self) -> None:
-        self.lab = LocalRestate(restate.app([bench, sleeper]))
+    def __init__(self, http2: bool | None = None) -> None:
+        # Unset: the in-process default (a bidirectional stream); False: request-response mode.
+        self.lab = LocalRestate(restate.app([bench, sleeper]), http2=http2)
 
     async def once(self) -> None:
         await self.lab.acall("Bench", "noop", 1)
@@ -242,20 +243,25 @@ async def _count_suspended(lab: LocalRestate) -> int:
 
 def measure(seconds: float, concurrency: int, rounds: int) -> dict[str, list[Rate]]:
     """Alternate floor and runtime for ``rounds`` rounds, so both see the same machine load."""
-    floor, rt = Floor(), Runtime()
-    figures: dict[str, list[Rate]] = {"floor_conc": [], "rt_conc": [], "floor_seq": [], "rt_seq": [], "rt_send": []}
+    floor, rt, rr = Floor(), Runtime(), Runtime(http2=False)
+    figures: dict[str, list[Rate]] = {"floor_conc": [], "rt_conc": [], "rr_conc": [],
+                                      "floor_seq": [], "rt_seq": [], "rr_seq": [], "rt_send": []}
     try:
         floor.concurrent(0.3, concurrency)
         rt.concurrent(0.3, concurrency)
+        rr.concurrent(0.3, concurrency)
         for _ in range(rounds):
             figures["floor_conc"].append(floor.concurrent(seconds, concurrency))
             figures["rt_conc"].append(rt.concurrent(seconds, concurrency))
+            figures["rr_conc"].append(rr.concurrent(seconds, concurrency))
             figures["floor_seq"].append(floor.sequential(seconds))
             figures["rt_seq"].append(rt.sequential(seconds))
+            figures["rr_seq"].append(rr.sequential(seconds))
             figures["rt_send"].append(rt.sends(seconds))
     finally:
         floor.close()
         rt.close()
+        rr.close()
     return figures
 
 
@@ -263,23 +269,25 @@ def report(figures: dict[str, list[Rate]], seconds: float, rounds: int, concurre
     wall = {k: max(r.per_s for r in v) for k, v in figures.items()}
     cpu = {k: max(r.per_cpu_s for r in v) for k, v in figures.items()}
     rows = [("concurrent (acall x " + str(concurrency) + ")", "conc"), ("sequential (blocking call)", "seq")]
+    header = f"{'':32}{'floor (SDK app alone)':>22}{'LocalRestate':>15}{'ratio':>8}{'request-response':>18}{'ratio':>8}"
     lines = [
         f"restate_lab runtime benchmark: trivial handler, best of {rounds} alternating rounds of "
         f"{seconds:g} s, {concurrency} concurrent tasks",
         f"python {platform.python_version()}, restate-sdk {restate_version()}, {os.cpu_count()} cpus, "
         f"{time.strftime('%Y-%m-%d %H:%M')}",
         "",
+        "LocalRestate: the default (bidirectional stream); request-response: LocalRestate(..., http2=False)",
+        "",
         "invocations per wall-clock second",
-        f"{'':32}{'floor (SDK app alone)':>22}{'LocalRestate':>15}{'ratio':>8}",
+        header,
     ]
     for label, kind in rows:
-        f, r = wall[f"floor_{kind}"], wall[f"rt_{kind}"]
-        lines.append(f"{label:32}{f:>20.0f}/s{r:>13.0f}/s{r / f:>8.0%}")
-    lines += ["", "invocations per CPU second of the process (all threads; steadier under foreign load)",
-              f"{'':32}{'floor (SDK app alone)':>22}{'LocalRestate':>15}{'ratio':>8}"]
+        f, r, q = wall[f"floor_{kind}"], wall[f"rt_{kind}"], wall[f"rr_{kind}"]
+        lines.append(f"{label:32}{f:>20.0f}/s{r:>13.0f}/s{r / f:>8.0%}{q:>16.0f}/s{q / f:>8.0%}")
+    lines += ["", "invocations per CPU second of the process (all threads; steadier under foreign load)", header]
     for label, kind in rows:
-        f, r = cpu[f"floor_{kind}"], cpu[f"rt_{kind}"]
-        lines.append(f"{label:32}{f:>20.0f}/s{r:>13.0f}/s{r / f:>8.0%}")
+        f, r, q = cpu[f"floor_{kind}"], cpu[f"rt_{kind}"], cpu[f"rr_{kind}"]
+        lines.append(f"{label:32}{f:>20.0f}/s{r:>13.0f}/s{r / f:>8.0%}{q:>16.0f}/s{q / f:>8.0%}")
     lines += ["", "blocking send to a trivial object handler (64 keys), counted once every invocation has run",
               f"{'':32}{'per wall s':>12}{'per CPU s':>12}{'/ blocking call (wall, CPU)':>30}",
               f"{'send (blocking)':32}{wall['rt_send']:>10.0f}/s{cpu['rt_send']:>10.0f}/s"

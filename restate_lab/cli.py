@@ -89,7 +89,7 @@ def _serve(args: argparse.Namespace, target: str) -> int:
         return 2
     tune_gc_for_serving()
     options: dict[str, Any] = {"clock": "virtual"} if args.virtual_time else {}
-    lab = LocalRestate(app, data_dir=args.data_dir, **options)
+    lab = LocalRestate(app, data_dir=args.data_dir, http2=False if args.request_response else None, **options)
     try:
         server = LabServer(lab, host=args.host, port=args.port, admin_port=args.admin_port,
                            log_level=args.log_level).start()
@@ -174,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--virtual-time", action="store_true",
                          help="run on virtual time: whenever nothing runs, time skips to the next sleep, "
                               "delayed send or back-off (a 30-day sleep ends at once)")
+        cmd.add_argument("--request-response", action="store_true",
+                         help="drive the services in request-response mode (a suspension at every await the "
+                              "runtime cannot answer at once) instead of as bidirectional streams, the default")
     real = sub.add_parser("real", help="serve TARGET through the real Restate Server (the oracle)")
     real.add_argument("target", help="path/to/file.py:attr or package.module:attr")
     real.add_argument("--port", type=int, default=None, help="ingress port (default: a free port)")

@@ -38,8 +38,8 @@ async def respond_result(send: Send, engine: Engine, inv: Invocation, result: Re
         headers.append((b"idempotency-expires", expires.encode()))
     if isinstance(result, Failure):
         headers += [(b"x-restate-error-source", b"invocation"), *JSON_HEADERS]
-        body = json.dumps({"code": result.code, "message": result.message, "source": "invocation"},
-                          separators=(",", ":")).encode()
+        error = RestateError(result.code, result.message, "invocation", metadata=dict(result.metadata))
+        body = json.dumps(error.to_json(), separators=(",", ":")).encode()
         status = result.code if 400 <= result.code <= 599 or result.code == 470 else 500
         await respond(send, status, body, headers)
         return

@@ -78,22 +78,35 @@ class AsgiTransport:
         finished = asyncio.Event()
         status_holder: dict[str, Any] = {"status": 0, "headers": {}}
         body_done = False
+        reading: list[asyncio.Future[bytes | None]] = []
 
         async def receive() -> Message:
             nonlocal body_done
             if body_done or finished.is_set():
                 await finished.wait()
                 return {"type": "http.disconnect"}
-            # The attempt may end (killed, engine closing) while the SDK still reads: a disconnect
-            # then lets it finish instead of waiting for a body that will never close.
+            try:  # what is already there needs no waiting (the first chunk always is)
+                chunk = body.get_nowait()
+            except asyncio.QueueEmpty:
+                pass
+            else:
+                if chunk is None:
+                    body_done = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
+                return {"type": "http.request", "body": chunk, "more_body": True}
+            # The attempt may end (killed, engine closing) while the SDK still reads: the end cancels
+            # the pending read, and a disconnect lets the SDK finish instead of waiting for a body that
+            # will never close.
             getting = asyncio.ensure_future(body.get())
-            ending = asyncio.ensure_future(finished.wait())
-            await asyncio.wait((getting, ending), return_when=asyncio.FIRST_COMPLETED)
-            ending.cancel()
-            if not getting.done():
-                getting.cancel()
-                return {"type": "http.disconnect"}
-            chunk = getting.result()
+            reading.append(getting)
+            try:
+                chunk = await getting
+            except asyncio.CancelledError:
+                if finished.is_set():
+                    return {"type": "http.disconnect"}
+                raise
+            finally:
+                reading.remove(getting)
             if chunk is None:
                 body_done = True
                 return {"type": "http.request", "body": b"", "more_body": False}
@@ -133,10 +146,16 @@ class AsgiTransport:
                 raise DeploymentError("deployment closed the stream without answering")
         finally:
             finished.set()
+            for pending in reading:
+                pending.cancel()
+            if not task.done():
+                # An app that has answered returns within a loop turn or two: cheaper than cancelling it.
+                for _ in range(2):
+                    await asyncio.sleep(0)
             if not task.done():
                 task.cancel()
-            # Bounded: an app that ignores cancellation must not hold the engine (or its shutdown) hostage.
-            await asyncio.wait((task,), timeout=APP_SHUTDOWN_TIMEOUT_S)
+                # Bounded: an app that ignores cancellation must not hold the engine (or its shutdown) hostage.
+                await asyncio.wait((task,), timeout=APP_SHUTDOWN_TIMEOUT_S)
 
     async def discover(self, http2: bool) -> dict[str, Any]:
         body: asyncio.Queue[bytes | None] = asyncio.Queue()

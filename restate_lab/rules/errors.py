@@ -8,7 +8,7 @@ failures through these functions, so a text measured on Restate Server 1.7.12 (s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 ErrorSource = Literal["ingress", "invocation"]
@@ -23,13 +23,19 @@ class RestateError(Exception):
     source: ErrorSource = "ingress"
     #: The invocation the error concerns, when there is one (answered as ``x-restate-id``).
     invocation_id: str | None = None
+    #: A handler's ``TerminalError(metadata=...)``, which Restate Server answers as ``metadata``.
+    metadata: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"[{self.code}] {self.message}"
 
     def to_json(self) -> dict[str, object]:
-        """The body Restate Server sends for this error."""
-        return {"code": self.code, "message": self.message, "source": self.source}
+        """The body Restate Server sends for this error (``metadata`` only when there is some)."""
+        body: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.metadata:
+            body["metadata"] = dict(self.metadata)
+        body["source"] = self.source
+        return body
 
 
 @dataclass(frozen=True)

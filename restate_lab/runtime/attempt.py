@@ -96,7 +96,8 @@ def _journal_command(engine: EngineCore, inv: Invocation, frame: Frame) -> Faile
         del inv.journal[stored:]
         return Failed(PROTOCOL_VIOLATION, f"malformed {_name(frame.type)} from the deployment: {exc}")
     inv.command_count += 1
-    inv.modified_at_ms = engine.now_ms()
+    inv.modified_at_ms = inv.stored_at_ms = engine.now_ms()
+    inv.retries_since_stored = 0
     # A new journal entry does not reset the failure count (only a suspension does:
     # restate_lab.rules.lifecycle.failures_after_suspension), as measured on Restate Server 1.7.12.
     engine.mark(inv)
@@ -125,7 +126,7 @@ async def run_attempt(engine: EngineCore, inv: Invocation, since_stored_ms: int)
         state = list(engine.state.all(inv.lock_key).items())
     start = start_message(
         invocation_id=inv.id.raw, debug_id=inv.id_str, known_entries=len(inv.journal), state=state,
-        key=inv.target.key, retry_count=inv.retry_count,
+        key=inv.target.key, retry_count=inv.retries_since_stored,
         duration_since_last_stored_entry_ms=since_stored_ms, random_seed=inv.random_seed,
     )
     engine.mark(inv)
@@ -191,7 +192,9 @@ def _close_when_idle(
 ) -> None:
     """Close a bidirectional attempt's input once nothing has happened for ``timeout_ms`` (engine clock).
 
-    ``timers`` holds the one pending check, so that the attempt can call it off when it ends.
+    ``timers`` holds the one pending check, so that the attempt can call it off when it ends. The
+    timeout counts from the last activity (``modified_at_ms``), so a check that finds activity since
+    it was set looks again when the timeout from that activity is up.
     """
     seen = inv.modified_at_ms
 
@@ -205,4 +208,4 @@ def _close_when_idle(
             return
         _close_when_idle(engine, inv, body, timeout_ms, timers)
 
-    timers.append(engine.at(None, engine.now_ms() + timeout_ms, check))
+    timers.append(engine.at(None, inv.modified_at_ms + timeout_ms, check))

@@ -18,9 +18,10 @@ from restate_lab.protocol.messages import (
     result_of,
     state_keys_completion,
 )
+from restate_lab.rules.admission import refuses_repeated_call, workflow_already_invoked
 from restate_lab.rules.errors import RestateError
 from restate_lab.rules.ids import parse_awakeable_id
-from restate_lab.rules.targets import Target
+from restate_lab.rules.targets import HandlerType, Target
 from restate_lab.runtime.invocation import Invocation
 from restate_lab.runtime.types import EngineCore
 
@@ -139,6 +140,13 @@ def _invoke(
         return
     callee = submission.invocation
     engine.notify(inv, invocation_id_completion(id_cid, callee.id_str), completion_id=id_cid)
+    if result_cid is not None and refuses_repeated_call(
+        callee.handler_type is HandlerType.WORKFLOW, submission.previously_accepted, idempotency_key
+    ):
+        refused = workflow_already_invoked()
+        failed = completion(MessageType.CALL_COMPLETION, result_cid, Failure(refused.code, refused.message))
+        engine.notify(inv, failed, completion_id=result_cid)
+        return
     if result_cid is not None:
         inv.callees.append(callee.id_str)
         cid = result_cid

@@ -154,9 +154,14 @@ class Engine:
     # ---- deployments ----
 
     async def register(
-        self, target: ASGIApp | str | Transport, *, http2: bool = False, replaces: str | None = None
+        self, target: ASGIApp | str | Transport, *, http2: bool | None = None, replaces: str | None = None
     ) -> Deployment:
         """Discover a deployment (an ASGI app, a URL, or a transport) and register its services.
+
+        ``http2`` decides the protocol mode the SDK reports: over HTTP/2 it asks for a bidirectional
+        stream, over HTTP/1.1 for request-response. Unset, an in-process app is discovered over HTTP/2,
+        as Restate Server drives a deployment served the documented way (hypercorn, HTTP/2), and a URL
+        over HTTP/1.1.
 
         With ``replaces`` (a registered deployment's id) the new deployment takes over that id, as
         re-registering a known URL does on Restate Server; the old one's transport is closed.
@@ -167,6 +172,8 @@ class Engine:
             transport = target  # type: ignore[assignment]
         else:
             transport = AsgiTransport(target)
+        if http2 is None:
+            http2 = isinstance(transport, AsgiTransport)
         manifest = await transport.discover(http2)
         deployment, services = parse_manifest(manifest, transport)
         deployment.created_at_ms = self.now_ms()
@@ -281,7 +288,7 @@ class Engine:
 
     async def _drive(self, inv: Invocation) -> None:
         now = self.now_ms()
-        since_stored = max(0, now - inv.modified_at_ms)
+        since_stored = max(0, now - inv.stored_at_ms)
         inv.attempts += 1
         inv.status = InvocationStatus.RUNNING
         inv.running_since_ms = now
@@ -314,6 +321,7 @@ class Engine:
 
     def _attempt_failed(self, inv: Invocation, outcome: Failed) -> None:
         inv.retry_count += 1
+        inv.retries_since_stored += 1
         where = f" ({outcome.related_command})" if outcome.related_command else ""
         inv.last_failure = f"[{outcome.code}] {outcome.message}{where}"
         inv.last_failure_code = outcome.code

@@ -48,6 +48,11 @@ class Invocation:
     last_failure: str | None = None
     last_failure_code: int | None = None
     modified_at_ms: int = 0
+    #: When the journal last grew: with ``retries_since_stored`` the SDK's budget for ``ctx.run`` retries.
+    stored_at_ms: int = 0
+    #: Failed attempts since the journal last grew (``retry_count_since_last_stored_entry`` of the start
+    #: message). Unlike ``retry_count`` (sys_invocation's, reset only by a suspension), a new entry resets it.
+    retries_since_stored: int = 0
     running_since_ms: int | None = None
     #: Host wall time (ms, fractional) at which the current attempt started: bounds host-clock stamps.
     attempt_host_start_ms: float | None = None
@@ -70,6 +75,7 @@ class Invocation:
     def __post_init__(self) -> None:
         self.id_str = str(self.id)
         self.modified_at_ms = self.created_at_ms
+        self.stored_at_ms = self.created_at_ms
 
     @property
     def holds_lock(self) -> bool:

@@ -50,7 +50,7 @@ def encode_body(body: Any) -> bytes:
 def decode_result(result: Result) -> Any:
     """A handler's JSON result as a Python value, or ``RestateError`` for a terminal failure."""
     if isinstance(result, Failure):
-        raise RestateError(result.code, result.message, "invocation")
+        raise RestateError(result.code, result.message, "invocation", metadata=dict(result.metadata))
     if isinstance(result, Value) and result.content:
         try:
             return json.loads(result.content)
@@ -104,6 +104,8 @@ class LocalRestate:
     kernel) and the invoking ones an ``a``-prefixed awaitable form. Blocking waits give up after
     ``timeout`` seconds (per call, else the constructor's, default 60; ``None`` there means no limit)
     with :class:`restate_lab.InvocationTimeout`.
+    In-process apps run as bidirectional streams, as Restate Server drives a deployment served over
+    HTTP/2; ``http2=False`` selects request-response (see :meth:`register`).
     Keyword options go to the ``Engine`` (``retry_policy``, ``completion_retention_ms``, ``clock`` -- a
     ``restate_lab.runtime.clock.ManualClock`` lets a test move time -- ...).
 
@@ -122,7 +124,8 @@ class LocalRestate:
     """
 
     def __init__(self, *apps: Any, engine: Engine | None = None, data_dir: str | Path | None = None,
-                 timeout: float | None = DEFAULT_TIMEOUT, **engine_options: Any) -> None:
+                 timeout: float | None = DEFAULT_TIMEOUT, http2: bool | None = None,
+                 **engine_options: Any) -> None:
         #: Seconds a blocking wait lasts when the call names no ``timeout`` (``None``: no limit).
         self.timeout = timeout
         loaded = [app if isinstance(app, str) else as_app(app) for app in apps]
@@ -144,7 +147,7 @@ class LocalRestate:
             if isinstance(self.engine.clock, VirtualClock) and self.engine.clock.auto_skip:
                 self._run(self._on_loop(self.time.start))
         for app in loaded:
-            self.register(app)
+            self.register(app, http2=http2)
         if self.engine.store is not None:
             self.recover()
 
@@ -163,11 +166,17 @@ class LocalRestate:
 
     # ---- deployments and services ----
 
-    def register(self, app: Any, *, http2: bool = False) -> Deployment:
-        """Register an app (or services, as the constructor takes them) or a deployment URL."""
+    def register(self, app: Any, *, http2: bool | None = None) -> Deployment:
+        """Register an app (or services, as the constructor takes them) or a deployment URL.
+
+        An in-process app runs as a bidirectional stream by default, as on Restate Server with a
+        deployment served over HTTP/2: a handler awaiting a call keeps running in the same attempt.
+        ``http2=False`` selects request-response: every await the runtime cannot answer at once ends
+        the attempt with a suspension, and the handler's code re-runs from the journal.
+        """
         return self._run(self.engine.register(app if isinstance(app, str) else as_app(app), http2=http2))
 
-    async def aregister(self, app: Any, *, http2: bool = False) -> Deployment:
+    async def aregister(self, app: Any, *, http2: bool | None = None) -> Deployment:
         target = app if isinstance(app, str) else as_app(app)
         return await self.portal.acall(self.engine.register(target, http2=http2))
 

@@ -34,9 +34,10 @@ def invocation_record(inv: Invocation) -> dict[str, Any]:
         "invoked_by_subscription_id": inv.invoked_by_subscription_id,
         "execution_time": inv.execution_time_ms, "status": inv.status.value, "command_count": inv.command_count,
         "awaiting": await_point_to_json(inv.awaiting), "result": result_to_json(inv.result),
-        "attempts": inv.attempts, "retry_count": inv.retry_count, "next_retry_at": inv.next_retry_at_ms,
+        "attempts": inv.attempts, "retry_count": inv.retry_count,
+        "retries_since_stored": inv.retries_since_stored, "next_retry_at": inv.next_retry_at_ms,
         "last_failure": inv.last_failure, "last_failure_code": inv.last_failure_code,
-        "modified_at": inv.modified_at_ms, "running_since": inv.running_since_ms,
+        "modified_at": inv.modified_at_ms, "stored_at": inv.stored_at_ms, "running_since": inv.running_since_ms,
         "completed_at": inv.completed_at_ms, "retention": inv.retention_ms, "random_seed": inv.random_seed,
         "callees": inv.callees,
     }
@@ -55,12 +56,14 @@ def restore(stored: StoredInvocation) -> Invocation:
         invoked_by_subscription_id=rec.get("invoked_by_subscription_id"), execution_time_ms=rec["execution_time"],
         status=InvocationStatus(rec["status"]), command_count=rec["command_count"],
         awaiting=await_point_from_json(rec["awaiting"]), result=result_from_json(rec["result"]),
-        attempts=rec["attempts"], retry_count=rec["retry_count"], next_retry_at_ms=rec["next_retry_at"],
+        attempts=rec["attempts"], retry_count=rec["retry_count"],
+        retries_since_stored=rec.get("retries_since_stored", rec["retry_count"]), next_retry_at_ms=rec["next_retry_at"],
         last_failure=rec["last_failure"], last_failure_code=rec["last_failure_code"],
         running_since_ms=rec["running_since"], completed_at_ms=rec["completed_at"], retention_ms=rec["retention"],
         random_seed=rec["random_seed"], callees=list(rec["callees"]), seq=stored.seq,
     )
     inv.modified_at_ms = rec["modified_at"]
+    inv.stored_at_ms = rec.get("stored_at", rec["modified_at"])
     inv.journal = list(stored.journal)
     inv.persisted_journal = len(inv.journal)
     for frame in inv.journal:

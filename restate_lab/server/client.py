@@ -104,7 +104,11 @@ def error_from_response(response: httpx.Response) -> RestateError:
         source = payload.get("source", source)
     if source not in ("ingress", "invocation"):
         source = "ingress"
-    return RestateError(code, message, cast(ErrorSource, source))
+    metadata = payload.get("metadata") if isinstance(payload, dict) else None
+    if not isinstance(metadata, dict):
+        metadata = {}
+    return RestateError(code, message, cast(ErrorSource, source),
+                        metadata={str(k): str(v) for k, v in metadata.items()})
 
 
 class _Request:

@@ -145,7 +145,115 @@ async def effects(ctx: restate.ObjectSharedContext) -> dict[str, int]:
     return {"effects": EFFECTS.get(key, 0), "attempts": ATTEMPTS.get(key, 0)}
 
 
-SERVICES = [greeter, counter, signup, flaky]
+# ---- runtime fidelity probes (issue 13, items 10-13) ----
+
+#: Attempts of ``RtProbe`` handlers' non-journaled code, by object key and handler.
+RT_RUNS: dict[str, int] = {}
+
+rt_probe = restate.VirtualObject("RtProbe")
+once_flow = restate.Workflow("OnceFlow")
+
+
+def _bump(name: str) -> int:
+    RT_RUNS[name] = RT_RUNS.get(name, 0) + 1
+    return RT_RUNS[name]
+
+
+@once_flow.main()
+async def once_run(ctx: restate.WorkflowContext, name: str) -> str:
+    return f"ran {name}"
+
+
+@rt_probe.handler()
+async def run_attempts(ctx: restate.ObjectContext, limit: int) -> str:
+    """A ``ctx.run`` that always fails, with ``max_attempts=limit``: a TerminalError once they are spent."""
+    key = ctx.key()
+
+    def always_fails() -> str:
+        raise ValueError(f"attempt {_bump(key + '/run_attempts')} failed")
+
+    options: restate.RunOptions[str] = restate.RunOptions(
+        max_attempts=limit, initial_retry_interval=timedelta(milliseconds=20)
+    )
+    return await ctx.run_typed("fails", always_fails, options)
+
+
+@rt_probe.handler()
+async def run_duration(ctx: restate.ObjectContext, millis: int) -> str:
+    """A ``ctx.run`` that always fails, with ``max_duration=millis``: a TerminalError once it is spent."""
+    key = ctx.key()
+
+    def always_fails() -> str:
+        _bump(key + "/run_duration")
+        raise ValueError("always fails")
+
+    options: restate.RunOptions[str] = restate.RunOptions(
+        max_duration=timedelta(milliseconds=millis), initial_retry_interval=timedelta(milliseconds=50),
+        max_retry_interval=timedelta(milliseconds=100),
+    )
+    return await ctx.run_typed("fails", always_fails, options)
+
+
+@rt_probe.handler(kind="shared")
+async def runs(ctx: restate.ObjectSharedContext, name: str) -> int:
+    """How often ``name``'s non-journaled code ran, for this key."""
+    return RT_RUNS.get(ctx.key() + "/" + name, 0)
+
+
+@rt_probe.handler()
+async def workflow_twice(ctx: restate.ObjectContext, workflow_id: str) -> dict[str, Any]:
+    """Call ``OnceFlow/run`` twice on one workflow id; say what each call gave."""
+    answers: dict[str, Any] = {}
+    for name in ("first", "second"):
+        try:
+            answers[name] = await ctx.workflow_call(once_run, key=workflow_id, arg=name)
+        except restate.TerminalError as exc:
+            answers[name] = {"code": exc.status_code, "message": exc.message}
+    return answers
+
+
+@rt_probe.handler()
+async def workflow_send_twice(ctx: restate.ObjectContext, workflow_id: str) -> list[Any]:
+    """Send to ``OnceFlow/run`` twice on one workflow id, then call it: what each step gave."""
+    steps: list[Any] = []
+    for name in ("first", "second"):
+        try:
+            handle = ctx.workflow_send(once_run, key=workflow_id, arg=name)
+            steps.append(len(await handle.invocation_id()) > 0)
+        except restate.TerminalError as exc:
+            steps.append({"code": exc.status_code, "message": exc.message})
+    try:
+        steps.append(await ctx.workflow_call(once_run, key=workflow_id, arg="third"))
+    except restate.TerminalError as exc:
+        steps.append({"code": exc.status_code, "message": exc.message})
+    return steps
+
+
+@rt_probe.handler()
+async def fail_with_metadata(ctx: restate.ObjectContext) -> str:
+    raise restate.TerminalError("with metadata", status_code=422, metadata={"reason": "quota", "retry": "never"})
+
+
+@rt_probe.handler()
+async def call_failing(ctx: restate.ObjectContext) -> dict[str, Any]:
+    """Call ``fail_with_metadata`` and return what the caller sees of the failure."""
+    try:
+        await ctx.object_call(fail_with_metadata, key=ctx.key() + "-callee", arg=None)
+    except restate.TerminalError as exc:
+        return {"code": exc.status_code, "message": exc.message, "metadata": exc.metadata}
+    return {"code": None}
+
+
+@rt_probe.handler()
+async def count_around_call(ctx: restate.ObjectContext) -> int:
+    """Non-journaled code before and after an awaited call: how often it ran in this attempt."""
+    key = ctx.key()
+    _bump(key + "/count_around_call")
+    await ctx.service_call(greet, arg="probe")
+    return _bump(key + "/count_around_call")
+
+
+SERVICES = [greeter, counter, signup, flaky, rt_probe, once_flow]
 
 
 def make_app() -> Any:

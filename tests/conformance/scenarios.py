@@ -273,3 +273,35 @@ SCENARIOS: list[Scenario] = [
       R("POST", "/Greeter/slow/send", 0.5), R("PATCH", "/invocations/{id1}/purge", admin=True),
       R("GET", "/invocations/{id1}/cancel", admin=True)),
 ]
+
+
+# --- runtime fidelity (issue 13, items 10-13): real restate-sdk handlers, answers over HTTP --------------
+_QUERY_HEADERS = {"accept": "application/json"}
+RUNTIME_FIDELITY_SCENARIOS: list[Scenario] = [
+    S("rt_run_max_attempts", R("POST", "/RtProbe/{key}/run_attempts", 3),
+      R("POST", "/RtProbe/{key}/runs", "run_attempts"),
+      note="ctx.run gives up with a TerminalError after max_attempts attempts of the action"),
+    S("rt_run_max_duration", R("POST", "/RtProbe/{key}/run_duration", 300),
+      R("GET", "/restate/invocation/{id0}/output"),
+      note="ctx.run gives up once max_duration is spent: the SDK needs the time since the journal last grew"),
+    S("rt_workflow_call_twice", R("POST", "/RtProbe/{key}/workflow_twice", "wf-{key}"),
+      note="a handler's second call to a workflow run on one id is refused with 409"),
+    S("rt_workflow_send_twice", R("POST", "/RtProbe/{key}/workflow_send_twice", "wf-{key}"),
+      R("GET", "/restate/workflow/OnceFlow/wf-{key}/output"),
+      note="sends to an existing workflow id are accepted; a call after them is refused with 409"),
+    S("rt_terminal_metadata", R("POST", "/RtProbe/{key}/fail_with_metadata"),
+      R("GET", "/restate/invocation/{id0}/output"), R("GET", "/restate/invocation/{id0}/attach"),
+      note="TerminalError metadata in the HTTP answer, also when read back by output and attach"),
+    S("rt_terminal_metadata_to_caller", R("POST", "/RtProbe/{key}/call_failing"),
+      note="a calling handler's TerminalError carries the callee's metadata"),
+    S("rt_code_runs_once_around_call", R("POST", "/RtProbe/{key}/count_around_call"),
+      note="a bidirectional attempt keeps running across an awaited call: non-journaled code runs once"),
+    S("rt_waiting_handler_is_running", R("POST", "/Counter/{key}/wait_awakeable/send"),
+      R("POST", "/query", {"query": "SELECT status FROM sys_invocation WHERE id = '{id0}'"}, admin=True,
+        headers=_QUERY_HEADERS, wait=0.4),
+      R("POST", "/Counter/{key}/awakeable", capture_awk=True),
+      R("POST", "/restate/awakeables/{awk}/resolve", {"ok": True}),
+      R("GET", "/restate/invocation/{id0}/attach", wait=0.3),
+      note="sys_invocation says running while the stream is open, not suspended"),
+]
+SCENARIOS += RUNTIME_FIDELITY_SCENARIOS

@@ -62,9 +62,9 @@ def lab() -> Iterator[Endpoint]:
     from restate_lab.ingress.server import LabServer
 
     # The harness registers the real server's deployment over h2c, which Restate runs as a
-    # bidirectional stream; register ours the same way so deployment-dependent answers match.
+    # bidirectional stream; an in-process app runs the same way by default, which the rt_ scenarios pin.
     local = LocalRestate()
-    local.register(make_app(), http2=True)
+    local.register(make_app())
     server = LabServer(local, port=0, admin_port=0 if _admin_available() else None).start()
     try:
         admin = server.admin_url if server.admin_port is not None else None

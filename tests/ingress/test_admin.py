@@ -42,7 +42,8 @@ class Admin:
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LocalRestate]:
-    with LocalRestate(restate.app(services)) as lab:
+    """Request-response mode: these tests pin its deployment fields and its suspensions (bidi is the default)."""
+    with LocalRestate(restate.app(services), http2=False) as lab:
         yield lab
 
 

@@ -19,7 +19,8 @@ from restate_lab.server.binary import find_restate_server
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LocalRestate]:
-    with LocalRestate(app) as local:
+    """Request-response mode, where a waiting handler is ``suspended`` at once (the default stays ``running``)."""
+    with LocalRestate(app, http2=False) as local:
         yield local
 
 

@@ -41,7 +41,7 @@ def _watch(lab: LocalRestate) -> list[tuple[str, str]]:
 
 def test_pause_from_the_admin_api_is_durable_and_observed(tmp_path: Path, tag: str) -> None:
     """PATCH /invocations/{id}/pause: listeners see paused, and after a restart the invocation is still paused."""
-    with LocalRestate(make_app(), data_dir=tmp_path) as lab:
+    with LocalRestate(make_app(), data_dir=tmp_path, http2=False) as lab:
         seen = _watch(lab)
         inv_id = lab.send("Basics", "long_sleep", tag).invocation_id
         wait_until(lambda: lab.status(inv_id) == "suspended")
