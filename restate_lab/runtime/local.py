@@ -146,6 +146,10 @@ class LocalRestate:
             self.time = TimeSkipper(self.engine, self.engine.clock)
             if isinstance(self.engine.clock, VirtualClock) and self.engine.clock.auto_skip:
                 self._run(self._on_loop(self.time.start))
+            if http2 is None:
+                # An open stream holds its attempt for the inactivity timeout, measured on host time that
+                # a moved clock cannot skip: on a manual or virtual clock apps run request-response.
+                http2 = False
         for app in loaded:
             self.register(app, http2=http2)
         if self.engine.store is not None:
