@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from restate_lab.ingress.admin_edits import edit_deployment, patch_service, set_state, valid_deployment_request
 from restate_lab.ingress.asgi import ASGIApp, BodyTooLarge, Receive, Scope, Send, header, lifespan, read_body
 from restate_lab.ingress.openapi import service_openapi
 from restate_lab.ingress.query import make_query_app
+from restate_lab.ingress.serde_errors import serde_json_error as _serde_json_error
 from restate_lab.protocol.transport import DISCOVERY_ACCEPT, DeploymentError, HttpTransport
 from restate_lab.rules.id_errors import id_error, invocation_id_error
 from restate_lab.runtime.describe import (
@@ -99,34 +101,6 @@ def admin_openapi() -> dict[str, Any]:
     text = importlib.resources.files("restate_lab.ingress").joinpath("admin_openapi.json").read_text()
     document: dict[str, Any] = json.loads(text)
     return document
-
-
-def _serde_json_error(body: bytes, exc: json.JSONDecodeError) -> str:
-    """A JSON syntax error in serde_json's words (the server's parser), for the common cases."""
-    text = exc.doc
-    line = text.count("\n", 0, exc.pos) + 1
-    column = exc.pos - (text.rfind("\n", 0, exc.pos) + 1)
-    if not text[exc.pos :].strip():
-        end = len(text.rstrip())
-        line = text.count("\n", 0, end) + 1
-        column = end - (text.rfind("\n", 0, end) + 1)
-        stack: list[str] = []
-        in_string = escaped = False
-        for char in text:
-            if in_string:
-                in_string = not (char == '"' and not escaped)
-                escaped = char == "\\" and not escaped
-            elif char == '"':
-                in_string = True
-            elif char in "[{":
-                stack.append(char)
-            elif char in "]}" and stack:
-                stack.pop()
-        what = "a string" if in_string else {"{": "an object", "[": "a list"}.get(stack[-1] if stack else "", "a value")
-        return f"EOF while parsing {what} at line {line} column {column}"
-    if exc.msg.startswith("Extra data"):
-        return f"trailing characters at line {line} column {column + 1}"
-    return f"expected value at line {line} column {column + 1}"
 
 
 def _normalize_uri(uri: str) -> str | None:
@@ -215,8 +189,17 @@ class AdminApp:
             if head == "version":
                 return json_reply(200, self.version())
             return json_reply(200, admin_openapi())
+        if n == 1 and head == "":
+            # The admin root redirects to the web UI (which restate_lab does not serve).
+            return Reply(308, b"", [(b"location", b"/ui/")]) if method == "GET" else not_allowed(_READ)
         if head == "deployments":
             return await self.route_deployments(method, seg, scope, receive)
+        if head == "services" and n == 2 and seg[1] and method == "PATCH":
+            return await patch_service(self, seg[1], scope, await read_body(receive))
+        if head == "services" and n == 3 and seg[1] and seg[2] == "state":
+            if method != "POST":
+                return not_allowed("POST")
+            return await set_state(self, seg[1], scope, await read_body(receive))
         if head == "services" and 1 <= n <= 5:
             return self.route_services(method, seg)
         if head == "invocations" and n in (2, 3):
@@ -256,13 +239,15 @@ class AdminApp:
             return not_allowed("GET,HEAD,POST")
         if len(seg) != 2 or not seg[1]:
             return NOT_FOUND
-        if method not in ("GET", "DELETE"):
-            return not_allowed("GET,HEAD,DELETE")
+        if method not in ("GET", "DELETE", "PUT", "PATCH"):
+            return not_allowed("GET,HEAD,DELETE,PATCH,PUT")
         deployment = self.engine.deployments.get(seg[1])
         if deployment is None:
             reason = id_error(seg[1], "dp")
             if reason is not None:
                 return text_reply(400, f"Invalid URL: Cannot parse `deployment` with value `{seg[1]}`: {reason}")
+        if method in ("PUT", "PATCH"):
+            return await edit_deployment(self, method, seg[1], scope, await read_body(receive))
         if method == "DELETE":
             return self.delete_deployment(seg[1], deployment, scope)
         if deployment is None:
@@ -300,7 +285,8 @@ class AdminApp:
         flags = (
             {k: request.get(k, False) for k in ("use_http_11", "force", "dry_run")} if isinstance(request, dict) else {}
         )
-        normalized = _normalize_uri(uri) if isinstance(uri, str) else None
+        shaped = valid_deployment_request(request, need_uri=True)
+        normalized = _normalize_uri(uri) if shaped and isinstance(uri, str) else None
         if normalized is None or not all(isinstance(v, bool) for v in flags.values()):
             return text_reply(
                 422,
@@ -384,7 +370,7 @@ class AdminApp:
         ):
             return NOT_FOUND
         if method != "GET":
-            return not_allowed(_READ)
+            return not_allowed(_READ if n != 2 else "GET,HEAD,PATCH")
         if n == 1:
             return json_reply(200, {"services": [describe_service(s) for s in self.engine.services.values()]})
         service = self.engine.services.get(seg[1])
@@ -406,8 +392,6 @@ class AdminApp:
 
     def route_invocations(self, method: str, seg: list[str], scope: Scope) -> Reply:
         if len(seg) == 3 and seg[2] not in _INVOCATION_OPS:
-            return NOT_FOUND
-        if not seg[1]:
             return NOT_FOUND
         if len(seg) == 2:
             if method != "DELETE":

@@ -100,7 +100,7 @@ KEY_SUFFIXES = [
     "%0A",
     "a%2F%2Fb",
 ]
-DELAY_NAMES = ["delay", "delay", "delay", "DELAY", "Delay", "dElAy", "delay ", "delays", "de%6Cay"]
+DELAY_NAMES = ["delay", "delay", "delay", "DELAY", "Delay", "dElAy", "delay%20", "delays", "de%6Cay", "delay+"]
 DELAY_SPELLINGS = [
     "1s",
     "0",
@@ -236,7 +236,7 @@ def _percent(text: str) -> str:
 def delay_spelling(draw: st.DrawFn) -> str:
     """A ``?delay=`` value: a known tricky spelling, or numbers and units glued with separators."""
     if draw(st.booleans()):
-        return draw(st.sampled_from(DELAY_SPELLINGS))
+        return _percent(draw(st.sampled_from(DELAY_SPELLINGS)))
     parts = []
     for _ in range(draw(st.integers(1, 3))):
         number = draw(st.one_of(st.integers(0, 100).map(str), st.sampled_from(["1.5", "0.25", "1,5", "007", "-1"])))

@@ -1,0 +1,242 @@
+"""Admin routes that change services and deployments: ``PATCH /services/{name}``,
+``POST /services/{name}/state``, ``PUT``/``PATCH /deployments/{id}``.
+
+Request parsing answers as the real server's HTTP framework does (Restate Server 1.7.12, measured by
+``tests/fidelity``): a wrong content-type is 415 text, bad JSON 400 text, a body of the wrong shape 422
+text ``Failed to deserialize the JSON body into the target type: <field>: <reason> at line L column C``
+(C is where the offending value ends), and only then the handler's own JSON errors.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from restate_lab.rules.durations import InvalidDuration, parse_duration_ms
+from restate_lab.runtime.describe import describe_service
+
+if TYPE_CHECKING:
+    from restate_lab.ingress.admin import AdminApp, Reply
+
+_DESERIALIZE = "Failed to deserialize the JSON body into the target type: "
+#: ``PATCH /services/{name}`` duration fields and the manifest key each one is kept under.
+_DURATION_FIELDS = {
+    "idempotency_retention": "idempotencyRetention",
+    "workflow_completion_retention": "workflowCompletionRetention",
+    "journal_retention": "journalRetention",
+    "inactivity_timeout": "inactivityTimeout",
+    "abort_timeout": "abortTimeout",
+}
+
+
+def value_ends(text: str) -> dict[str, int]:
+    """For a top-level JSON object, where each key's value ends (0-based, exclusive = serde's column)."""
+    decoder = json.JSONDecoder()
+    ends: dict[str, int] = {}
+    pos = text.index("{") + 1
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= len(text) or text[pos] == "}":
+            return ends
+        key, pos = decoder.raw_decode(text, pos)
+        pos = text.index(":", pos) + 1
+        while text[pos] in " \t\r\n":
+            pos += 1
+        _value, pos = decoder.raw_decode(text, pos)
+        ends[str(key)] = pos
+
+
+def _shown_type(value: Any) -> str:
+    """A JSON value as serde names it in ``invalid type`` messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean `{str(value).lower()}`"
+    if isinstance(value, int):
+        return f"integer `{value}`"
+    if isinstance(value, float):
+        return f"floating point `{value}`"
+    if isinstance(value, str):
+        return f"string {json.dumps(value)}"
+    return "sequence" if isinstance(value, list) else "map"
+
+
+def parse_json_request(app: AdminApp, scope: Any, body: bytes) -> Reply | tuple[str, Any]:
+    """The content-type and JSON checks every JSON admin route makes first."""
+    from restate_lab.ingress.admin import text_reply
+    from restate_lab.ingress.asgi import header
+    from restate_lab.ingress.serde_errors import serde_json_error
+
+    ctype = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
+    if ctype != "application/json":
+        return text_reply(415, "Expected request with `Content-Type: application/json`")
+    text = body.decode("utf-8", errors="replace")
+    try:
+        return text, json.loads(text)
+    except json.JSONDecodeError as exc:
+        return text_reply(400, f"Failed to parse the request body as JSON: {serde_json_error(body, exc)}")
+
+
+async def patch_service(app: AdminApp, name: str, scope: Any, body: bytes) -> Reply:
+    """``PATCH /services/{name}``: ``public`` and the retention and timeout durations."""
+    from restate_lab.ingress.admin import error_reply, json_reply, text_reply
+
+    parsed = parse_json_request(app, scope, body)
+    if not isinstance(parsed, tuple):
+        return parsed
+    text, request = parsed
+    if not isinstance(request, dict):
+        return text_reply(
+            422,
+            f"{_DESERIALIZE}invalid type: {_shown_type(request)}, expected struct "
+            f"ModifyServiceRequest at line 1 column {len(text.rstrip())}",
+        )
+    ends = value_ends(text)
+    updates: dict[str, Any] = {}
+    for field, value in request.items():
+        where = f"at line 1 column {ends.get(field, len(text))}"
+        if field == "public":
+            if value is not None and not isinstance(value, bool):
+                return text_reply(
+                    422, f"{_DESERIALIZE}public: invalid type: {_shown_type(value)}, expected a boolean {where}"
+                )
+            if value is not None:
+                updates["ingressPrivate"] = not value
+        elif field in _DURATION_FIELDS and value is not None:
+            if not isinstance(value, str):
+                return text_reply(
+                    422,
+                    f"{_DESERIALIZE}{field}: invalid type: {_shown_type(value)}, "
+                    f"expected a human-friendly duration string {where}",
+                )
+            try:
+                updates[_DURATION_FIELDS[field]] = parse_duration_ms(value)
+            except InvalidDuration as exc:
+                return text_reply(422, f"{_DESERIALIZE}{field}: {exc} {where}")
+    service = app.engine.services.get(name)
+    if service is None:
+        return error_reply(404, f"The requested service '{name}' does not exist")
+    if "workflowCompletionRetention" in updates and service.ty.value != "WORKFLOW":
+        kind = {"SERVICE": "Service", "VIRTUAL_OBJECT": "VirtualObject"}[service.ty.value]
+        return error_reply(400, f"modifying retention time for service type {kind} is unsupported")
+    service.manifest.update(updates)
+    for handler in service.handlers.values():
+        if "ingressPrivate" in updates:
+            handler.ingress_private = bool(updates["ingressPrivate"])
+        if "idempotencyRetention" in updates:
+            handler.idempotency_retention_ms = updates["idempotencyRetention"]
+        if "journalRetention" in updates:
+            handler.journal_retention_ms = updates["journalRetention"]
+        if "workflowCompletionRetention" in updates:
+            handler.workflow_completion_retention_ms = updates["workflowCompletionRetention"]
+    return json_reply(200, describe_service(service))
+
+
+def _u8_list(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(b, int) and not isinstance(b, bool) and 0 <= b <= 255 for b in value
+    )
+
+
+async def set_state(app: AdminApp, name: str, scope: Any, body: bytes) -> Reply:
+    """``POST /services/{name}/state``: replace one object's whole state (202), as the real server does."""
+    from restate_lab.ingress.admin import Reply, error_reply, text_reply
+
+    parsed = parse_json_request(app, scope, body)
+    if not isinstance(parsed, tuple):
+        return parsed
+    text, request = parsed
+    end = len(text.rstrip())
+    if not isinstance(request, dict):
+        return text_reply(
+            422,
+            f"{_DESERIALIZE}invalid type: {_shown_type(request)}, expected struct "
+            f"ModifyServiceStateRequest at line 1 column {end}",
+        )
+    ends = value_ends(text)
+    key, state = request.get("object_key"), request.get("new_state")
+    if "object_key" in request and not isinstance(key, str):
+        return text_reply(
+            422,
+            f"{_DESERIALIZE}object_key: invalid type: {_shown_type(key)}, expected a string "
+            f"at line 1 column {ends['object_key']}",
+        )
+    if "version" in request and request["version"] is not None and not isinstance(request["version"], str):
+        return text_reply(
+            422,
+            f"{_DESERIALIZE}version: invalid type: {_shown_type(request['version'])}, "
+            f"expected a string at line 1 column {ends['version']}",
+        )
+    if "new_state" in request and not (isinstance(state, dict) and all(_u8_list(v) for v in state.values())):
+        return text_reply(422, f"{_DESERIALIZE}new_state: invalid value at line 1 column {ends['new_state']}")
+    for field in ("object_key", "new_state"):
+        if field not in request:
+            return text_reply(422, f"{_DESERIALIZE}missing field `{field}` at line 1 column {end}")
+    service = app.engine.services.get(name)
+    if service is not None and not service.keyed:
+        return error_reply(400, "Cannot modify state for service type Service")
+    if service is not None:
+        assert isinstance(state, dict) and isinstance(key, str)
+        sid = (name, key)
+        app.engine.state.clear_all(sid)
+        for entry, raw in state.items():
+            app.engine.state.set(sid, str(entry).encode(), bytes(raw))
+    return Reply(202)
+
+
+async def edit_deployment(app: AdminApp, method: str, dp_id: str, scope: Any, body: bytes) -> Reply:
+    """``PUT`` (deprecated: 405 once the body is valid) and ``PATCH /deployments/{id}``."""
+    from restate_lab.ingress.admin import _REGISTER_KEYS, error_reply, text_reply
+    from restate_lab.runtime.describe import describe_deployment
+
+    parsed = parse_json_request(app, scope, body)
+    if not isinstance(parsed, tuple):
+        return parsed
+    _text, request = parsed
+    if method == "PUT":
+        return error_reply(405, "PUT deployment is deprecated, use PATCH instead")
+    shaped = valid_deployment_request(request, need_uri=False, check_flags=False)
+    if not shaped or not (set(request) <= _REGISTER_KEYS):
+        return text_reply(422, f"{_DESERIALIZE}data did not match any variant of untagged enum UpdateDeploymentRequest")
+    deployment = app.engine.deployments.get(dp_id)
+    if deployment is None:
+        return error_reply(404, f"The requested deployment '{dp_id}' does not exist")
+    uri = request.get("uri")
+    if isinstance(uri, str):
+        from restate_lab.ingress.admin import _normalize_uri
+
+        normalized = _normalize_uri(uri)
+        if normalized is None:
+            return text_reply(
+                422, f"{_DESERIALIZE}data did not match any variant of untagged enum UpdateDeploymentRequest"
+            )
+        found = await app._discover(normalized, not request.get("use_http_11", False))
+        if not isinstance(found, tuple):
+            return found
+    from restate_lab.ingress.admin import json_reply
+
+    return json_reply(200, describe_deployment(deployment, app.engine.services.values(), detailed=True))
+
+
+def valid_deployment_request(request: Any, *, need_uri: bool, check_flags: bool = True) -> bool:
+    """The shape ``POST``/``PATCH /deployments`` accept: a string ``uri`` that parses, boolean flags,
+    ``additional_headers`` mapping names to strings."""
+    import urllib.parse
+
+    if not isinstance(request, dict):
+        return False
+    uri = request.get("uri")
+    if not isinstance(uri, str):
+        if need_uri:
+            return False
+    else:
+        try:
+            urllib.parse.urlsplit(uri)
+        except ValueError:
+            return False
+    for flag in ("use_http_11", "force", "dry_run") if check_flags else ():
+        if flag in request and not isinstance(request[flag], bool):
+            return False
+    headers = request.get("additional_headers")
+    return headers is None or (isinstance(headers, dict) and all(isinstance(v, str) for v in headers.values()))
