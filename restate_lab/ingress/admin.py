@@ -105,6 +105,8 @@ def admin_openapi() -> dict[str, Any]:
 
 def _normalize_uri(uri: str) -> str | None:
     parts = urllib.parse.urlsplit(uri)
+    if uri.startswith("://") and len(uri) > 3:
+        return uri.rstrip("/") + "/"  # accepted with an empty scheme; it then fails without a port
     if not parts.scheme or not parts.netloc:
         return None
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
@@ -280,7 +282,8 @@ class AdminApp:
         try:
             request = json.loads(body.decode("utf-8", errors="replace"))
         except json.JSONDecodeError as exc:
-            return text_reply(400, f"Failed to parse the request body as JSON: {_serde_json_error(body, exc)}")
+            detail = _serde_json_error(body, exc, path_prefix=True)
+            return text_reply(400, f"Failed to parse the request body as JSON: {detail}")
         uri = request.get("uri") if isinstance(request, dict) else None
         flags = (
             {k: request.get(k, False) for k in ("use_http_11", "force", "dry_run")} if isinstance(request, dict) else {}
@@ -334,6 +337,20 @@ class AdminApp:
         """Fetch the manifest once to word failures as the server does and to learn the SDK's identity."""
         url = uri.rstrip("/") + "/discover"
         failure: str
+        parts = urllib.parse.urlsplit(uri)
+        try:
+            port = parts.port
+        except ValueError:  # out of range: the connection is refused, as on the real server
+            reason = "h2 pool connection error: Connection refused (os error 111)" if http2 else (
+                "unable to reach the remote endpoint.\nReason: client error (Connect) caused by: tcp connect "
+                "error caused by: Connection refused (os error 111)")
+            return error_reply(500, f"[META0003] [META0003] error when calling '{uri}': {reason}", "META0003")
+        if parts.scheme not in ("http", "https"):
+            # Neither scheme has a default port, so the server's HTTP client gives up before connecting.
+            reason = ("h2 pool connection error: missing port number" if http2 and port is None else
+                      "unable to reach the remote endpoint.\nReason: client error (Connect) caused by: "
+                      f"unsupported scheme {parts.scheme}")
+            return error_reply(500, f"[META0003] [META0003] error when calling '{uri}': {reason}", "META0003")
         try:
             async with httpx.AsyncClient(http1=not http2, http2=http2, timeout=10.0) as client:
                 answer = await client.get(url, headers={"accept": DISCOVERY_ACCEPT})
@@ -409,10 +426,12 @@ class AdminApp:
             if method != "PATCH":
                 return not_allowed("PATCH")
             op = seg[2]
-        reason = invocation_id_error(seg[1])
+        reason = invocation_id_error(seg[1]) if seg[1] else "bad length"
         if reason is not None:
             return error_reply(400, f"The request field 'invocation_id' is invalid. Reason: {reason}")
         inv = self.engine.find(seg[1])
+        if inv is None and len(seg) == 2:
+            return Reply(202)  # the legacy DELETE accepts an unknown (well-formed) id silently
         if inv is None:
             return error_reply(404, f"The requested invocation '{seg[1]}' does not exist")
         if len(seg) == 2:

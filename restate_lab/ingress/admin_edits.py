@@ -75,7 +75,8 @@ def parse_json_request(app: AdminApp, scope: Any, body: bytes) -> Reply | tuple[
     try:
         return text, json.loads(text)
     except json.JSONDecodeError as exc:
-        return text_reply(400, f"Failed to parse the request body as JSON: {serde_json_error(body, exc)}")
+        detail = serde_json_error(body, exc, path_prefix=True)
+        return text_reply(400, f"Failed to parse the request body as JSON: {detail}")
 
 
 async def patch_service(app: AdminApp, name: str, scope: Any, body: bytes) -> Reply:
@@ -115,6 +116,8 @@ async def patch_service(app: AdminApp, name: str, scope: Any, body: bytes) -> Re
             except InvalidDuration as exc:
                 return text_reply(422, f"{_DESERIALIZE}{field}: {exc} {where}")
     service = app.engine.services.get(name)
+    if service is None and updates:
+        return error_reply(404, f"not found in the schema registry: service with name '{name}'")
     if service is None:
         return error_reply(404, f"The requested service '{name}' does not exist")
     if "workflowCompletionRetention" in updates and service.ty.value != "WORKFLOW":
@@ -168,12 +171,20 @@ async def set_state(app: AdminApp, name: str, scope: Any, body: bytes) -> Reply:
             f"{_DESERIALIZE}version: invalid type: {_shown_type(request['version'])}, "
             f"expected a string at line 1 column {ends['version']}",
         )
+    if "new_state" in request and not isinstance(state, dict):
+        return text_reply(
+            422,
+            f"{_DESERIALIZE}new_state: invalid type: {_shown_type(state)}, expected a map "
+            f"at line 1 column {ends['new_state']}",
+        )
     if "new_state" in request and not (isinstance(state, dict) and all(_u8_list(v) for v in state.values())):
         return text_reply(422, f"{_DESERIALIZE}new_state: invalid value at line 1 column {ends['new_state']}")
     for field in ("object_key", "new_state"):
         if field not in request:
             return text_reply(422, f"{_DESERIALIZE}missing field `{field}` at line 1 column {end}")
     service = app.engine.services.get(name)
+    if service is None and state:
+        return error_reply(404, f"The requested service '{name}' does not exist")
     if service is not None and not service.keyed:
         return error_reply(400, "Cannot modify state for service type Service")
     if service is not None:
@@ -187,18 +198,18 @@ async def set_state(app: AdminApp, name: str, scope: Any, body: bytes) -> Reply:
 
 async def edit_deployment(app: AdminApp, method: str, dp_id: str, scope: Any, body: bytes) -> Reply:
     """``PUT`` (deprecated: 405 once the body is valid) and ``PATCH /deployments/{id}``."""
-    from restate_lab.ingress.admin import _REGISTER_KEYS, error_reply, text_reply
+    from restate_lab.ingress.admin import _REGISTER_KEYS, error_reply, json_reply, text_reply
     from restate_lab.runtime.describe import describe_deployment
 
     parsed = parse_json_request(app, scope, body)
     if not isinstance(parsed, tuple):
         return parsed
     _text, request = parsed
-    if method == "PUT":
-        return error_reply(405, "PUT deployment is deprecated, use PATCH instead")
-    shaped = valid_deployment_request(request, need_uri=False, check_flags=False)
+    shaped = valid_deployment_request(request, need_uri=False, check_flags=False, check_uri=False)
     if not shaped or not (set(request) <= _REGISTER_KEYS):
         return text_reply(422, f"{_DESERIALIZE}data did not match any variant of untagged enum UpdateDeploymentRequest")
+    if method == "PUT":
+        return error_reply(405, "PUT deployment is deprecated, use PATCH instead")
     deployment = app.engine.deployments.get(dp_id)
     if deployment is None:
         return error_reply(404, f"The requested deployment '{dp_id}' does not exist")
@@ -206,20 +217,20 @@ async def edit_deployment(app: AdminApp, method: str, dp_id: str, scope: Any, bo
     if isinstance(uri, str):
         from restate_lab.ingress.admin import _normalize_uri
 
-        normalized = _normalize_uri(uri)
+        try:
+            normalized = _normalize_uri(uri)
+        except ValueError:
+            normalized = None
         if normalized is None:
-            return text_reply(
-                422, f"{_DESERIALIZE}data did not match any variant of untagged enum UpdateDeploymentRequest"
-            )
+            # An update whose URI does not parse changes nothing (measured: 200 with the deployment).
+            return json_reply(200, describe_deployment(deployment, app.engine.services.values(), detailed=True))
         found = await app._discover(normalized, not request.get("use_http_11", False))
         if not isinstance(found, tuple):
             return found
-    from restate_lab.ingress.admin import json_reply
-
     return json_reply(200, describe_deployment(deployment, app.engine.services.values(), detailed=True))
 
 
-def valid_deployment_request(request: Any, *, need_uri: bool, check_flags: bool = True) -> bool:
+def valid_deployment_request(request: Any, *, need_uri: bool, check_flags: bool = True, check_uri: bool = True) -> bool:
     """The shape ``POST``/``PATCH /deployments`` accept: a string ``uri`` that parses, boolean flags,
     ``additional_headers`` mapping names to strings."""
     import urllib.parse
@@ -230,7 +241,7 @@ def valid_deployment_request(request: Any, *, need_uri: bool, check_flags: bool 
     if not isinstance(uri, str):
         if need_uri:
             return False
-    else:
+    elif check_uri:
         try:
             urllib.parse.urlsplit(uri)
         except ValueError:

@@ -20,7 +20,6 @@ from restate_lab.ingress.asgi import (
     Send,
     header,
     lifespan,
-    respond,
     respond_error,
 )
 from restate_lab.ingress.cors import with_cors
@@ -83,9 +82,12 @@ def make_ingress_app(engine: Engine) -> ASGIApp:
             await respond_error(send, err)
         except BodyTooLarge:
             if _declared_length(scope) > MAX_BODY_BYTES:
-                # A declared content-length over the limit is refused before the body is read,
-                # in plain text (Restate Server 1.7.12); a streamed body gets the JSON error.
-                await respond(send, 413, b"length limit exceeded", [(b"content-type", b"text/plain; charset=utf-8")])
+                # A declared content-length over the limit is refused before the body is read, in plain
+                # text and below the CORS layer (Restate Server 1.7.12); a streamed body gets the JSON error.
+                body = b"length limit exceeded"
+                headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"%d" % len(body))]
+                await send({"type": "http.response.start", "status": 413, "headers": headers, "restate_lab.bare": True})
+                await send({"type": "http.response.body", "body": body})
             else:
                 await respond_error(send, RestateError(413, "cannot read body: LengthLimitError"))
         except Exception as exc:  # never let a bug take the ingress down

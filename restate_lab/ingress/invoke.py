@@ -38,7 +38,7 @@ def first_header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             if not _visible_ascii(value):
                 raise _bad_header(name)
-            return str(value.decode("latin-1"))
+            return str(value.decode("latin-1")).strip(" \t")  # HTTP's optional whitespace is not the value
     return None
 
 
@@ -143,7 +143,7 @@ def handler_headers(scope: Scope) -> list[tuple[str, str]]:
             continue
         if not _visible_ascii(value):
             raise _bad_header(name)
-        headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        headers.append((name.decode("latin-1"), value.decode("latin-1").strip(" \t")))
     return headers
 
 

@@ -33,7 +33,7 @@ VERSIONED_PATH = (
 
 
 def parse_invocation_id(text: str) -> InvocationId:
-    reason = invocation_id_error(text)
+    reason = invocation_id_error(text) if text else "bad length"
     if reason is not None:
         raise RestateError(400, f"bad invocation id '{text}': {reason}")
     try:
@@ -155,11 +155,12 @@ async def handle(engine: Engine, scope: Scope, receive: Receive, send: Send, par
     elif verb in ("call", "send"):
         await invoke(engine, scope, receive, send, _versioned_target(engine, rest), is_send=verb == "send")
     elif verb == "scope":
-        if not decode_key(_need(rest, 0, RestateError(400, VERSIONED_PATH))):
-            raise RestateError(400, "bad scope value: value cannot be empty")
+        scope_key = decode_key(_need(rest, 0, RestateError(400, VERSIONED_PATH)))
         inner = _need(rest, 1, RestateError(400, VERSIONED_PATH))
         if inner not in ("call", "send"):
             raise RestateError(400, VERSIONED_PATH)
+        if not scope_key:
+            raise RestateError(400, "bad scope value: value cannot be empty")
         _versioned_target(engine, rest[2:])
         raise RestateError(400, "scoped invocations require vqueues to be enabled")
     elif verb in ("attach", "output", "lookup"):
@@ -204,6 +205,8 @@ async def _awakeable(engine: Engine, scope: Scope, receive: Receive, send: Send,
     bad = RestateError(400, AWAKEABLES_PATH)
     _need(rest, 0, bad)
     _action(_need(rest, 1, bad), method, "POST", ("resolve", "reject"))
+    if not rest[0]:
+        raise RestateError(400, "bad awakeable id '': bad length")
     try:
         target, index = parse_awakeable_id(rest[0])
     except ValueError as exc:

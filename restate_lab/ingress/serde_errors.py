@@ -4,10 +4,27 @@ from __future__ import annotations
 
 import json
 
+_LITERALS = ("true", "false", "null")
 
-def serde_json_error(body: bytes, exc: json.JSONDecodeError) -> str:
-    """A JSON syntax error in serde_json's words (the server's parser), for the common cases."""
+
+def serde_json_error(body: bytes, exc: json.JSONDecodeError, *, path_prefix: bool = False) -> str:
+    """A JSON syntax error in serde_json's words (the server's parser), for the common cases.
+
+    ``path_prefix``: the admin API's typed bodies name the field being read (``a: EOF while parsing a
+    value ...``), as serde_path_to_error does.
+    """
     text = exc.doc
+    stripped = text.strip()
+    if exc.msg.startswith("Unterminated string") and "\n" not in text:
+        return f"EOF while parsing a string at line 1 column {len(text)}"
+    if stripped and any(lit.startswith(stripped) and lit != stripped for lit in _LITERALS) and "\n" not in text:
+        return f"EOF while parsing a value at line 1 column {len(text)}"
+    if path_prefix and "\n" not in text and text.rstrip().endswith(":"):
+        key_end = text.rstrip()[:-1].rstrip()
+        key_start = key_end.rfind('"', 0, len(key_end) - 1)
+        if key_end.endswith('"') and key_start >= 0:
+            key = key_end[key_start + 1 : -1]
+            return f"{key}: EOF while parsing a value at line 1 column {len(text)}"
     line = text.count("\n", 0, exc.pos) + 1
     column = exc.pos - (text.rfind("\n", 0, exc.pos) + 1)
     if not text[exc.pos :].strip():

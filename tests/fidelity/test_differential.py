@@ -1,6 +1,6 @@
 """The differential fuzzer: generated requests answered alike by Restate Server 1.7.12 and ``restate-lab serve``.
 
-CI runs ``RESTATE_LAB_FUZZ_EXAMPLES`` examples (default 250) from the fixed seed
+CI runs ``RESTATE_LAB_FUZZ_EXAMPLES`` examples (default 400) from the fixed seed
 ``RESTATE_LAB_FUZZ_SEED``; hypothesis shrinks the first difference to a small request and prints it
 with both normalised answers. A long run that counts every distinct difference instead of stopping
 at the first: ``PYTHONPATH=$PWD python -m tests.fidelity.fuzz --examples 10000``.
@@ -19,7 +19,7 @@ from tests.fidelity.compare import deliberate, observe, send
 from tests.fidelity.session import Pair, open_pair
 from tests.fidelity.strategies import FuzzRequest, requests
 
-EXAMPLES = int(os.environ.get("RESTATE_LAB_FUZZ_EXAMPLES", "250"))
+EXAMPLES = int(os.environ.get("RESTATE_LAB_FUZZ_EXAMPLES", "400"))
 SEED = int(os.environ.get("RESTATE_LAB_FUZZ_SEED", "20261202"))
 
 
