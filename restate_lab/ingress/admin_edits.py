@@ -142,6 +142,40 @@ def _u8_list(value: Any) -> bool:
     )
 
 
+def _bad_state_entry(text: str, state_end: int, state: dict[str, Any]) -> str | None:
+    """The first ``new_state`` entry that is not a list of bytes, in serde's words with its position."""
+    decoder = json.JSONDecoder()
+    start = text.rfind("{", 0, state_end)
+    depth, pos = 0, state_end - 1
+    while pos >= 0:  # the ``{`` that opens new_state's object
+        depth += {"}": 1, "{": -1}.get(text[pos], 0)
+        if depth == 0:
+            start = pos
+            break
+        pos -= 1
+    entry_ends = value_ends(text[start:state_end])
+    for name, value in state.items():
+        end = start + entry_ends.get(name, state_end - start)
+        if not isinstance(value, list):
+            return f"new_state.{name}: invalid type: {_shown_type(value)}, expected a sequence at line 1 column {end}"
+        pos = text.index("[", text.rfind(json.dumps(name), start, end)) + 1
+        for index, item in enumerate(value):
+            while text[pos] in " \t\r\n,":
+                pos += 1
+            _item, pos = decoder.raw_decode(text, pos)
+            if isinstance(item, int) and not isinstance(item, bool):
+                if not 0 <= item <= 255:
+                    return (
+                        f"new_state.{name}[{index}]: invalid value: integer `{item}`, expected u8 "
+                        f"at line 1 column {pos}"
+                    )
+            else:
+                return (
+                    f"new_state.{name}[{index}]: invalid type: {_shown_type(item)}, expected u8 at line 1 column {pos}"
+                )
+    return None
+
+
 async def set_state(app: AdminApp, name: str, scope: Any, body: bytes) -> Reply:
     """``POST /services/{name}/state``: replace one object's whole state (202), as the real server does."""
     from restate_lab.ingress.admin import Reply, error_reply, text_reply
@@ -177,6 +211,10 @@ async def set_state(app: AdminApp, name: str, scope: Any, body: bytes) -> Reply:
             f"{_DESERIALIZE}new_state: invalid type: {_shown_type(state)}, expected a map "
             f"at line 1 column {ends['new_state']}",
         )
+    if isinstance(state, dict):
+        problem = _bad_state_entry(text, ends["new_state"], state)
+        if problem is not None:
+            return text_reply(422, f"{_DESERIALIZE}{problem}")
     if "new_state" in request and not (isinstance(state, dict) and all(_u8_list(v) for v in state.values())):
         return text_reply(422, f"{_DESERIALIZE}new_state: invalid value at line 1 column {ends['new_state']}")
     for field in ("object_key", "new_state"):

@@ -126,11 +126,11 @@ def _check_input(handler: HandlerMeta, content_type: str | None, body: bytes) ->
 def handler_headers(scope: Scope) -> list[tuple[str, str]]:
     """The headers a handler sees, as Restate Server 1.7.12 passes them.
 
-    The request target first, query string included, as ``x-restate-ingress-path``; then the first value
-    of every header but ``host``, ``connection`` and ``idempotency-key``; a value that is not a visible
+    The request path first (outer slashes trimmed, query string kept) as ``x-restate-ingress-path``; then
+    the first value of every header but ``host``, ``connection`` and ``idempotency-key``; a value that is not a visible
     ASCII string is a 400.
     """
-    path = scope.get("raw_path") or scope["path"].encode()
+    path = b"/" + (scope.get("raw_path") or scope["path"].encode()).split(b"?", 1)[0].strip(b"/")
     query = scope.get("query_string") or b""
     target = path + (b"?" + query if query else b"")
     headers = [("x-restate-ingress-path", target.decode("latin-1"))]

@@ -10,28 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 
-import pytest
 from hypothesis import HealthCheck, given, seed, settings
 
 from tests.fidelity.compare import deliberate, observe, send
-from tests.fidelity.session import Pair, open_pair
+from tests.fidelity.session import Pair
 from tests.fidelity.strategies import FuzzRequest, requests
 
 EXAMPLES = int(os.environ.get("RESTATE_LAB_FUZZ_EXAMPLES", "400"))
 SEED = int(os.environ.get("RESTATE_LAB_FUZZ_SEED", "20261202"))
-
-
-@pytest.fixture(scope="module")
-def pair() -> Iterator[Pair]:
-    from restate_lab.server.binary import RestateServerNotInstalled
-
-    try:
-        with open_pair() as opened:
-            yield opened
-    except RestateServerNotInstalled as exc:
-        pytest.skip(f"real Restate Server not installed, nothing to compare against: {exc}")
 
 
 @seed(SEED)
