@@ -19,6 +19,9 @@ def serde_json_error(body: bytes, exc: json.JSONDecodeError, *, path_prefix: boo
         return f"EOF while parsing a string at line 1 column {len(text)}"
     if stripped and any(lit.startswith(stripped) and lit != stripped for lit in _LITERALS) and "\n" not in text:
         return f"EOF while parsing a value at line 1 column {len(text)}"
+    if exc.pos < len(text) and text[exc.pos] in "]}" and text[: exc.pos].rstrip().endswith(","):
+        line = text.count("\n", 0, exc.pos) + 1
+        return f"trailing comma at line {line} column {exc.pos - (text.rfind(chr(10), 0, exc.pos) + 1) + 1}"
     if path_prefix and "\n" not in text and text.rstrip().endswith(":"):
         key_end = text.rstrip()[:-1].rstrip()
         key_start = key_end.rfind('"', 0, len(key_end) - 1)
