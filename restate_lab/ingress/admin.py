@@ -408,7 +408,7 @@ class AdminApp:
     # ---- invocations ----
 
     def route_invocations(self, method: str, seg: list[str], scope: Scope) -> Reply:
-        if len(seg) == 3 and seg[2] not in _INVOCATION_OPS:
+        if (len(seg) == 3 and seg[2] not in _INVOCATION_OPS) or (len(seg) == 2 and not seg[1]):
             return NOT_FOUND
         if len(seg) == 2:
             if method != "DELETE":

@@ -29,22 +29,33 @@ _DURATION_FIELDS = {
 }
 
 
-def value_ends(text: str) -> dict[str, int]:
-    """For a top-level JSON object, where each key's value ends (0-based, exclusive = serde's column)."""
+def value_spans(text: str) -> dict[str, tuple[int, int]]:
+    """For a top-level JSON object, where each key's value starts and ends (0-based, end exclusive)."""
     decoder = json.JSONDecoder()
-    ends: dict[str, int] = {}
+    spans: dict[str, tuple[int, int]] = {}
     pos = text.index("{") + 1
     while True:
         while pos < len(text) and text[pos] in " \t\r\n,":
             pos += 1
         if pos >= len(text) or text[pos] == "}":
-            return ends
+            return spans
         key, pos = decoder.raw_decode(text, pos)
         pos = text.index(":", pos) + 1
         while text[pos] in " \t\r\n":
             pos += 1
+        start = pos
         _value, pos = decoder.raw_decode(text, pos)
-        ends[str(key)] = pos
+        spans[str(key)] = (start, pos)
+
+
+def value_ends(text: str) -> dict[str, int]:
+    """Where each top-level value ends: serde's column for a scalar of the wrong type or value."""
+    return {key: end for key, (_start, end) in value_spans(text).items()}
+
+
+def type_error_columns(text: str) -> dict[str, int]:
+    """serde's column for a value of the wrong type: a scalar's end, just inside a map's or list's opening."""
+    return {key: start + 1 if text[start] in "{[" else end for key, (start, end) in value_spans(text).items()}
 
 
 def _shown_type(value: Any) -> str:
@@ -93,7 +104,7 @@ async def patch_service(app: AdminApp, name: str, scope: Any, body: bytes) -> Re
             f"{_DESERIALIZE}invalid type: {_shown_type(request)}, expected struct "
             f"ModifyServiceRequest at line 1 column {len(text.rstrip())}",
         )
-    ends = value_ends(text)
+    ends = type_error_columns(text)
     updates: dict[str, Any] = {}
     for field, value in request.items():
         where = f"at line 1 column {ends.get(field, len(text))}"
@@ -125,8 +136,6 @@ async def patch_service(app: AdminApp, name: str, scope: Any, body: bytes) -> Re
         return error_reply(400, f"modifying retention time for service type {kind} is unsupported")
     service.manifest.update(updates)
     for handler in service.handlers.values():
-        if "ingressPrivate" in updates:
-            handler.ingress_private = bool(updates["ingressPrivate"])
         if "idempotencyRetention" in updates:
             handler.idempotency_retention_ms = updates["idempotencyRetention"]
         if "journalRetention" in updates:
@@ -154,10 +163,14 @@ def _bad_state_entry(text: str, state_end: int, state: dict[str, Any]) -> str | 
             break
         pos -= 1
     entry_ends = value_ends(text[start:state_end])
+    entry_columns = type_error_columns(text[start:state_end])
     for name, value in state.items():
         end = start + entry_ends.get(name, state_end - start)
+        column = start + entry_columns.get(name, state_end - start)
         if not isinstance(value, list):
-            return f"new_state.{name}: invalid type: {_shown_type(value)}, expected a sequence at line 1 column {end}"
+            return (
+                f"new_state.{name}: invalid type: {_shown_type(value)}, expected a sequence at line 1 column {column}"
+            )
         pos = text.index("[", text.rfind(json.dumps(name), start, end)) + 1
         for index, item in enumerate(value):
             while text[pos] in " \t\r\n,":
@@ -192,24 +205,25 @@ async def set_state(app: AdminApp, name: str, scope: Any, body: bytes) -> Reply:
             f"ModifyServiceStateRequest at line 1 column {end}",
         )
     ends = value_ends(text)
+    columns = type_error_columns(text)
     key, state = request.get("object_key"), request.get("new_state")
     if "object_key" in request and not isinstance(key, str):
         return text_reply(
             422,
             f"{_DESERIALIZE}object_key: invalid type: {_shown_type(key)}, expected a string "
-            f"at line 1 column {ends['object_key']}",
+            f"at line 1 column {columns['object_key']}",
         )
     if "version" in request and request["version"] is not None and not isinstance(request["version"], str):
         return text_reply(
             422,
             f"{_DESERIALIZE}version: invalid type: {_shown_type(request['version'])}, "
-            f"expected a string at line 1 column {ends['version']}",
+            f"expected a string at line 1 column {columns['version']}",
         )
     if "new_state" in request and not isinstance(state, dict):
         return text_reply(
             422,
             f"{_DESERIALIZE}new_state: invalid type: {_shown_type(state)}, expected a map "
-            f"at line 1 column {ends['new_state']}",
+            f"at line 1 column {columns['new_state']}",
         )
     if isinstance(state, dict):
         problem = _bad_state_entry(text, ends["new_state"], state)
