@@ -54,8 +54,8 @@ def value_ends(text: str) -> dict[str, int]:
 
 
 def type_error_columns(text: str) -> dict[str, int]:
-    """serde's column for a value of the wrong type: a scalar's end, just inside a map's or list's opening."""
-    return {key: start + 1 if text[start] in "{[" else end for key, (start, end) in value_spans(text).items()}
+    """serde's column for a value of the wrong type: a scalar's end, the column before a map or list."""
+    return {key: start if text[start] in "{[" else end for key, (start, end) in value_spans(text).items()}
 
 
 def _shown_type(value: Any) -> str:

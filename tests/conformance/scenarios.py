@@ -339,6 +339,8 @@ SCENARIOS: list[Scenario] = [
                                   {"object_key": "{key}", "new_state": {"count": [52, 50]}}, admin=True),
       R("POST", "/Counter/{key}/get", wait=0.5),
       R("POST", "/services/Counter/state", {"new_state": {}}, admin=True),
+      R("POST", "/services/Counter/state", {"object_key": {"a": 1}, "new_state": {"count": [256]}}, admin=True),
+      R("POST", "/services/Counter/state", {"object_key": "k", "new_state": {"count": [1, 256]}}, admin=True),
       R("POST", "/services/Greeter/state", {"object_key": "k", "new_state": {}}, admin=True),
       R("GET", "/services/Counter/state", admin=True)),
     S("admin_edit_deployment", R("PUT", "/deployments/dp_10000000000000000000000", {"uri": "http://127.0.0.1:1"},
