@@ -25,7 +25,7 @@ from restate_lab.ingress.admin_edits import edit_deployment, patch_service, set_
 from restate_lab.ingress.asgi import ASGIApp, BodyTooLarge, Receive, Scope, Send, header, lifespan, read_body
 from restate_lab.ingress.openapi import service_openapi
 from restate_lab.ingress.query import make_query_app
-from restate_lab.ingress.serde_errors import serde_json_error as _serde_json_error
+from restate_lab.ingress.serde_errors import serde_json_error
 from restate_lab.protocol.transport import DISCOVERY_ACCEPT, DeploymentError, HttpTransport
 from restate_lab.rules.id_errors import id_error, invocation_id_error
 from restate_lab.runtime.describe import (
@@ -94,6 +94,8 @@ def not_allowed(allow: str) -> Reply:
 
 
 NOT_FOUND = Reply(404)
+#: serde_json's wording of JSON syntax errors (also used by ``restate_lab.kafka.admin_routes``).
+_serde_json_error = serde_json_error
 
 
 def admin_openapi() -> dict[str, Any]:
