@@ -18,6 +18,8 @@ from restate_lab.runtime.describe import describe_service
 if TYPE_CHECKING:
     from restate_lab.ingress.admin import AdminApp, Reply
 
+#: Where a service remembers its handlers' own privacy once ``public`` has been patched.
+_OWN_PRIVACY = "x-restate-lab-handler-privacy"
 _DESERIALIZE = "Failed to deserialize the JSON body into the target type: "
 #: ``PATCH /services/{name}`` duration fields and the manifest key each one is kept under.
 _DURATION_FIELDS = {
@@ -135,6 +137,10 @@ async def patch_service(app: AdminApp, name: str, scope: Any, body: bytes) -> Re
         kind = {"SERVICE": "Service", "VIRTUAL_OBJECT": "VirtualObject"}[service.ty.value]
         return error_reply(400, f"modifying retention time for service type {kind} is unsupported")
     service.manifest.update(updates)
+    if "ingressPrivate" in updates:
+        own = service.manifest.setdefault(_OWN_PRIVACY, {h.name: h.ingress_private for h in service.handlers.values()})
+        for handler in service.handlers.values():
+            handler.ingress_private = bool(updates["ingressPrivate"]) or bool(own.get(handler.name, False))
     for handler in service.handlers.values():
         if "idempotencyRetention" in updates:
             handler.idempotency_retention_ms = updates["idempotencyRetention"]
@@ -143,12 +149,6 @@ async def patch_service(app: AdminApp, name: str, scope: Any, body: bytes) -> Re
         if "workflowCompletionRetention" in updates:
             handler.workflow_completion_retention_ms = updates["workflowCompletionRetention"]
     return json_reply(200, describe_service(service))
-
-
-def _u8_list(value: Any) -> bool:
-    return isinstance(value, list) and all(
-        isinstance(b, int) and not isinstance(b, bool) and 0 <= b <= 255 for b in value
-    )
 
 
 def _bad_state_entry(text: str, state_end: int, state: dict[str, Any]) -> str | None:
@@ -189,6 +189,21 @@ def _bad_state_entry(text: str, state_end: int, state: dict[str, Any]) -> str | 
     return None
 
 
+def _state_field_problem(
+    text: str, field: str, value: Any, ends: dict[str, int], columns: dict[str, int]
+) -> str | None:
+    """What serde says about one field of a ``POST /services/{name}/state`` body, or None when it is fine."""
+    if field == "object_key" and not isinstance(value, str):
+        return f"object_key: invalid type: {_shown_type(value)}, expected a string at line 1 column {columns[field]}"
+    if field == "version" and value is not None and not isinstance(value, str):
+        return f"version: invalid type: {_shown_type(value)}, expected a string at line 1 column {columns[field]}"
+    if field == "new_state":
+        if not isinstance(value, dict):
+            return f"new_state: invalid type: {_shown_type(value)}, expected a map at line 1 column {columns[field]}"
+        return _bad_state_entry(text, ends[field], value)
+    return None
+
+
 async def set_state(app: AdminApp, name: str, scope: Any, body: bytes) -> Reply:
     """``POST /services/{name}/state``: replace one object's whole state (202), as the real server does."""
     from restate_lab.ingress.admin import Reply, error_reply, text_reply
@@ -207,30 +222,10 @@ async def set_state(app: AdminApp, name: str, scope: Any, body: bytes) -> Reply:
     ends = value_ends(text)
     columns = type_error_columns(text)
     key, state = request.get("object_key"), request.get("new_state")
-    if "object_key" in request and not isinstance(key, str):
-        return text_reply(
-            422,
-            f"{_DESERIALIZE}object_key: invalid type: {_shown_type(key)}, expected a string "
-            f"at line 1 column {columns['object_key']}",
-        )
-    if "version" in request and request["version"] is not None and not isinstance(request["version"], str):
-        return text_reply(
-            422,
-            f"{_DESERIALIZE}version: invalid type: {_shown_type(request['version'])}, "
-            f"expected a string at line 1 column {columns['version']}",
-        )
-    if "new_state" in request and not isinstance(state, dict):
-        return text_reply(
-            422,
-            f"{_DESERIALIZE}new_state: invalid type: {_shown_type(state)}, expected a map "
-            f"at line 1 column {columns['new_state']}",
-        )
-    if isinstance(state, dict):
-        problem = _bad_state_entry(text, ends["new_state"], state)
+    for field, value in request.items():  # serde reads the fields in the order they are written
+        problem = _state_field_problem(text, field, value, ends, columns)
         if problem is not None:
             return text_reply(422, f"{_DESERIALIZE}{problem}")
-    if "new_state" in request and not (isinstance(state, dict) and all(_u8_list(v) for v in state.values())):
-        return text_reply(422, f"{_DESERIALIZE}new_state: invalid value at line 1 column {ends['new_state']}")
     for field in ("object_key", "new_state"):
         if field not in request:
             return text_reply(422, f"{_DESERIALIZE}missing field `{field}` at line 1 column {end}")

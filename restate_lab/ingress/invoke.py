@@ -159,8 +159,7 @@ def delay_parameter(scope: Scope) -> str | None:
 async def invoke(engine: Engine, scope: Scope, receive: Receive, send: Send, target: Target, *, is_send: bool) -> None:
     """Handle ``/{Service}/{handler}`` and its keyed, ``/send`` and versioned forms."""
     meta, handler = engine.resolve(target.service, target.handler)
-    if handler.ingress_private or meta.manifest.get("ingressPrivate"):
-        # A handler is private on its own, or with its whole service (``PATCH /services {"public": false}``).
+    if handler.ingress_private:
         raise RestateError(400, "the invoked service is not public")
     # An empty ``idempotency-key:`` header is a key like any other on Restate Server 1.7.12.
     idempotency_key = first_header(scope, b"idempotency-key")
