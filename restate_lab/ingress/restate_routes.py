@@ -159,9 +159,9 @@ async def handle(engine: Engine, scope: Scope, receive: Receive, send: Send, par
         inner = _need(rest, 1, RestateError(400, VERSIONED_PATH))
         if inner not in ("call", "send"):
             raise RestateError(400, VERSIONED_PATH)
+        _versioned_target(engine, rest[2:])
         if not scope_key:
             raise RestateError(400, "bad scope value: value cannot be empty")
-        _versioned_target(engine, rest[2:])
         raise RestateError(400, "scoped invocations require vqueues to be enabled")
     elif verb in ("attach", "output", "lookup"):
         await _versioned_lookup(engine, scope, receive, send, method, verb, rest)

@@ -78,6 +78,12 @@ _EXPECTED_UNIT = "expected to find unit designator suffix (e.g., `years` or `sec
 _EMPTY = 'an empty string is not a valid duration in either the ISO 8601 format or Jiff\'s "friendly" format'
 _NEGATIVE = "negative signed durations cannot be converted to an unsigned duration"
 _TOO_COARSE = "please use units of days or smaller"
+_RELATIVE = (
+    "could not compute normalized relative span when all days are assumed to be 24 hours: using unit '{unit}' in "
+    "span or configuration requires that a relative reference time be given "
+    "(`jiff::SpanRelativeTo::days_are_24_hours()` was given but this only permits using days and weeks without a "
+    "relative reference time)"
+)
 _ORDER_ERROR = (
     "found value with unit {unit} after unit {previous}, but units must be written from largest to smallest "
     "(and they can't be repeated)"
@@ -144,7 +150,10 @@ fractional days are not supported
         return 0  # a bare zero is the one unit-less value the server accepts
     body = text[1:] if text[:1] in "+-" else text
     span = _parse_iso(text) if body[:1] in ("P", "p") else _parse_friendly(text)
-    if span.units.get("year") or span.units.get("month"):
+    coarse = "year" if span.units.get("year") else "month" if span.units.get("month") else None
+    if coarse is not None and span.negative:
+        raise InvalidDuration(_RELATIVE.format(unit=coarse))
+    if coarse is not None:
         raise InvalidDuration(_TOO_COARSE)
     total = span.nanoseconds()
     if span.negative and total:
