@@ -20,6 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from restate_lab.ingress.admin_edits import (
+    edit_deployment,
+    normalize_uri,
+    patch_service,
+    set_state,
+    valid_deployment_request,
+)
 from restate_lab.ingress.asgi import ASGIApp, BodyTooLarge, Receive, Scope, Send, header, lifespan, read_body
 from restate_lab.ingress.openapi import service_openapi
 from restate_lab.ingress.query import make_query_app
@@ -29,9 +36,9 @@ from restate_lab.ingress.replies import (
     error_reply,
     json_reply,
     not_allowed,
-    serde_json_error,
     text_reply,
 )
+from restate_lab.ingress.serde_errors import serde_json_error
 from restate_lab.protocol.transport import DISCOVERY_ACCEPT, DeploymentError, HttpTransport
 from restate_lab.rules.id_errors import id_error, invocation_id_error
 from restate_lab.runtime.describe import (
@@ -74,13 +81,6 @@ def admin_openapi() -> dict[str, Any]:
     text = importlib.resources.files("restate_lab.ingress").joinpath("admin_openapi.json").read_text()
     document: dict[str, Any] = json.loads(text)
     return document
-
-
-def _normalize_uri(uri: str) -> str | None:
-    parts = urllib.parse.urlsplit(uri)
-    if not parts.scheme or not parts.netloc:
-        return None
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
 
 
 def _connect_failure(exc: httpx.HTTPError, http2: bool) -> str:
@@ -162,8 +162,17 @@ class AdminApp:
             if head == "version":
                 return json_reply(200, self.version())
             return json_reply(200, admin_openapi())
+        if n == 1 and head == "":
+            # The admin root redirects to the web UI (which restate_lab does not serve).
+            return Reply(308, b"", [(b"location", b"/ui/")]) if method == "GET" else not_allowed(_READ)
         if head == "deployments":
             return await self.route_deployments(method, seg, scope, receive)
+        if head == "services" and n == 2 and seg[1] and method == "PATCH":
+            return await patch_service(self, seg[1], scope, await read_body(receive))
+        if head == "services" and n == 3 and seg[1] and seg[2] == "state":
+            if method != "POST":
+                return not_allowed("POST")
+            return await set_state(self, seg[1], scope, await read_body(receive))
         if head == "services" and 1 <= n <= 5:
             return self.route_services(method, seg)
         if head == "invocations" and n in (2, 3):
@@ -203,13 +212,15 @@ class AdminApp:
             return not_allowed("GET,HEAD,POST")
         if len(seg) != 2 or not seg[1]:
             return NOT_FOUND
-        if method not in ("GET", "DELETE"):
-            return not_allowed("GET,HEAD,DELETE")
+        if method not in ("GET", "DELETE", "PUT", "PATCH"):
+            return not_allowed("GET,HEAD,DELETE,PATCH,PUT")
         deployment = self.engine.deployments.get(seg[1])
         if deployment is None:
             reason = id_error(seg[1], "dp")
             if reason is not None:
                 return text_reply(400, f"Invalid URL: Cannot parse `deployment` with value `{seg[1]}`: {reason}")
+        if method in ("PUT", "PATCH"):
+            return await edit_deployment(self, method, seg[1], scope, await read_body(receive))
         if method == "DELETE":
             return self.delete_deployment(seg[1], deployment, scope)
         if deployment is None:
@@ -240,12 +251,14 @@ class AdminApp:
         try:
             request = json.loads(body.decode("utf-8", errors="replace"))
         except json.JSONDecodeError as exc:
-            return text_reply(400, f"Failed to parse the request body as JSON: {serde_json_error(body, exc)}")
+            detail = serde_json_error(body, exc, path_prefix=True)
+            return text_reply(400, f"Failed to parse the request body as JSON: {detail}")
         uri = request.get("uri") if isinstance(request, dict) else None
         flags = (
             {k: request.get(k, False) for k in ("use_http_11", "force", "dry_run")} if isinstance(request, dict) else {}
         )
-        normalized = _normalize_uri(uri) if isinstance(uri, str) else None
+        shaped = valid_deployment_request(request, need_uri=True)
+        normalized = normalize_uri(uri) if shaped and isinstance(uri, str) else None
         if normalized is None or not all(isinstance(v, bool) for v in flags.values()):
             return text_reply(
                 422,
@@ -288,6 +301,20 @@ class AdminApp:
         """Fetch the manifest once to word failures as the server does and to learn the SDK's identity."""
         url = uri.rstrip("/") + "/discover"
         failure: str
+        parts = urllib.parse.urlsplit(uri)
+        try:
+            port = parts.port
+        except ValueError:  # out of range: the connection is refused, as on the real server
+            reason = "h2 pool connection error: Connection refused (os error 111)" if http2 else (
+                "unable to reach the remote endpoint.\nReason: client error (Connect) caused by: tcp connect "
+                "error caused by: Connection refused (os error 111)")
+            return error_reply(500, f"[META0003] [META0003] error when calling '{uri}': {reason}", "META0003")
+        if parts.scheme not in ("http", "https"):
+            # Neither scheme has a default port, so the server's HTTP client gives up before connecting.
+            reason = ("h2 pool connection error: missing port number" if http2 and port is None else
+                      "unable to reach the remote endpoint.\nReason: client error (Connect) caused by: "
+                      f"unsupported scheme {parts.scheme}")
+            return error_reply(500, f"[META0003] [META0003] error when calling '{uri}': {reason}", "META0003")
         try:
             async with httpx.AsyncClient(http1=not http2, http2=http2, timeout=10.0) as client:
                 answer = await client.get(url, headers={"accept": DISCOVERY_ACCEPT})
@@ -324,7 +351,7 @@ class AdminApp:
         ):
             return NOT_FOUND
         if method != "GET":
-            return not_allowed(_READ)
+            return not_allowed(_READ if n != 2 else "GET,HEAD,PATCH")
         if n == 1:
             return json_reply(200, {"services": [describe_service(s) for s in self.engine.services.values()]})
         service = self.engine.services.get(seg[1])
@@ -345,9 +372,7 @@ class AdminApp:
     # ---- invocations ----
 
     def route_invocations(self, method: str, seg: list[str], scope: Scope) -> Reply:
-        if len(seg) == 3 and seg[2] not in _INVOCATION_OPS:
-            return NOT_FOUND
-        if not seg[1]:
+        if (len(seg) == 3 and seg[2] not in _INVOCATION_OPS) or (len(seg) == 2 and not seg[1]):
             return NOT_FOUND
         if len(seg) == 2:
             if method != "DELETE":
@@ -365,10 +390,12 @@ class AdminApp:
             if method != "PATCH":
                 return not_allowed("PATCH")
             op = seg[2]
-        reason = invocation_id_error(seg[1])
+        reason = invocation_id_error(seg[1]) if seg[1] else "bad length"
         if reason is not None:
             return error_reply(400, f"The request field 'invocation_id' is invalid. Reason: {reason}")
         inv = self.engine.find(seg[1])
+        if inv is None and len(seg) == 2:
+            return Reply(202)  # the legacy DELETE accepts an unknown (well-formed) id silently
         if inv is None:
             return error_reply(404, f"The requested invocation '{seg[1]}' does not exist")
         if len(seg) == 2:

@@ -49,9 +49,17 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def respond(send: Send, status: int, body: bytes = b"", headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": headers or []})
-    await send({"type": "http.response.body", "body": body})
+async def respond(send: Send, status: int, body: bytes = b"", headers: list[tuple[bytes, bytes]] | None = None,
+                  *, head_only: bool = False) -> None:
+    """Send a whole answer with its ``content-length`` (as the real ingress does; HTTP/1.0 needs it).
+
+    204 and 304 answers carry no body; ``head_only`` (a HEAD request) sends the length but no body.
+    """
+    if status in (204, 304):
+        body = b""
+    framing = [] if status in (204, 304) else [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": [*(headers or []), *framing]})
+    await send({"type": "http.response.body", "body": b"" if head_only else body})
 
 
 async def respond_json(send: Send, status: int, payload: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
@@ -64,8 +72,8 @@ async def respond_error(send: Send, error: RestateError, *, head_only: bool = Fa
     headers = [(b"x-restate-error-source", error.source.encode()), *JSON_HEADERS]
     if error.invocation_id is not None:
         headers.insert(0, (b"x-restate-id", error.invocation_id.encode()))
-    body = b"" if head_only else json.dumps(error.to_json(), separators=(",", ":")).encode()
-    await respond(send, error.code, body, headers)
+    body = json.dumps(error.to_json(), separators=(",", ":")).encode()
+    await respond(send, error.code, body, headers, head_only=head_only)
 
 
 async def lifespan(receive: Receive, send: Send) -> None:

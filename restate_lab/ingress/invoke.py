@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl
 
-from restate_lab.ingress.asgi import JSON_HEADERS, Receive, Scope, Send, header, read_body, respond, respond_json
+from restate_lab.ingress.asgi import JSON_HEADERS, Receive, Scope, Send, read_body, respond, respond_json
 from restate_lab.protocol.messages import Failure, Result, Value
-from restate_lab.rules.durations import InvalidDuration, parse_duration_ms
+from restate_lab.rules.durations import InvalidDuration, fits_execution_time, format_rfc3339, parse_duration_ms
 from restate_lab.rules.errors import RestateError
 from restate_lab.rules.targets import HandlerType, Target
 from restate_lab.runtime import operations as ops
@@ -16,10 +16,35 @@ from restate_lab.runtime.engine import Engine
 from restate_lab.runtime.invocation import Invocation
 from restate_lab.runtime.registry import HandlerMeta
 
-#: Request headers that describe the HTTP exchange itself and are not passed to handlers.
-#: Restate Server 1.7.12 keeps the others, ``content-length`` included (seen in ``sys_journal``).
-_HOP_HEADERS = {b"host", b"connection", b"transfer-encoding", b"keep-alive", b"upgrade",
-                b"te", b"trailer", b"proxy-connection", b"expect"}
+METHOD_NOT_ALLOWED = RestateError(405, "method not allowed")
+
+#: Request headers not passed to handlers: Restate Server 1.7.12 drops only these (``expect``, ``te`` and
+#: the other hop-by-hop headers reach the handler, ``content-length`` too).
+_DROPPED_HEADERS = {b"host", b"connection", b"idempotency-key"}
+
+
+def _visible_ascii(value: bytes) -> bool:
+    """What the server's HTTP library accepts as a header string (visible ASCII, space, tab)."""
+    return all(32 <= b < 127 or b == 9 for b in value)
+
+
+def _bad_header(name: bytes) -> RestateError:
+    return RestateError(400, f"bad header {name.decode('latin-1')}: ToStrError {{ _priv: () }}")
+
+
+def first_header(scope: Scope, name: bytes) -> str | None:
+    """The first value of a request header, refused (400) unless it is a visible-ASCII string."""
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            if not _visible_ascii(value):
+                raise _bad_header(name)
+            return str(value.decode("latin-1")).strip(" \t")  # HTTP's optional whitespace is not the value
+    return None
+
+
+def http_status(code: int) -> int:
+    """The HTTP status a failure's code becomes: the code itself when it is one, else 500."""
+    return code if 200 <= code <= 999 else 500
 
 
 def idempotency_expires(inv: Invocation) -> str | None:
@@ -37,11 +62,16 @@ async def respond_result(send: Send, engine: Engine, inv: Invocation, result: Re
     if expires is not None:
         headers.append((b"idempotency-expires", expires.encode()))
     if isinstance(result, Failure):
+        if 100 <= result.code < 200:
+            # No 1xx status can end an answer: the real server answers a bare 500 (no headers, no body).
+            await send({"type": "http.response.start", "status": 500, "headers": [(b"content-length", b"0")],
+                        "restate_lab.bare": True})
+            await send({"type": "http.response.body", "body": b""})
+            return
         headers += [(b"x-restate-error-source", b"invocation"), *JSON_HEADERS]
         error = RestateError(result.code, result.message, "invocation", metadata=dict(result.metadata))
         body = json.dumps(error.to_json(), separators=(",", ":")).encode()
-        status = result.code if 400 <= result.code <= 599 or result.code == 470 else 500
-        await respond(send, status, body, headers)
+        await respond(send, http_status(result.code), body, headers)
         return
     content = result.content if isinstance(result, Value) else b""
     if content:
@@ -57,37 +87,73 @@ def _output_content_type(engine: Engine, inv: Invocation) -> str:
     return str(handler.manifest.get("output", {}).get("contentType") or "application/json")
 
 
+def _media_matches(content_type: str, pattern: str) -> bool:
+    """Whether a request content-type matches a handler's accepted one: case-sensitive, parameters ignored,
+    ``*`` in the accepted type or subtype matching anything (``text/*``, ``*/*``)."""
+    media = content_type.split(";", 1)[0].strip(" \t")
+    wanted = pattern.split(";", 1)[0].strip(" \t")
+    kind, _, sub = media.partition("/")
+    want_kind, _, want_sub = wanted.partition("/")
+    return "/" in media and want_kind in ("*", kind) and want_sub in ("*", sub)
+
+
+def _debug_str(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _check_input(handler: HandlerMeta, content_type: str | None, body: bytes) -> None:
     """Refuse bodies the handler's declared input does not accept, as the real ingress does."""
     spec = handler.manifest.get("input") or {}
     expected = spec.get("contentType")
     if not expected:
-        if body:
-            shown = f'Some("{content_type}")' if content_type is not None else "None"
+        if body or content_type is not None:
+            shown = f"Some({_debug_str(content_type)})" if content_type is not None else "None"
             raise RestateError(
                 400, f"input validation error: Expected body and content-type to be empty, "
                 f"but wasn't with content-type '{shown}'"
             )
         return
-    if not body:
-        if content_type:
-            raise RestateError(400, "input validation error: Empty body not allowed")
+    if content_type is None:
+        if body:
+            raise RestateError(400, "input validation error: Empty content-type")
         return
-    if not content_type:
-        raise RestateError(400, "input validation error: Empty content-type")
-    media = content_type.split(";", 1)[0].strip().lower()
-    if expected != "*/*" and media != expected.split(";", 1)[0].strip().lower():
+    if not _media_matches(content_type, expected):
         raise RestateError(400, f"input validation error: Content-type '{content_type}' does not match '{expected}'")
+    if not body:
+        raise RestateError(400, "input validation error: Empty body not allowed")
 
 
 def handler_headers(scope: Scope) -> list[tuple[str, str]]:
-    """The headers a handler sees: the request path first as ``x-restate-ingress-path``, as the real server does."""
-    path = scope.get("raw_path") or scope["path"].encode()
-    headers = [("x-restate-ingress-path", path.decode("latin-1").split("?", 1)[0])]
+    """The headers a handler sees, as Restate Server 1.7.12 passes them.
+
+    The request path first (outer slashes trimmed, query string kept) as ``x-restate-ingress-path``; then
+    the first value of every header but ``host``, ``connection`` and ``idempotency-key``; a value that is not a visible
+    ASCII string is a 400.
+    """
+    path = b"/" + (scope.get("raw_path") or scope["path"].encode()).split(b"?", 1)[0].strip(b"/")
+    query = scope.get("query_string") or b""
+    target = path + (b"?" + query if query else b"")
+    headers = [("x-restate-ingress-path", target.decode("latin-1"))]
+    seen: set[bytes] = set()
     for name, value in scope.get("headers", ()):
-        if name not in _HOP_HEADERS:
-            headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in _DROPPED_HEADERS:
+            continue
+        if not _visible_ascii(value):
+            raise _bad_header(name)
+        headers.append((name.decode("latin-1"), value.decode("latin-1").strip(" \t")))
     return headers
+
+
+def delay_parameter(scope: Scope) -> str | None:
+    """The first ``delay`` query parameter, its name compared case-insensitively (form-urlencoded)."""
+    for name, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True,
+                                 encoding="utf-8", errors="replace"):
+        if name.lower() == "delay":
+            return str(value)
+    return None
 
 
 async def invoke(engine: Engine, scope: Scope, receive: Receive, send: Send, target: Target, *, is_send: bool) -> None:
@@ -95,34 +161,46 @@ async def invoke(engine: Engine, scope: Scope, receive: Receive, send: Send, tar
     meta, handler = engine.resolve(target.service, target.handler)
     if handler.ingress_private:
         raise RestateError(400, "the invoked service is not public")
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-    delay_ms = None
-    if "delay" in query:
-        if not is_send:
-            raise RestateError(
-                400, "cannot use the delay query parameter with calls. The delay is supported only with sends"
-            )
-        try:
-            delay_ms = parse_duration_ms(query["delay"][0])
-        except InvalidDuration as exc:
-            raise RestateError(400, f"bad delay query parameter, must be a ISO8601 duration: {exc}") from exc
     # An empty ``idempotency-key:`` header is a key like any other on Restate Server 1.7.12.
-    idempotency_key = header(scope, b"idempotency-key")
+    idempotency_key = first_header(scope, b"idempotency-key")
     if idempotency_key is not None and handler.ty is HandlerType.WORKFLOW:
         raise RestateError(
             400, "cannot use the idempotency key with workflow handlers. "
             "The handler invocation will already be idempotent by the workflow key itself."
         )
+    if scope["method"] not in ("GET", "POST"):
+        raise METHOD_NOT_ALLOWED
     body = await read_body(receive)
-    _check_input(handler, header(scope, b"content-type"), body)
+    _check_input(handler, first_header(scope, b"content-type"), body)
+    delay_ms = None
+    delay = delay_parameter(scope)
+    if delay is not None:
+        try:
+            delay_ms = parse_duration_ms(delay)
+        except InvalidDuration as exc:
+            raise RestateError(400, f"bad delay query parameter, must be a ISO8601 duration: {exc}") from exc
     headers = handler_headers(scope)
+    if delay_ms is not None:
+        if not is_send:
+            raise RestateError(
+                400, "cannot use the delay query parameter with calls. The delay is supported only with sends"
+            )
+        if not fits_execution_time(engine.now_ms(), delay_ms):
+            # The real server drops the connection here; a clear 400 loses nothing (README, deliberate).
+            raise RestateError(400, f"bad delay query parameter, must be a ISO8601 duration: the execution time "
+                               f"of '{delay}' would be after the year 9999")
     if is_send:
         accepted = ops.send(engine, target, body, headers, idempotency_key, delay_ms)
-        payload: dict[str, str] = {"invocationId": accepted.invocation.id_str}
-        if accepted.execution_time is not None:
-            payload["executionTime"] = accepted.execution_time
+        inv = accepted.invocation
+        payload: dict[str, str] = {"invocationId": inv.id_str}
+        execution_time = accepted.execution_time
+        if execution_time is None and accepted.status == "PreviouslyAccepted" and inv.execution_time_ms is not None:
+            # A repeat of a delayed send answers the first send's execution time, with or without a delay.
+            execution_time = format_rfc3339(inv.execution_time_ms)
+        if execution_time is not None:
+            payload["executionTime"] = execution_time
         payload["status"] = accepted.status
-        await respond_json(send, 202, payload, [(b"x-restate-id", accepted.invocation.id_str.encode())])
+        await respond_json(send, 202, payload, [(b"x-restate-id", inv.id_str.encode())])
         return
     inv = ops.submit_call(engine, target, body, headers, idempotency_key).invocation
     stored = inv.completed

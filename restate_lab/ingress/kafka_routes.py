@@ -19,9 +19,9 @@ from restate_lab.ingress.replies import (
     error_reply,
     json_reply,
     not_allowed,
-    serde_json_error,
     text_reply,
 )
+from restate_lab.ingress.serde_errors import serde_json_error
 from restate_lab.kafka.ingress import KafkaIngress, kafka_ingress
 from restate_lab.kafka.model import KafkaAdminError, uri_syntax_error
 from restate_lab.rules.id_errors import id_error

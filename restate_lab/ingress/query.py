@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from restate_lab.ingress.asgi import ASGIApp, Receive, Scope, Send, header, read_body, respond
-from restate_lab.ingress.replies import serde_json_error
+from restate_lab.ingress.serde_errors import serde_json_error
 from restate_lab.runtime.engine import Engine
 from restate_lab.runtime.introspection import Snapshot, SqlError, execute, snapshot
 from restate_lab.runtime.sql.render import ARROW_CONTENT_TYPE, JSON_CONTENT_TYPE, arrow_stream, json_body

@@ -42,30 +42,3 @@ def not_allowed(allow: str) -> Reply:
 
 NOT_FOUND = Reply(404)
 
-
-def serde_json_error(body: bytes, exc: json.JSONDecodeError) -> str:
-    """A JSON syntax error in serde_json's words (the server's parser), for the common cases."""
-    text = exc.doc
-    line = text.count("\n", 0, exc.pos) + 1
-    column = exc.pos - (text.rfind("\n", 0, exc.pos) + 1)
-    if not text[exc.pos :].strip():
-        end = len(text.rstrip())
-        line = text.count("\n", 0, end) + 1
-        column = end - (text.rfind("\n", 0, end) + 1)
-        stack: list[str] = []
-        in_string = escaped = False
-        for char in text:
-            if in_string:
-                in_string = not (char == '"' and not escaped)
-                escaped = char == "\\" and not escaped
-            elif char == '"':
-                in_string = True
-            elif char in "[{":
-                stack.append(char)
-            elif char in "]}" and stack:
-                stack.pop()
-        what = "a string" if in_string else {"{": "an object", "[": "a list"}.get(stack[-1] if stack else "", "a value")
-        return f"EOF while parsing {what} at line {line} column {column}"
-    if exc.msg.startswith("Extra data"):
-        return f"trailing characters at line {line} column {column + 1}"
-    return f"expected value at line {line} column {column + 1}"

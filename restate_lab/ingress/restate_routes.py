@@ -6,10 +6,13 @@ import json
 from typing import Any
 
 from restate_lab.ingress.asgi import Receive, Scope, Send, read_body, respond, respond_json
-from restate_lab.ingress.invoke import invoke, respond_result
+from restate_lab.ingress.invoke import METHOD_NOT_ALLOWED, invoke, respond_result
+from restate_lab.ingress.paths import decode_key, segment_text
+from restate_lab.ingress.serde_errors import serde_json_error as _serde_json_error
 from restate_lab.protocol.messages import VOID, Failure, Value
 from restate_lab.rules.admission import service_not_found
 from restate_lab.rules.errors import RestateError, attach_not_found, bad_invocation_id, output_not_found
+from restate_lab.rules.id_errors import invocation_id_error
 from restate_lab.rules.ids import InvocationId, parse_awakeable_id
 from restate_lab.rules.targets import HandlerType, Target
 from restate_lab.runtime import operations as ops
@@ -17,7 +20,6 @@ from restate_lab.runtime.engine import Engine
 from restate_lab.runtime.invocation import Invocation
 
 NOT_FOUND = RestateError(404, "not found")
-METHOD_NOT_ALLOWED = RestateError(405, "method not allowed")
 INVOCATION_PATH = (
     "bad path, expected either /restate/invocation/:invocation_id/output or /restate/invocation/:invocation_id/attach"
     " or /restate/invocation/:invocation_target/:idempotency_key/output or "
@@ -31,6 +33,9 @@ VERSIONED_PATH = (
 
 
 def parse_invocation_id(text: str) -> InvocationId:
+    reason = invocation_id_error(text) if text else "bad length"
+    if reason is not None:
+        raise bad_invocation_id(text, reason)
     try:
         return InvocationId.parse(text)
     except ValueError as exc:
@@ -61,11 +66,13 @@ def lookup_by_id(engine: Engine, text: str) -> Lookup:
     return Lookup(engine, inv_id, engine.find(str(inv_id)))
 
 
-def lookup_idempotent(engine: Engine, service: str, key: str | None, handler: str, idem: str) -> Lookup:
+def lookup_idempotent(engine: Engine, service: str, key: str | None, handler: str, idem: str,
+                      *, unknown_service_ok: bool = False) -> Lookup:
+    """An idempotent request's invocation; ``POST /restate/lookup`` computes the id even for unknown services."""
     meta = engine.services.get(service)
-    if meta is None:
+    if meta is None and not unknown_service_ok:
         raise service_not_found(service)
-    handler_meta = meta.handlers.get(handler)
+    handler_meta = meta.handlers.get(handler) if meta is not None else None
     target = Target(service, handler, key)
     inv_id = engine.invocation_id_for(target, idem, handler_meta.ty if handler_meta else None)
     inv = engine.find_idempotent(service, key, handler, idem)
@@ -77,51 +84,82 @@ def lookup_workflow(engine: Engine, workflow: str, workflow_id: str) -> Lookup:
     return Lookup(engine, inv_id, engine.find_workflow(workflow, workflow_id))
 
 
-def _lookup_from_json(engine: Engine, body: bytes) -> Lookup:
-    """Read a JSON target of ``POST /restate/attach|output|lookup``; bad bodies are a clear 400."""
+def _lookup_from_json(engine: Engine, body: bytes, verb: str) -> Lookup:
+    """Read a JSON target of ``POST /restate/attach|output|lookup``; bad bodies are a clear 400.
+
+    The message is the real server's (serde's words), which answers it with 500 (a deliberate difference).
+    """
+    what = "lookup body" if verb == "lookup" else "request body"
     try:
-        spec: Any = json.loads(body or b"null")
+        spec: Any = json.loads(body.decode("utf-8", errors="replace"))
     except ValueError as exc:
-        raise RestateError(400, f"cannot read body: invalid lookup body: {exc}") from exc
+        detail = _serde_json_error(body, exc) if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise RestateError(400, f"cannot read body: invalid {what}: {detail}") from exc
     if not isinstance(spec, dict):
-        raise RestateError(400, "cannot read body: invalid lookup body: expected a JSON object")
+        raise RestateError(400, f"cannot read body: invalid {what}: expected a JSON object")
     kind = spec.get("target")
     try:
         if kind == "invocation":
             return lookup_by_id(engine, str(spec["invocationId"]))
         if kind == "idempotentInvocation":
             return lookup_idempotent(engine, str(spec["service"]), spec.get("key"), str(spec["handler"]),
-                                     str(spec["idempotencyKey"]))
+                                     str(spec["idempotencyKey"]), unknown_service_ok=True)
         if kind == "workflow":
             return lookup_workflow(engine, str(spec["workflowName"]), str(spec["workflowKey"]))
     except KeyError as exc:
-        raise RestateError(400, f"cannot read body: invalid lookup body: missing field `{exc.args[0]}`") from exc
+        raise RestateError(400, f"cannot read body: invalid {what}: missing field `{exc.args[0]}`") from exc
     raise RestateError(
-        400, f"cannot read body: invalid lookup body: unknown variant '{kind}', "
+        400, f"cannot read body: invalid {what}: unknown variant '{kind}', "
         "expected one of 'workflow', 'idempotentInvocation', 'invocation'"
     )
 
 
+AWAKEABLES_PATH = "bad path, expected either /restate/awakeables/:id/resolve or /restate/awakeables/:id/reject"
+WORKFLOW_PATH = (
+    "bad path, expected either /restate/workflow/:workflow_name/:workflow_key/output or "
+    "/restate/workflow/:workflow_name/:workflow_key/attach"
+)
+
+
+def _need(parts: list[str], index: int, error: RestateError) -> str:
+    if index >= len(parts):
+        raise error
+    return parts[index]
+
+
+def _method(method: str, allowed: str) -> None:
+    if method != allowed:
+        raise METHOD_NOT_ALLOWED
+
+
 async def handle(engine: Engine, scope: Scope, receive: Receive, send: Send, parts: list[str]) -> None:
-    """Route ``/restate/{parts...}``."""
+    """Route ``/restate/{parts...}`` (segments as sent, see :mod:`restate_lab.ingress.paths`)."""
     method = scope["method"]
-    if not parts:
-        raise RestateError(400, "bad path: /restate")
     verb, rest = parts[0], parts[1:]
     if verb == "health":
+        _method(method, "GET")
         await respond_json(send, 200, {"services": sorted(engine.services)})
     elif verb == "invocation":
         await _invocation(engine, method, send, rest)
     elif verb == "workflow":
-        if len(rest) != 3:
-            raise RestateError(400, f"bad path: {scope['path']}")
-        _action(rest[2], method, "GET")
-        await lookup_workflow(engine, rest[0], rest[1]).answer(send, rest[2] == "attach")
-    elif verb == "awakeables":
+        bad = RestateError(400, WORKFLOW_PATH)
+        name = segment_text(_need(rest, 0, bad))
+        key = decode_key(_need(rest, 1, bad))
+        action = _need(rest, 2, bad)
+        _action(action, method, "GET")
+        await lookup_workflow(engine, name, key).answer(send, action == "attach")
+    elif verb in ("awakeables", "a"):
         await _awakeable(engine, scope, receive, send, method, rest)
     elif verb in ("call", "send"):
         await invoke(engine, scope, receive, send, _versioned_target(engine, rest), is_send=verb == "send")
     elif verb == "scope":
+        scope_key = decode_key(_need(rest, 0, RestateError(400, VERSIONED_PATH)))
+        inner = _need(rest, 1, RestateError(400, VERSIONED_PATH))
+        if inner not in ("call", "send"):
+            raise RestateError(400, VERSIONED_PATH)
+        _versioned_target(engine, rest[2:])
+        if not scope_key:
+            raise RestateError(400, "bad scope value: value cannot be empty")
         raise RestateError(400, "scoped invocations require vqueues to be enabled")
     elif verb in ("attach", "output", "lookup"):
         await _versioned_lookup(engine, scope, receive, send, method, verb, rest)
@@ -132,34 +170,41 @@ async def handle(engine: Engine, scope: Scope, receive: Receive, send: Send, par
 def _action(action: str, method: str, allowed: str, actions: tuple[str, ...] = ("attach", "output")) -> None:
     if action not in actions:
         raise NOT_FOUND
-    if method != allowed:
-        raise METHOD_NOT_ALLOWED
+    _method(method, allowed)
 
 
 async def _invocation(engine: Engine, method: str, send: Send, rest: list[str]) -> None:
-    if len(rest) < 2:
-        raise RestateError(400, INVOCATION_PATH)
-    _action(rest[-1], method, "GET")
-    attach = rest[-1] == "attach"
+    bad = RestateError(400, INVOCATION_PATH)
+    first, second = _need(rest, 0, bad), _need(rest, 1, bad)
     if len(rest) == 2:
-        await lookup_by_id(engine, rest[0]).answer(send, attach)
+        if second not in ("attach", "output"):
+            raise NOT_FOUND
+        lookup = lookup_by_id(engine, first)  # the id is checked before the method
+        _method(method, "GET")
+        await lookup.answer(send, second == "attach")
         return
-    if len(rest) not in (4, 5):
-        raise RestateError(400, INVOCATION_PATH)
-    meta = engine.services.get(rest[0])
+    service = segment_text(first)
+    meta = engine.services.get(service)
     if meta is None:
-        raise service_not_found(rest[0])
-    if meta.keyed != (len(rest) == 5):
-        raise RestateError(400, INVOCATION_PATH)
-    key = rest[1] if len(rest) == 5 else None
-    await lookup_idempotent(engine, rest[0], key, rest[-3], rest[-2]).answer(send, attach)
+        raise service_not_found(service)
+    if meta.keyed:
+        key: str | None = decode_key(second)
+        handler, idem, index = rest[2], _need(rest, 3, bad), 4
+    else:
+        key, handler, idem, index = None, second, rest[2], 3
+    action = _need(rest, index, bad)
+    _action(action, method, "GET")
+    await lookup_idempotent(engine, service, key, segment_text(handler), segment_text(idem)).answer(
+        send, action == "attach")
 
 
 async def _awakeable(engine: Engine, scope: Scope, receive: Receive, send: Send, method: str,
                      rest: list[str]) -> None:
-    if len(rest) != 2:
-        raise NOT_FOUND
-    _action(rest[1], method, "POST", ("resolve", "reject"))
+    bad = RestateError(400, AWAKEABLES_PATH)
+    _need(rest, 0, bad)
+    _action(_need(rest, 1, bad), method, "POST", ("resolve", "reject"))
+    if not rest[0]:
+        raise RestateError(400, "bad awakeable id '': bad length")
     try:
         target, index = parse_awakeable_id(rest[0])
     except ValueError as exc:
@@ -173,30 +218,31 @@ async def _awakeable(engine: Engine, scope: Scope, receive: Receive, send: Send,
 
 
 def _versioned_target(engine: Engine, rest: list[str]) -> Target:
-    if len(rest) < 2:
-        raise RestateError(400, VERSIONED_PATH)
-    meta = engine.services.get(rest[0])
+    bad = RestateError(400, VERSIONED_PATH)
+    service = segment_text(_need(rest, 0, bad))
+    meta = engine.services.get(service)
     if meta is None:
-        raise service_not_found(rest[0])
-    if meta.keyed and len(rest) == 3:
-        return Target(rest[0], rest[2], rest[1])
-    if not meta.keyed and len(rest) == 2:
-        return Target(rest[0], rest[1])
-    raise RestateError(400, VERSIONED_PATH)
+        raise service_not_found(service)
+    key = decode_key(_need(rest, 1, bad)) if meta.keyed else None
+    index = 2 if meta.keyed else 1
+    handler = _need(rest, index, bad)
+    if len(rest) > index + 1:
+        raise bad
+    return Target(service, segment_text(handler), key)
 
 
 async def _versioned_lookup(engine: Engine, scope: Scope, receive: Receive, send: Send, method: str, verb: str,
                             rest: list[str]) -> None:
     if verb != "lookup" and len(rest) == 1:
-        if method != "GET":
-            raise METHOD_NOT_ALLOWED
-        await lookup_by_id(engine, rest[0]).answer(send, verb == "attach")
+        lookup = lookup_by_id(engine, rest[0])  # the id is part of the path: parsed before the method
+        _method(method, "GET")
+        await lookup.answer(send, verb == "attach")
         return
     if rest:
         raise RestateError(400, VERSIONED_PATH)
     if method != "POST":
         raise METHOD_NOT_ALLOWED
-    lookup = _lookup_from_json(engine, await read_body(receive))
+    lookup = _lookup_from_json(engine, await read_body(receive), verb)
     if verb == "lookup":
         await respond_json(send, 200, {"invocationId": str(lookup.id)})
         return

@@ -19,6 +19,7 @@ from typing import Any
 import uvicorn
 
 from restate_lab.ingress.app import make_ingress_app
+from restate_lab.ingress.http1 import IngressHttpProtocol
 from restate_lab.runtime.local import LocalRestate
 
 log = logging.getLogger("restate_lab.server")
@@ -44,9 +45,12 @@ class LabServer:
         self._servers: list[uvicorn.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
 
-    def _config(self, app: Any, port: int) -> uvicorn.Config:
+    def _config(self, app: Any, port: int, *, ingress: bool = False) -> uvicorn.Config:
+        # The ingress answers unparsable requests and status codes up to 999 as the real server does.
+        http: Any = IngressHttpProtocol if ingress else "auto"
         return uvicorn.Config(app, host=self.host, port=port, log_level=self.log_level, lifespan="on",
-                              access_log=False, timeout_keep_alive=30, h11_max_incomplete_event_size=None)
+                              access_log=False, timeout_keep_alive=30, h11_max_incomplete_event_size=None,
+                              http=http, server_header=False)
 
     async def _start(self) -> None:
         engine = self.lab.engine
@@ -54,13 +58,13 @@ class LabServer:
             from restate_lab.kafka.ingress import kafka_ingress  # durable subscriptions resume consuming
 
             kafka_ingress(engine).resume()
-        await self._serve(make_ingress_app(engine), self.port)
+        await self._serve(make_ingress_app(engine), self.port, ingress=True)
         if self.admin_port is not None:
             # The admin API learns the ingress URL only once the ingress has bound its port.
             await self._serve(_admin_app(self.lab, self.ingress_url + "/"), self.admin_port)
 
-    async def _serve(self, app: Any, port: int) -> None:
-        server = uvicorn.Server(self._config(app, port))
+    async def _serve(self, app: Any, port: int, *, ingress: bool = False) -> None:
+        server = uvicorn.Server(self._config(app, port, ingress=ingress))
         self._servers.append(server)
         self._tasks.append(asyncio.get_running_loop().create_task(server.serve()))
         deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT_S

@@ -59,6 +59,19 @@ async def all_headers(ctx: restate.Context, value: Any) -> dict[str, str]:
     return dict(ctx.request().headers)
 
 
+@greeter.handler()
+async def fail_with(ctx: restate.Context, code: int) -> str:
+    """A terminal failure with the status code given in the body."""
+    raise restate.TerminalError(f"failed with {code}", status_code=code)
+
+
+@greeter.handler(accept="text/*", content_type="text/plain", input_serde=restate.serde.BytesSerde(),
+                 output_serde=restate.serde.BytesSerde())
+async def text(ctx: restate.Context, value: bytes) -> bytes:
+    """Accepts any ``text/*`` body and answers it back as ``text/plain``."""
+    return value
+
+
 counter = restate.VirtualObject("Counter")
 
 

@@ -23,8 +23,9 @@ from tests.conformance.scenarios import FAST_S, SCENARIOS, Req, Scenario
 
 REQUEST_TIMEOUT_S = 10.0
 #: Headers compared as values (after id/timestamp normalisation); ``idempotency-expires`` by presence.
-_COMPARED_HEADERS = ("content-type", "x-restate-id", "x-restate-error-source", "location",
-                     "access-control-allow-methods")
+_COMPARED_HEADERS = ("content-type", "x-restate-id", "x-restate-error-source", "location", "allow",
+                     "access-control-allow-methods", "access-control-allow-origin",
+                     "access-control-allow-credentials", "access-control-allow-headers")
 
 
 @dataclass

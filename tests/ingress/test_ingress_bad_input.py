@@ -237,7 +237,9 @@ def test_malformed_lookup_body_is_a_clear_400(http: httpx.Client, body: bytes) -
     for verb in ("lookup", "attach", "output"):
         response = http.post(f"/restate/{verb}", content=body, headers={"content-type": "application/json"})
         assert response.status_code == 400, response.text
-        assert response.json()["message"].startswith("cannot read body: invalid lookup body: ")
+        # The real server says "lookup body" for lookup and "request body" for attach and output.
+        what = "lookup body" if verb == "lookup" else "request body"
+        assert response.json()["message"].startswith(f"cannot read body: invalid {what}: ")
         assert response.json()["source"] == "ingress"
 
 
