@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 REGISTER_KEYS = {"uri", "use_http_11", "force", "dry_run", "breaking", "additional_headers", "metadata"}
 
 
-class AdminApp(Protocol):
+class AdminRoutes(Protocol):
     """What these routes need of the admin app: the engine, and discovery of a deployment URI."""
 
     @property
@@ -99,7 +99,7 @@ def _shown_type(value: Any) -> str:
     return "sequence" if isinstance(value, list) else "map"
 
 
-def parse_json_request(app: AdminApp, scope: Any, body: bytes) -> Reply | tuple[str, Any]:
+def parse_json_request(app: AdminRoutes, scope: Any, body: bytes) -> Reply | tuple[str, Any]:
     """The content-type and JSON checks every JSON admin route makes first."""
     from restate_lab.ingress.asgi import header
     from restate_lab.ingress.serde_errors import serde_json_error
@@ -115,7 +115,7 @@ def parse_json_request(app: AdminApp, scope: Any, body: bytes) -> Reply | tuple[
         return text_reply(400, f"Failed to parse the request body as JSON: {detail}")
 
 
-async def patch_service(app: AdminApp, name: str, scope: Any, body: bytes) -> Reply:
+async def patch_service(app: AdminRoutes, name: str, scope: Any, body: bytes) -> Reply:
     """``PATCH /services/{name}``: ``public`` and the retention and timeout durations."""
 
     parsed = parse_json_request(app, scope, body)
@@ -226,7 +226,7 @@ def _state_field_problem(
     return None
 
 
-async def set_state(app: AdminApp, name: str, scope: Any, body: bytes) -> Reply:
+async def set_state(app: AdminRoutes, name: str, scope: Any, body: bytes) -> Reply:
     """``POST /services/{name}/state``: replace one object's whole state (202), as the real server does."""
 
     parsed = parse_json_request(app, scope, body)
@@ -264,7 +264,7 @@ async def set_state(app: AdminApp, name: str, scope: Any, body: bytes) -> Reply:
     return Reply(202)
 
 
-async def edit_deployment(app: AdminApp, method: str, dp_id: str, scope: Any, body: bytes) -> Reply:
+async def edit_deployment(app: AdminRoutes, method: str, dp_id: str, scope: Any, body: bytes) -> Reply:
     """``PUT`` (deprecated: 405 once the body is valid) and ``PATCH /deployments/{id}``."""
     from restate_lab.runtime.describe import describe_deployment
 
