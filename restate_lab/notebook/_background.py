@@ -26,8 +26,12 @@ class Background:
     def busy(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def run(self, work: Callable[[], Any], on_done: Callable[[Any, BaseException | None], None],
-            on_tick: Callable[[float], None] | None = None) -> bool:
+    def run(
+        self,
+        work: Callable[[], Any],
+        on_done: Callable[[Any, BaseException | None], None],
+        on_tick: Callable[[float], None] | None = None,
+    ) -> bool:
         """Start ``work``; ``False`` (and nothing started) if the previous work is still running."""
         if self.busy:
             return False

@@ -61,8 +61,9 @@ def with_timeout(target: object, method: str, timeout: float, *args: Any, **kwar
         ) from None
 
 
-def invocations(target: Any, *, service: str | None = None, status: str | None = None,
-                limit: int | None = None) -> pd.DataFrame:
+def invocations(
+    target: Any, *, service: str | None = None, status: str | None = None, limit: int | None = None
+) -> pd.DataFrame:
     """``target.invocations(service=, status=, limit=)`` as a ``sys_invocation``-shaped DataFrame."""
     import pandas as pd
 
@@ -99,30 +100,42 @@ def _simulated_invocations(target: Any) -> pd.DataFrame:
     sim = target.simulation
     frame = invocations_frame(sim)
     frame = frame[~frame["deduplicated"]]
+    if frame.empty:
+        from restate_lab.notebook.frames import invocations_frame_from_rows
+
+        return invocations_frame_from_rows([])
     epoch = float(sim.epoch_ms)
     service, _, handler = frame["target"].astype(str).str.partition("/")[[0, 1, 2]].T.to_numpy()
     status = frame["status"].astype(str)
     final = status.isin(["completed", "failed", "killed", "cancelled"])
     modified = frame["completed"].where(final, frame["started"]).fillna(frame["submitted"])
     keys = frame["key"].astype(object).where(frame["key"].notna(), None)
-    return pd.DataFrame({
-        "id": frame["id"].to_numpy(),
-        "target": [f"{s}/{k}/{h}" if k is not None else f"{s}/{h}" for s, k, h in zip(service, keys, handler,
-                                                                                        strict=True)],
-        "target_service_name": service,
-        "target_service_key": keys.to_numpy(),
-        "target_handler_name": handler,
-        "status": status.where(~final, "completed").to_numpy(),
-        "created_at": pd.to_datetime(epoch + frame["submitted"], unit="ms", utc=True),
-        "modified_at": pd.to_datetime(epoch + modified, unit="ms", utc=True),
-        "retry_count": (frame["attempts"] - 1).clip(lower=0).to_numpy(),
-        "idempotency_key": frame["idempotency_key"].to_numpy(),
-        "completion_result": status.map(
-            {"completed": "success", "failed": "failure", "killed": "failure", "cancelled": "failure"}
-        ).to_numpy(),
-        "completion_failure": status.map({"failed": "[500] terminal error (simulated failure)",
-                                          "killed": "[500] killed", "cancelled": "[409] cancelled"}).to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "id": frame["id"].to_numpy(),
+            "target": [
+                f"{s}/{k}/{h}" if k is not None else f"{s}/{h}" for s, k, h in zip(service, keys, handler, strict=True)
+            ],
+            "target_service_name": service,
+            "target_service_key": keys.to_numpy(),
+            "target_handler_name": handler,
+            "status": status.where(~final, "completed").to_numpy(),
+            "created_at": pd.to_datetime(epoch + frame["submitted"], unit="ms", utc=True),
+            "modified_at": pd.to_datetime(epoch + modified, unit="ms", utc=True),
+            "retry_count": (frame["attempts"] - 1).clip(lower=0).to_numpy(),
+            "idempotency_key": frame["idempotency_key"].to_numpy(),
+            "completion_result": status.map(
+                {"completed": "success", "failed": "failure", "killed": "failure", "cancelled": "failure"}
+            ).to_numpy(),
+            "completion_failure": status.map(
+                {
+                    "failed": "[500] terminal error (simulated failure)",
+                    "killed": "[500] killed",
+                    "cancelled": "[409] cancelled",
+                }
+            ).to_numpy(),
+        }
+    )
 
 
 def journal(target: Any, invocation_id: str) -> pd.DataFrame:
@@ -187,8 +200,7 @@ def sim_catalogue(services: list[Mapping[str, Any]]) -> Catalogue:
     for entry in services:
         ty = str(entry.get("ty", "Service"))
         handlers = [
-            {"name": h["name"], "ty": str(h["ty"]).upper() if h.get("ty") else None}
-            for h in entry.get("handlers", [])
+            {"name": h["name"], "ty": str(h["ty"]).upper() if h.get("ty") else None} for h in entry.get("handlers", [])
         ]
         entries.append({"name": entry["name"], "ty": _SIM_SERVICE_TY.get(ty, ty.upper()), "handlers": handlers})
     return Catalogue.from_admin(entries)

@@ -29,10 +29,23 @@ STYLE = """<style>
 </style>"""
 
 _STATUS_CLASS = {
-    "completed": "rl-ok", "success": "rl-ok", "ok": "rl-ok", "accepted": "rl-ok",
-    "previously-accepted": "rl-ok", "running": "rl-busy", "pending": "rl-warn", "scheduled": "rl-warn",
-    "ready": "rl-warn", "inboxed": "rl-warn", "suspended": "rl-warn", "backing-off": "rl-err",
-    "paused": "rl-err", "failure": "rl-err", "error": "rl-err", "timeout": "rl-err", "invalid": "rl-err",
+    "completed": "rl-ok",
+    "success": "rl-ok",
+    "ok": "rl-ok",
+    "accepted": "rl-ok",
+    "previously-accepted": "rl-ok",
+    "running": "rl-busy",
+    "pending": "rl-warn",
+    "scheduled": "rl-warn",
+    "ready": "rl-warn",
+    "inboxed": "rl-warn",
+    "suspended": "rl-warn",
+    "backing-off": "rl-err",
+    "paused": "rl-err",
+    "failure": "rl-err",
+    "error": "rl-err",
+    "timeout": "rl-err",
+    "invalid": "rl-err",
 }
 
 

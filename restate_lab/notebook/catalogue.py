@@ -66,8 +66,12 @@ def handler_infos(services: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, 
             if hkind is None and kind == "VirtualObject":
                 hkind = "Exclusive"
             handlers[h["name"]] = HandlerInfo(
-                service=entry["name"], handler=h["name"], service_kind=kind, handler_kind=hkind,
-                input_schema=h.get("input_json_schema"), output_schema=h.get("output_json_schema"),
+                service=entry["name"],
+                handler=h["name"],
+                service_kind=kind,
+                handler_kind=hkind,
+                input_schema=h.get("input_json_schema"),
+                output_schema=h.get("output_json_schema"),
                 input_description=str(h.get("input_description", "JSON value")),
                 documentation=str(h.get("documentation") or ""),
             )

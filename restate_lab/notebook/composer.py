@@ -34,14 +34,14 @@ def parse_headers(text: str) -> dict[str, str]:
     text = text.strip()
     if not text:
         return {}
-    if text.startswith("{"):
+    if text.startswith(("{", "[")):
         try:
             parsed = json.loads(text)
         except ValueError as exc:
             raise ValueError(f"headers are not valid JSON: {exc}") from None
         if not isinstance(parsed, dict):
             raise ValueError("headers must be a JSON object of name: value")
-        return {str(k): str(v) for k, v in parsed.items()}
+        return {str(k).lower(): str(v) for k, v in parsed.items()}
     headers: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -88,35 +88,61 @@ class Composer(w.VBox):  # type: ignore[misc]
         self.service_picker = w.Dropdown(description="Service", style=_LABEL, layout=w.Layout(width="320px"))
         self.kind_label = w.HTML()
         self.handler_picker = w.Dropdown(description="Handler", style=_LABEL, layout=w.Layout(width="320px"))
-        self.key_field = w.Text(description="Key", placeholder="object or workflow key", style=_LABEL,
-                                layout=w.Layout(width="320px"))
+        self.key_field = w.Text(
+            description="Key", placeholder="object or workflow key", style=_LABEL, layout=w.Layout(width="320px")
+        )
         self.doc_label = w.HTML()
-        self.body_editor = w.Textarea(description="Body (JSON)", style=_LABEL,
-                                      layout=w.Layout(width="640px", height="110px"))
+        self.body_editor = w.Textarea(
+            description="Body (JSON)", style=_LABEL, layout=w.Layout(width="640px", height="110px")
+        )
         self.body_editor.add_class("rl-mono")
-        self.mode_picker = w.ToggleButtons(options=[("Call (wait)", "call"), ("Send", "send")],
-                                           description="Mode", style={**_LABEL, "button_width": "100px"})
-        self.delay_field = w.Text(description="Delay", placeholder="e.g. 10s, 500ms, PT1M", style=_LABEL,
-                                  layout=w.Layout(width="320px"))
-        self.idempotency_field = w.Text(description="Idempotency key", placeholder="optional", style=_LABEL,
-                                        layout=w.Layout(width="320px"))
-        self.timeout_field = w.BoundedFloatText(value=30.0, min=0.1, max=3600.0, step=1.0,
-                                                description="Timeout (s)", style=_LABEL,
-                                                layout=w.Layout(width="200px"))
-        self.headers_editor = w.Textarea(description="Headers", placeholder="name: value, one per line",
-                                         style=_LABEL, layout=w.Layout(width="640px", height="52px"))
-        self.invoke_button = w.Button(description="Call", button_style="primary", icon="play",
-                                      tooltip="Invoke the handler with this body")
-        self.reset_button = w.Button(description="Reset body", icon="undo",
-                                     tooltip="Refill the body from the handler's input schema")
+        self.mode_picker = w.ToggleButtons(
+            options=[("Call (wait)", "call"), ("Send", "send")],
+            description="Mode",
+            style={**_LABEL, "button_width": "100px"},
+        )
+        self.delay_field = w.Text(
+            description="Delay", placeholder="e.g. 10s, 500ms, PT1M", style=_LABEL, layout=w.Layout(width="320px")
+        )
+        self.idempotency_field = w.Text(
+            description="Idempotency key", placeholder="optional", style=_LABEL, layout=w.Layout(width="320px")
+        )
+        self.timeout_field = w.BoundedFloatText(
+            value=30.0,
+            min=0.1,
+            max=3600.0,
+            step=1.0,
+            description="Timeout (s)",
+            style=_LABEL,
+            layout=w.Layout(width="200px"),
+        )
+        self.headers_editor = w.Textarea(
+            description="Headers",
+            placeholder="name: value, one per line",
+            style=_LABEL,
+            layout=w.Layout(width="640px", height="52px"),
+        )
+        self.invoke_button = w.Button(
+            description="Call", button_style="primary", icon="play", tooltip="Invoke the handler with this body"
+        )
+        self.reset_button = w.Button(
+            description="Reset body", icon="undo", tooltip="Refill the body from the handler's input schema"
+        )
         self.busy_label = w.HTML()
         self.message_label = w.HTML()
         self.answer_panel = w.HTML('<span class="rl-muted">No invocation yet: pick a handler and press Call.</span>')
 
-        for name, widget in (("service", self.service_picker), ("handler", self.handler_picker),
-                             ("key", self.key_field), ("body", self.body_editor), ("mode", self.mode_picker),
-                             ("delay", self.delay_field), ("idempotency_key", self.idempotency_field),
-                             ("headers", self.headers_editor), ("timeout", self.timeout_field)):
+        for name, widget in (
+            ("service", self.service_picker),
+            ("handler", self.handler_picker),
+            ("key", self.key_field),
+            ("body", self.body_editor),
+            ("mode", self.mode_picker),
+            ("delay", self.delay_field),
+            ("idempotency_key", self.idempotency_field),
+            ("headers", self.headers_editor),
+            ("timeout", self.timeout_field),
+        ):
             traitlets.link((widget, "value"), (self, name))
         self.service_picker.observe(self._on_service, "value")
         self.handler_picker.observe(self._on_handler, "value")
@@ -125,22 +151,25 @@ class Composer(w.VBox):  # type: ignore[misc]
         self.reset_button.on_click(lambda _b: self.reset_body())
 
         self.delay_row = w.HBox([self.delay_field])
-        super().__init__([
-            w.HTML(STYLE),
-            w.HBox([self.service_picker, self.kind_label]),
-            self.handler_picker,
-            self.key_field,
-            self.doc_label,
-            self.body_editor,
-            w.HBox([self.mode_picker]),
-            self.delay_row,
-            w.HBox([self.idempotency_field, self.timeout_field]),
-            self.headers_editor,
-            w.HBox([self.invoke_button, self.reset_button, self.busy_label]),
-            self.message_label,
-            w.HTML("<b>Answer</b>"),
-            self.answer_panel,
-        ], **kwargs)
+        super().__init__(
+            [
+                w.HTML(STYLE),
+                w.HBox([self.service_picker, self.kind_label]),
+                self.handler_picker,
+                self.key_field,
+                self.doc_label,
+                self.body_editor,
+                w.HBox([self.mode_picker]),
+                self.delay_row,
+                w.HBox([self.idempotency_field, self.timeout_field]),
+                self.headers_editor,
+                w.HBox([self.invoke_button, self.reset_button, self.busy_label]),
+                self.message_label,
+                w.HTML("<b>Answer</b>"),
+                self.answer_panel,
+            ],
+            **kwargs,
+        )
         self.add_class("rl-panel")
         self.reload()
         self._on_mode({"new": self.mode})
@@ -200,8 +229,10 @@ class Composer(w.VBox):  # type: ignore[misc]
         self.kind_label.value = kind
         self.key_field.layout.display = None if info.keyed else "none"
         doc = f"{esc(info.documentation)}<br>" if info.documentation else ""
-        self.doc_label.value = (f'<span class="rl-muted">{doc}input: {esc(info.input_description)}'
-                                f' · {esc(info.service)}/{esc(info.handler)}</span>')
+        self.doc_label.value = (
+            f'<span class="rl-muted">{doc}input: {esc(info.input_description)}'
+            f" · {esc(info.service)}/{esc(info.handler)}</span>"
+        )
         self.reset_body()
 
     def _on_mode(self, change: dict[str, Any]) -> None:
@@ -243,9 +274,14 @@ class Composer(w.VBox):  # type: ignore[misc]
                 raise ValueError(f"The delay {delay!r} is not a duration like 10s, 500ms or PT1M ({exc}).") from None
         headers = parse_headers(self.headers)
         return {
-            "mode": self.mode, "service": info.service, "handler": info.handler,
-            "key": self.key.strip() if info.keyed else None, "body": body,
-            "idempotency_key": self.idempotency_key.strip() or None, "delay": delay or None, "headers": headers,
+            "mode": self.mode,
+            "service": info.service,
+            "handler": info.handler,
+            "key": self.key.strip() if info.keyed else None,
+            "body": body,
+            "idempotency_key": self.idempotency_key.strip() or None,
+            "delay": delay or None,
+            "headers": headers,
         }
 
     def invoke(self) -> bool:
@@ -257,9 +293,22 @@ class Composer(w.VBox):  # type: ignore[misc]
             request = self._request()
         except ValueError as exc:
             self.message = str(exc)
-            self._record(self._row({"mode": self.mode, "service": self.service, "handler": self.handler,
-                                    "key": self.key or None, "body": self.body, "idempotency_key": None,
-                                    "delay": None, "headers": {}}, "invalid", error_message=str(exc)))
+            self._record(
+                self._row(
+                    {
+                        "mode": self.mode,
+                        "service": self.service,
+                        "handler": self.handler,
+                        "key": self.key or None,
+                        "body": self.body,
+                        "idempotency_key": None,
+                        "delay": None,
+                        "headers": {},
+                    },
+                    "invalid",
+                    error_message=str(exc),
+                )
+            )
             return False
         self.message = ""
         self.busy = True
@@ -269,6 +318,8 @@ class Composer(w.VBox):  # type: ignore[misc]
         self.busy_label.value = chip(f"⏳ {request['mode']} {target} …", "running")
 
         def work() -> Any:
+            if request["mode"] == "call":
+                request["known_ids"] = self._ids_of(request["service"])
             return self._perform(request)
 
         def tick(seconds: float) -> None:
@@ -286,34 +337,74 @@ class Composer(w.VBox):  # type: ignore[misc]
 
     def _perform(self, request: dict[str, Any]) -> Any:
         args = (request["service"], request["handler"], request["body"])
-        common = {"key": request["key"], "idempotency_key": request["idempotency_key"],
-                  "headers": request["headers"] or None}
+        common = {
+            "key": request["key"],
+            "idempotency_key": request["idempotency_key"],
+            "headers": request["headers"] or None,
+        }
         if request["mode"] == "send":
             return self.target.send(*args, delay=request["delay"], **common)
         return _compat.with_timeout(self.target, "call", float(self.timeout), *args, **common)
 
-    def _finish(self, request: dict[str, Any], value: Any, error: BaseException | None, elapsed_ms: float,
-                started: datetime) -> dict[str, Any]:
+    def _finish(
+        self, request: dict[str, Any], value: Any, error: BaseException | None, elapsed_ms: float, started: datetime
+    ) -> dict[str, Any]:
         if error is None and request["mode"] == "send":
             outcome = "previously-accepted" if value.status == "PreviouslyAccepted" else "accepted"
-            return self._row(request, outcome, invocation_id=value.invocation_id, elapsed_ms=elapsed_ms,
-                             composed_at=started, result={"status": value.status,
-                                                          "execution_time": value.execution_time})
+            return self._row(
+                request,
+                outcome,
+                invocation_id=value.invocation_id,
+                elapsed_ms=elapsed_ms,
+                composed_at=started,
+                result={"status": value.status, "execution_time": value.execution_time},
+            )
         if error is None:
-            return self._row(request, "ok", result=value, elapsed_ms=elapsed_ms, composed_at=started,
-                             invocation_id=self._find_id(request, started))
+            return self._row(
+                request,
+                "ok",
+                result=value,
+                elapsed_ms=elapsed_ms,
+                composed_at=started,
+                invocation_id=self._find_id(request, started),
+            )
         if isinstance(error, RestateError):
-            return self._row(request, "error", error_code=error.code, error_source=error.source,
-                             error_message=error.message, elapsed_ms=elapsed_ms, composed_at=started,
-                             invocation_id=error.invocation_id or self._find_id(request, started))
+            return self._row(
+                request,
+                "error",
+                error_code=error.code,
+                error_source=error.source,
+                error_message=error.message,
+                elapsed_ms=elapsed_ms,
+                composed_at=started,
+                invocation_id=error.invocation_id or self._find_id(request, started),
+            )
         if isinstance(error, TimeoutError):
-            return self._row(request, "timeout", error_message=str(error), elapsed_ms=elapsed_ms,
-                             composed_at=started, invocation_id=self._find_id(request, started))
-        return self._row(request, "error", error_message=f"{type(error).__name__}: {error}",
-                         elapsed_ms=elapsed_ms, composed_at=started)
+            return self._row(
+                request,
+                "timeout",
+                error_message=str(error),
+                elapsed_ms=elapsed_ms,
+                composed_at=started,
+                invocation_id=self._find_id(request, started),
+            )
+        return self._row(
+            request,
+            "error",
+            error_message=f"{type(error).__name__}: {error}",
+            elapsed_ms=elapsed_ms,
+            composed_at=started,
+        )
+
+    def _ids_of(self, service: str) -> set[str] | None:
+        try:
+            return set(_compat.invocations(self.target, service=service)["id"])
+        except Exception:  # a target that cannot list invocations just does not report the id
+            return None
 
     def _find_id(self, request: dict[str, Any], since: datetime) -> str | None:
-        """The id of the invocation a call started: the target's newest one on that target since sending."""
+        """The id of the invocation a call started (a call answers only the body): the new one on its target."""
+        known = request.get("known_ids")
         try:
             frame = _compat.invocations(self.target, service=request["service"])
         except Exception:
@@ -327,14 +418,21 @@ class Composer(w.VBox):  # type: ignore[misc]
             by_key = mine[mine["idempotency_key"] == request["idempotency_key"]]
             if len(by_key):
                 return str(by_key.iloc[0]["id"])
-        mine = mine[mine["created_at"] >= pd.Timestamp(since) - pd.Timedelta(seconds=1)]
-        return str(mine.iloc[0]["id"]) if len(mine) else None
+        if known is not None:
+            mine = mine[~mine["id"].isin(known)]
+        else:
+            mine = mine[mine["created_at"] >= pd.Timestamp(since) - pd.Timedelta(seconds=1)]
+        return str(mine.iloc[0]["id"]) if len(mine) == 1 else None
 
     @staticmethod
     def _row(request: dict[str, Any], outcome: str, **fields: Any) -> dict[str, Any]:
         row: dict[str, Any] = dict.fromkeys(HISTORY_COLUMNS)
-        row.update({k: request.get(k) for k in ("mode", "service", "handler", "key", "body", "idempotency_key",
-                                                "delay", "headers")})
+        row.update(
+            {
+                k: request.get(k)
+                for k in ("mode", "service", "handler", "key", "body", "idempotency_key", "delay", "headers")
+            }
+        )
         row["composed_at"] = datetime.now(UTC)
         row["outcome"] = outcome
         row.update(fields)
@@ -343,16 +441,29 @@ class Composer(w.VBox):  # type: ignore[misc]
     def _record(self, row: dict[str, Any]) -> None:
         self._history.append(row)
         if row["outcome"] != "invalid":
-            self.answer = {k: row[k] for k in ("outcome", "invocation_id", "result", "error_code", "error_source",
-                                               "error_message", "elapsed_ms")}
+            self.answer = {
+                k: row[k]
+                for k in (
+                    "outcome",
+                    "invocation_id",
+                    "result",
+                    "error_code",
+                    "error_source",
+                    "error_message",
+                    "elapsed_ms",
+                )
+            }
             self.answer_panel.value = self._render(row)
 
     @staticmethod
     def _render(row: dict[str, Any]) -> str:
         parts = [row["service"], row["key"], row["handler"]] if row["key"] else [row["service"], row["handler"]]
         target = "/".join(str(p) for p in parts)
-        lines = [("status", chip(row["outcome"])), ("target", esc(target)),
-                 ("invocation id", f'<span class="rl-mono">{esc(row["invocation_id"] or "(not reported)")}</span>')]
+        lines = [
+            ("status", chip(row["outcome"])),
+            ("target", esc(target)),
+            ("invocation id", f'<span class="rl-mono">{esc(row["invocation_id"] or "(not reported)")}</span>'),
+        ]
         if row["elapsed_ms"] is not None:
             lines.append(("elapsed", esc(elapsed(row["elapsed_ms"]))))
         if row["error_code"] is not None:

@@ -20,8 +20,16 @@ def services_html(services: list[dict[str, Any]]) -> str:
     rows = []
     for service, handlers in handler_infos(services).items():
         for info in handlers.values():
-            rows.append((service, info.service_kind, info.handler, info.handler_kind or "",
-                         info.input_description, info.documentation[:80]))
+            rows.append(
+                (
+                    service,
+                    info.service_kind,
+                    info.handler,
+                    info.handler_kind or "",
+                    info.input_description,
+                    info.documentation[:80],
+                )
+            )
     if not rows:
         return '<span class="rl-muted">No services registered on this target.</span>'
     return table(("service", "kind", "handler", "handler kind", "input", "documentation"), rows)
@@ -48,8 +56,9 @@ class Dashboard(w.VBox):  # type: ignore[misc]
             self.tabs.set_title(i, name)
         self.composer.observe(lambda _c: self.invocations.refresh(), "answer")
         heading = title or f"restate_lab · {type(target).__name__}"
-        super().__init__([w.HTML(f"<h3 style='margin:4px 0'>{esc(heading)} {chip('connected', 'ok')}</h3>"),
-                          self.tabs], **kwargs)
+        super().__init__(
+            [w.HTML(f"<h3 style='margin:4px 0'>{esc(heading)} {chip('connected', 'ok')}</h3>"), self.tabs], **kwargs
+        )
 
     def close(self) -> None:
         self.invocations.close()

@@ -64,8 +64,17 @@ HISTORY_COLUMNS: dict[str, str] = {
     "elapsed_ms": "wall time from sending to the answer, in milliseconds",
 }
 
-_TIME_COLUMNS = ("created_at", "modified_at", "inboxed_at", "scheduled_at", "scheduled_start_at", "running_at",
-                 "completed_at", "last_start_at", "next_retry_at")
+_TIME_COLUMNS = (
+    "created_at",
+    "modified_at",
+    "inboxed_at",
+    "scheduled_at",
+    "scheduled_start_at",
+    "running_at",
+    "completed_at",
+    "last_start_at",
+    "next_retry_at",
+)
 
 
 def to_utc(values: Any) -> pd.Series:
@@ -100,11 +109,24 @@ def invocations_frame_from_rows(rows: pd.DataFrame | Iterable[Mapping[str, Any]]
 
 
 _KINDS = {
-    "Input": "input", "Output": "output", "Run": "run", "ProposeRunCompletion": "run",
-    "Sleep": "sleep", "Call": "call", "CallInvocationId": "call", "AttachInvocation": "call",
-    "GetInvocationOutput": "call", "OneWayCall": "send", "SendSignal": "awakeable",
-    "CompleteAwakeable": "awakeable", "Signal": "awakeable", "GetPromise": "promise", "PeekPromise": "promise",
-    "CompletePromise": "promise", "TransientError": "retry", "Paused": "retry",
+    "Input": "input",
+    "Output": "output",
+    "Run": "run",
+    "ProposeRunCompletion": "run",
+    "Sleep": "sleep",
+    "Call": "call",
+    "CallInvocationId": "call",
+    "AttachInvocation": "call",
+    "GetInvocationOutput": "call",
+    "OneWayCall": "send",
+    "SendSignal": "awakeable",
+    "CompleteAwakeable": "awakeable",
+    "Signal": "awakeable",
+    "GetPromise": "promise",
+    "PeekPromise": "promise",
+    "CompletePromise": "promise",
+    "TransientError": "retry",
+    "Paused": "retry",
 }
 
 

@@ -66,28 +66,38 @@ class InvocationsView(w.VBox):  # type: ignore[misc]
         self._stop = threading.Event()
         self._shown: tuple[str, str, str] | None = None
 
-        self.service_picker = w.Dropdown(options=[_ALL], description="Service", style=_LABEL,
-                                         layout=w.Layout(width="240px"))
-        self.status_picker = w.Dropdown(options=[_ALL, *STATUSES], description="Status", style=_LABEL,
-                                        layout=w.Layout(width="210px"))
-        self.limit_field = w.BoundedIntText(value=200, min=1, max=100_000, description="Limit", style=_LABEL,
-                                            layout=w.Layout(width="150px"))
+        self.service_picker = w.Dropdown(
+            options=[_ALL], description="Service", style=_LABEL, layout=w.Layout(width="240px")
+        )
+        self.status_picker = w.Dropdown(
+            options=[_ALL, *STATUSES], description="Status", style=_LABEL, layout=w.Layout(width="210px")
+        )
+        self.limit_field = w.BoundedIntText(
+            value=200, min=1, max=100_000, description="Limit", style=_LABEL, layout=w.Layout(width="150px")
+        )
         self.refresh_button = w.Button(description="Refresh", icon="refresh", layout=w.Layout(width="100px"))
         self.auto_box = w.Checkbox(description="every", indent=False, layout=w.Layout(width="60px"))
-        self.interval_field = w.BoundedFloatText(value=2.0, min=0.2, max=3600, step=0.5, description="",
-                                                 layout=w.Layout(width="70px"))
+        self.interval_field = w.BoundedFloatText(
+            value=2.0, min=0.2, max=3600, step=0.5, description="", layout=w.Layout(width="70px")
+        )
         self.count_label = w.HTML()
         self.header = w.HTML()
         self.list = w.Select(options=[], rows=10, layout=w.Layout(width="100%"))
         self.list.add_class("rl-list")
-        self.details = w.HTML('<span class="rl-muted">Select an invocation to see its result, journal and '
-                              'state.</span>')
+        self.details = w.HTML(
+            '<span class="rl-muted">Select an invocation to see its result, journal and state.</span>'
+        )
         self.journal_table = w.HTML()
         self.timeline = w.Output()
         self.state_panel = w.HTML()
         self.buttons = {
-            action: w.Button(description=action.capitalize(), icon=icon, button_style=style,
-                             tooltip=tip, layout=w.Layout(width="100px"))
+            action: w.Button(
+                description=action.capitalize(),
+                icon=icon,
+                button_style=style,
+                tooltip=tip,
+                layout=w.Layout(width="100px"),
+            )
             for action, icon, style, tip in (
                 ("cancel", "ban", "warning", "Cancel: the handler sees a cancellation and may compensate"),
                 ("kill", "skull", "danger", "Kill: stop at once, without running handler code again"),
@@ -96,30 +106,48 @@ class InvocationsView(w.VBox):  # type: ignore[misc]
             )
         }
         self.message_label = w.HTML()
-        self.tabs = w.Tab([w.VBox([self.details]), w.VBox([self.timeline, self.journal_table]),
-                           w.VBox([self.state_panel])])
+        self.tabs = w.Tab(
+            [w.VBox([self.details]), w.VBox([self.timeline, self.journal_table]), w.VBox([self.state_panel])]
+        )
         for i, title in enumerate(("Result", "Journal", "State")):
             self.tabs.set_title(i, title)
 
-        for name, widget in (("service", self.service_picker), ("status", self.status_picker),
-                             ("limit", self.limit_field), ("auto_refresh", self.auto_box),
-                             ("interval", self.interval_field)):
+        for name, widget in (
+            ("service", self.service_picker),
+            ("status", self.status_picker),
+            ("limit", self.limit_field),
+            ("auto_refresh", self.auto_box),
+            ("interval", self.interval_field),
+        ):
             traitlets.link((widget, "value"), (self, name))
         traitlets.link((self.list, "value"), (self, "selected"))
         self.refresh_button.on_click(lambda _b: self.refresh())
         for action, button in self.buttons.items():
             button.on_click(lambda _b, a=action: self.act(a))
 
-        super().__init__([
-            w.HTML(STYLE),
-            w.HBox([self.service_picker, self.status_picker, self.limit_field, self.refresh_button,
-                    self.auto_box, self.interval_field, w.HTML("s"), self.count_label]),
-            self.header,
-            self.list,
-            w.HBox(list(self.buttons.values())),
-            self.message_label,
-            self.tabs,
-        ], **kwargs)
+        super().__init__(
+            [
+                w.HTML(STYLE),
+                w.HBox(
+                    [
+                        self.service_picker,
+                        self.status_picker,
+                        self.limit_field,
+                        self.refresh_button,
+                        self.auto_box,
+                        self.interval_field,
+                        w.HTML("s"),
+                        self.count_label,
+                    ]
+                ),
+                self.header,
+                self.list,
+                w.HBox(list(self.buttons.values())),
+                self.message_label,
+                self.tabs,
+            ],
+            **kwargs,
+        )
         self.add_class("rl-panel")
         self._load_services()
         self.refresh()
@@ -139,8 +167,10 @@ class InvocationsView(w.VBox):  # type: ignore[misc]
         with self._lock:
             try:
                 frame = _compat.invocations(
-                    self.target, service=None if self.service == _ALL else self.service,
-                    status=None if self.status == _ALL else self.status, limit=self.limit,
+                    self.target,
+                    service=None if self.service == _ALL else self.service,
+                    status=None if self.status == _ALL else self.status,
+                    limit=self.limit,
                 )
             except Exception as exc:
                 self.message = f"Could not list invocations: {exc}"
@@ -148,16 +178,20 @@ class InvocationsView(w.VBox):  # type: ignore[misc]
             self.frame = frame
             keep = self.selected
             options = [(self._row_label(row), str(row["id"])) for row in frame.to_dict("records")]
-            self.header.value = ('<div class="rl-mono" style="white-space: pre; color: #475569">'
-                                 + esc(self._header_label()) + "</div>")
+            self.header.value = (
+                '<div class="rl-mono" style="white-space: pre; color: #475569">' + esc(self._header_label()) + "</div>"
+            )
             self.list.options = options
             ids = [v for _, v in options]
             self.list.value = keep if keep in ids else None
-            self.count_label.value = (f'<span class="rl-muted">{len(frame)} invocation'
-                                      f'{"" if len(frame) == 1 else "s"}</span>')
+            self.count_label.value = (
+                f'<span class="rl-muted">{len(frame)} invocation{"" if len(frame) == 1 else "s"}</span>'
+            )
             if not options:
-                self.header.value = ('<span class="rl-muted">No invocations match these filters yet: '
-                                     'compose one, or change the filters.</span>')
+                self.header.value = (
+                    '<span class="rl-muted">No invocations match these filters yet: '
+                    "compose one, or change the filters.</span>"
+                )
             self.refreshes += 1
             if self.selected is not None:
                 self._show(self.selected, only_if_changed=True)
@@ -169,8 +203,14 @@ class InvocationsView(w.VBox):  # type: ignore[misc]
         return "  ".join(name.ljust(width) for name, width in self._WIDTHS)
 
     def _row_label(self, row: dict[str, Any]) -> str:
-        values = (_short(str(row["id"])), str(row["target"]), str(row["status"]), _clock(row["created_at"]),
-                  _clock(row["modified_at"]), str(row["retry_count"]))
+        values = (
+            _short(str(row["id"])),
+            str(row["target"]),
+            str(row["status"]),
+            _clock(row["created_at"]),
+            _clock(row["modified_at"]),
+            str(row["retry_count"]),
+        )
         return "  ".join(v[:width].ljust(width) for v, (_, width) in zip(values, self._WIDTHS, strict=True))
 
     @traitlets.observe("service", "status", "limit")
@@ -211,18 +251,24 @@ class InvocationsView(w.VBox):  # type: ignore[misc]
             out["value"] = self.target.output(invocation_id)
             out["outcome"] = "success"
         except RestateError as exc:
-            out.update(outcome="failure" if exc.code != 470 else "not completed yet", error_code=exc.code,
-                       error_message=exc.message, error_source=exc.source)
+            out.update(
+                outcome="failure" if exc.code != 470 else "not completed yet",
+                error_code=exc.code,
+                error_message=exc.message,
+                error_source=exc.source,
+            )
         except Exception as exc:
             out.update(outcome="unavailable", error_message=f"{type(exc).__name__}: {exc}")
         return out
 
     def _render_result(self, row: dict[str, Any]) -> None:
         res = self.result
-        lines = [("invocation id", f'<span class="rl-mono">{esc(row["id"])}</span>'),
-                 ("target", esc(row.get("target") or "")), ("status", chip(str(row.get("status") or "unknown")))]
-        for column, label in (("created_at", "created"), ("modified_at", "modified"),
-                              ("completed_at", "completed")):
+        lines = [
+            ("invocation id", f'<span class="rl-mono">{esc(row["id"])}</span>'),
+            ("target", esc(row.get("target") or "")),
+            ("status", chip(str(row.get("status") or "unknown"))),
+        ]
+        for column, label in (("created_at", "created"), ("modified_at", "modified"), ("completed_at", "completed")):
             if row.get(column) is not None and not pd.isna(row.get(column)):
                 lines.append((label, esc(f"{pd.Timestamp(row[column]):%Y-%m-%d %H:%M:%S.%f}"[:-3] + " UTC")))
         if row.get("retry_count"):

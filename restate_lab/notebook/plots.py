@@ -19,16 +19,38 @@ if TYPE_CHECKING:
 
 #: One colour per journal entry family (the legend of :func:`journal_timeline`).
 KIND_COLOURS = {
-    "input": "#94a3b8", "output": "#475569", "run": "#2563eb", "sleep": "#f59e0b", "call": "#7c3aed",
-    "send": "#a78bfa", "awakeable": "#db2777", "promise": "#059669", "state": "#0891b2", "retry": "#dc2626",
+    "input": "#94a3b8",
+    "output": "#475569",
+    "run": "#2563eb",
+    "sleep": "#f59e0b",
+    "call": "#7c3aed",
+    "send": "#a78bfa",
+    "awakeable": "#db2777",
+    "promise": "#059669",
+    "state": "#0891b2",
+    "retry": "#dc2626",
     "other": "#9ca3af",
 }
 _VERBS = {
-    "Input": "input", "Output": "output", "Run": "run", "Sleep": "sleep", "Call": "call", "OneWayCall": "send",
-    "SetState": "set", "GetEagerState": "get", "GetLazyState": "get", "ClearState": "clear",
-    "ClearAllState": "clear all", "GetEagerStateKeys": "state keys", "GetLazyStateKeys": "state keys",
-    "GetPromise": "promise", "PeekPromise": "peek promise", "CompletePromise": "complete promise",
-    "CompleteAwakeable": "complete awakeable", "SendSignal": "signal", "AttachInvocation": "attach",
+    "Input": "input",
+    "Output": "output",
+    "Run": "run",
+    "Sleep": "sleep",
+    "Call": "call",
+    "OneWayCall": "send",
+    "SetState": "set",
+    "GetEagerState": "get",
+    "GetLazyState": "get",
+    "ClearState": "clear",
+    "ClearAllState": "clear all",
+    "GetEagerStateKeys": "state keys",
+    "GetLazyStateKeys": "state keys",
+    "GetPromise": "promise",
+    "PeekPromise": "peek promise",
+    "CompletePromise": "complete promise",
+    "CompleteAwakeable": "complete awakeable",
+    "SendSignal": "signal",
+    "AttachInvocation": "attach",
     "GetInvocationOutput": "get output",
 }
 
@@ -61,17 +83,25 @@ def _spans(journal: pd.DataFrame) -> list[dict[str, Any]]:
                 span = waiting.pop(0)
                 span["end_index"], span["end_time"] = row.index, row.appended_at
             continue
-        span = {"label": _entry_label(row), "kind": row.kind, "phase": row.phase, "index": row.index,
-                "start_time": row.appended_at, "end_index": None, "end_time": pd.NaT,
-                "wakeup": row.sleep_wakeup_at}
+        span = {
+            "label": _entry_label(row),
+            "kind": row.kind,
+            "phase": row.phase,
+            "index": row.index,
+            "start_time": row.appended_at,
+            "end_index": None,
+            "end_time": pd.NaT,
+            "wakeup": row.sleep_wakeup_at,
+        }
         spans.append(span)
         if row.phase == "command" and row.kind in ("run", "sleep", "call", "promise", "awakeable", "state"):
             open_by_name.setdefault(name, []).append(span)
     return spans
 
 
-def journal_timeline(journal: pd.DataFrame, invocation: Mapping[str, Any] | None = None,
-                     ax: Axes | None = None) -> Axes:
+def journal_timeline(
+    journal: pd.DataFrame, invocation: Mapping[str, Any] | None = None, ax: Axes | None = None
+) -> Axes:
     """One invocation's journal as bars on a time axis, the way the Restate UI draws its journey.
 
     ``journal`` is a ``sys_journal`` frame (``journal()`` of any target); ``invocation`` its
@@ -86,8 +116,11 @@ def journal_timeline(journal: pd.DataFrame, invocation: Mapping[str, Any] | None
     timed = bool(len(frame)) and frame["appended_at"].notna().any()
     fig_height = max(2.4, 0.9 + 0.32 * len(spans))
     ax = _axes(ax, (8, fig_height))
-    origin = pd.Timestamp(inv["created_at"]) if timed and inv.get("created_at") is not None else (
-        frame["appended_at"].min() if timed else None)
+    origin = (
+        pd.Timestamp(inv["created_at"])
+        if timed and inv.get("created_at") is not None
+        else (frame["appended_at"].min() if timed else None)
+    )
 
     def x_of(t: Any) -> float:
         if t is None or pd.isna(t):
@@ -102,8 +135,11 @@ def journal_timeline(journal: pd.DataFrame, invocation: Mapping[str, Any] | None
             end = x_of(span["end_time"])
             if np.isnan(end) and span["kind"] == "sleep":
                 end = min(x_of(span["wakeup"]), now_x)
-            pending = np.isnan(end) and span["end_index"] is None and span["kind"] in ("sleep", "promise", "call",
-                                                                                      "awakeable", "run")
+            pending = (
+                np.isnan(end)
+                and span["end_index"] is None
+                and span["kind"] in ("sleep", "promise", "call", "awakeable", "run")
+            )
             if pending and not bool(inv.get("completion_result")):
                 end = now_x
         else:
@@ -114,11 +150,25 @@ def journal_timeline(journal: pd.DataFrame, invocation: Mapping[str, Any] | None
             continue
         width = end - start if not np.isnan(end) else 0.0
         if width <= 0:
-            ax.plot([start], [y], marker="|" if span["kind"] != "retry" else "x", markersize=14,
-                    color=colour, markeredgewidth=2)
+            ax.plot(
+                [start],
+                [y],
+                marker="|" if span["kind"] != "retry" else "x",
+                markersize=14,
+                color=colour,
+                markeredgewidth=2,
+            )
         else:
-            ax.barh(y, width, left=start, height=0.55, color=colour, hatch="//" if pending else None,
-                    edgecolor="white" if not pending else colour, alpha=0.6 if pending else 1.0)
+            ax.barh(
+                y,
+                width,
+                left=start,
+                height=0.55,
+                color=colour,
+                hatch="//" if pending else None,
+                edgecolor="white" if not pending else colour,
+                alpha=0.6 if pending else 1.0,
+            )
     ax.set_yticks(range(len(spans)), [s["label"] for s in spans])
     ax.invert_yaxis()
     retries = int(inv.get("retry_count") or 0)
@@ -127,8 +177,15 @@ def journal_timeline(journal: pd.DataFrame, invocation: Mapping[str, Any] | None
             x = x_of(inv.get(column))
             if not np.isnan(x) and (retries or column == "next_retry_at"):
                 ax.axvline(x, color=KIND_COLOURS["retry"], linestyle="--", linewidth=1)
-                ax.annotate(text, (x, 1.0), xycoords=("data", "axes fraction"), color=KIND_COLOURS["retry"],
-                            fontsize=8, ha="left", va="bottom")
+                ax.annotate(
+                    text,
+                    (x, 1.0),
+                    xycoords=("data", "axes fraction"),
+                    color=KIND_COLOURS["retry"],
+                    fontsize=8,
+                    ha="left",
+                    va="bottom",
+                )
         ax.set_xlabel("time since the invocation was created (s)")
     else:
         from matplotlib.ticker import MaxNLocator
@@ -150,8 +207,16 @@ def journal_timeline(journal: pd.DataFrame, invocation: Mapping[str, Any] | None
         title += f" · {retries} {'retry' if retries == 1 else 'retries'}"
     ax.set_title(title)
     if retries and inv.get("last_failure"):
-        ax.text(0.99, 0.02, f"last failure: {str(inv['last_failure'])[:80]}", transform=ax.transAxes,
-                ha="right", va="bottom", fontsize=8, color=KIND_COLOURS["retry"])
+        ax.text(
+            0.99,
+            0.02,
+            f"last failure: {str(inv['last_failure'])[:80]}",
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=8,
+            color=KIND_COLOURS["retry"],
+        )
     if not spans:
         ax.text(0.5, 0.5, "no journal entries", transform=ax.transAxes, ha="center", va="center", color="#6b7280")
     _kind_legend(ax, sorted({s["kind"] for s in spans}))
@@ -164,8 +229,15 @@ def _kind_legend(ax: Axes, kinds: Sequence[str]) -> None:
 
     if kinds:
         handles = [Patch(color=KIND_COLOURS.get(k, KIND_COLOURS["other"]), label=k) for k in kinds]
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="entry",
-                  title_fontsize=8, frameon=False)
+        ax.legend(
+            handles=handles,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize=8,
+            title="entry",
+            title_fontsize=8,
+            frameon=False,
+        )
 
 
 def total_queue_depth(queues: pd.DataFrame) -> pd.DataFrame:
@@ -206,8 +278,14 @@ def compare_queue_depth(runs: Sequence[tuple[str, pd.DataFrame]], ax: Axes | Non
     ax = _axes(ax)
     for i, (label, queues) in enumerate(runs):
         total = total_queue_depth(queues)
-        ax.step(total["time"], total["depth"], where="post", label=label,
-                linestyle="--" if i < len(runs) - 1 else "-", alpha=0.6 if i < len(runs) - 1 else 1.0)
+        ax.step(
+            total["time"],
+            total["depth"],
+            where="post",
+            label=label,
+            linestyle="--" if i < len(runs) - 1 else "-",
+            alpha=0.6 if i < len(runs) - 1 else 1.0,
+        )
     ax.set_xlabel("virtual time (ms)")
     ax.set_ylabel("invocations queued or running")
     ax.set_title("queue depth over time (all keys)")

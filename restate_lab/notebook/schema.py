@@ -12,8 +12,13 @@ from collections.abc import Mapping
 from typing import Any
 
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
-    "array": (list,), "object": (dict,), "null": (type(None),),
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+    "null": (type(None),),
 }
 _EXAMPLES: dict[str, Any] = {"string": "", "integer": 0, "number": 0, "boolean": False, "array": [], "null": None}
 
@@ -74,8 +79,9 @@ def _type_ok(value: Any, ty: str) -> bool:
     return isinstance(value, _PYTHON_TYPES.get(ty, (object,)))
 
 
-def validate(value: Any, schema: Mapping[str, Any] | None, root: Mapping[str, Any] | None = None,
-             path: str = "body") -> list[str]:
+def validate(
+    value: Any, schema: Mapping[str, Any] | None, root: Mapping[str, Any] | None = None, path: str = "body"
+) -> list[str]:
     """What is wrong with ``value`` against ``schema``, one readable line per problem (empty: it fits)."""
     if not schema:
         return []

@@ -25,9 +25,21 @@ from restate_lab.rules.retry import RetryPolicy
 _LABEL = {"description_width": "170px"}
 _WIDE = w.Layout(width="440px")
 #: The summary columns the panel shows (all of ``summary_frame``'s are in :attr:`SimulationRun.summary`).
-SUMMARY_COLUMNS = ("submitted", "completed", "deduplicated", "failed", "paused", "killed", "mean_attempts",
-                   "throughput_per_s", "mean_latency_ms", "p50_latency_ms", "p95_latency_ms", "p99_latency_ms",
-                   "mean_queue_wait_ms")
+SUMMARY_COLUMNS = (
+    "submitted",
+    "completed",
+    "deduplicated",
+    "failed",
+    "paused",
+    "killed",
+    "mean_attempts",
+    "throughput_per_s",
+    "mean_latency_ms",
+    "p50_latency_ms",
+    "p95_latency_ms",
+    "p99_latency_ms",
+    "mean_queue_wait_ms",
+)
 
 
 @dataclass
@@ -74,9 +86,14 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
         self.runs: list[SimulationRun] = []
         self.figure: Any = None
         self._background = Background("restate-lab-simulation", synchronous=synchronous)
-        targets = [(f"{h.service}/{h.name}" + (f" ({h.declared.value.lower()})" if h.declared else ""),
-                    f"{h.service}/{h.name}")
-                   for s in self.catalogue.services.values() for h in s.handlers.values()]
+        targets = [
+            (
+                f"{h.service}/{h.name}" + (f" ({h.declared.value.lower()})" if h.declared else ""),
+                f"{h.service}/{h.name}",
+            )
+            for s in self.catalogue.services.values()
+            for h in s.handlers.values()
+        ]
         keyed = [v for label, v in targets if self._keyed(v) and "(shared)" not in label]
         self.target_picker = w.Dropdown(options=targets, description="Handler", style=_LABEL, layout=_WIDE)
 
@@ -86,26 +103,24 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
         self.fields: dict[str, Any] = {
             "rate_per_s": slider(w.FloatLogSlider, "arrival rate (1/s)", base=10, min=-1, max=4, step=0.05),
             "count": w.BoundedIntText(description="invocations", min=1, max=1_000_000, style=_LABEL),
-            "service_time_ms": slider(w.FloatLogSlider, "mean service time (ms)", base=10, min=-1, max=4,
-                                      step=0.05),
+            "service_time_ms": slider(w.FloatLogSlider, "mean service time (ms)", base=10, min=-1, max=4, step=0.05),
             "key_count": slider(w.IntSlider, "keys", min=1, max=1000),
             "zipf_s": slider(w.FloatSlider, "Zipf skew s (0: uniform)", min=0.0, max=3.0, step=0.05),
             "failure_rate": slider(w.FloatSlider, "failure rate (per attempt)", min=0.0, max=0.9, step=0.01),
-            "retry_initial_ms": w.BoundedFloatText(description="retry first interval (ms)", min=0, max=3.6e6,
-                                                   style=_LABEL),
-            "retry_factor": w.BoundedFloatText(description="retry factor", min=1.0, max=10.0, step=0.5,
-                                               style=_LABEL),
+            "retry_initial_ms": w.BoundedFloatText(
+                description="retry first interval (ms)", min=0, max=3.6e6, style=_LABEL
+            ),
+            "retry_factor": w.BoundedFloatText(description="retry factor", min=1.0, max=10.0, step=0.5, style=_LABEL),
             "retry_max_attempts": w.BoundedIntText(description="max attempts", min=1, max=10_000, style=_LABEL),
-            "on_max_attempts": w.ToggleButtons(options=["pause", "kill"], description="then",
-                                               style={**_LABEL, "button_width": "70px"}),
-            "idempotent_share": slider(w.FloatSlider, "share with idempotency key", min=0.0, max=1.0,
-                                       step=0.05),
-            "client_resend_share": slider(w.FloatSlider, "share resent by the client", min=0.0, max=1.0,
-                                          step=0.05),
-            "idempotency_retention_s": w.BoundedFloatText(description="idempotency retention (s)", min=0,
-                                                          max=3.2e7, style=_LABEL),
-            "concurrency": w.BoundedIntText(description="concurrency (0: unlimited)", min=0, max=100_000,
-                                            style=_LABEL),
+            "on_max_attempts": w.ToggleButtons(
+                options=["pause", "kill"], description="then", style={**_LABEL, "button_width": "70px"}
+            ),
+            "idempotent_share": slider(w.FloatSlider, "share with idempotency key", min=0.0, max=1.0, step=0.05),
+            "client_resend_share": slider(w.FloatSlider, "share resent by the client", min=0.0, max=1.0, step=0.05),
+            "idempotency_retention_s": w.BoundedFloatText(
+                description="idempotency retention (s)", min=0, max=3.2e7, style=_LABEL
+            ),
+            "concurrency": w.BoundedIntText(description="concurrency (0: unlimited)", min=0, max=100_000, style=_LABEL),
             "seed": w.BoundedIntText(description="seed", min=0, max=2**31 - 1, style=_LABEL),
         }
         traitlets.link((self.target_picker, "value"), (self, "target"))
@@ -115,24 +130,52 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
             self.target = keyed[0]
         self.run_button = w.Button(description="Run", button_style="primary", icon="play")
         self.run_button.on_click(lambda _b: self.run())
-        self.progress_bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="virtual time",
-                                            layout=w.Layout(width="360px"))
+        self.progress_bar = w.FloatProgress(
+            value=0.0, min=0.0, max=1.0, description="virtual time", layout=w.Layout(width="360px")
+        )
         self.status_label = w.HTML()
-        self.summary_panel = w.HTML('<span class="rl-muted">Press Run to simulate; each run is compared with '
-                                    'the one before.</span>')
+        self.summary_panel = w.HTML(
+            '<span class="rl-muted">Press Run to simulate; each run is compared with the one before.</span>'
+        )
         self.plots = w.Output()
         f = self.fields
-        load = w.VBox([w.HTML("<b>Load</b>"), self.target_picker, f["rate_per_s"], f["count"],
-                       f["service_time_ms"], f["key_count"], f["zipf_s"], f["concurrency"], f["seed"]])
-        failures = w.VBox([w.HTML("<b>Failures and retries</b>"), f["failure_rate"], f["retry_initial_ms"],
-                           f["retry_factor"], f["retry_max_attempts"], f["on_max_attempts"],
-                           w.HTML("<b>Idempotency</b>"), f["idempotent_share"], f["client_resend_share"],
-                           f["idempotency_retention_s"]])
-        super().__init__([
-            w.HTML(STYLE), w.HBox([load, failures]),
-            w.HBox([self.run_button, self.progress_bar, self.status_label]),
-            self.summary_panel, self.plots,
-        ], **kwargs)
+        load = w.VBox(
+            [
+                w.HTML("<b>Load</b>"),
+                self.target_picker,
+                f["rate_per_s"],
+                f["count"],
+                f["service_time_ms"],
+                f["key_count"],
+                f["zipf_s"],
+                f["concurrency"],
+                f["seed"],
+            ]
+        )
+        failures = w.VBox(
+            [
+                w.HTML("<b>Failures and retries</b>"),
+                f["failure_rate"],
+                f["retry_initial_ms"],
+                f["retry_factor"],
+                f["retry_max_attempts"],
+                f["on_max_attempts"],
+                w.HTML("<b>Idempotency</b>"),
+                f["idempotent_share"],
+                f["client_resend_share"],
+                f["idempotency_retention_s"],
+            ]
+        )
+        super().__init__(
+            [
+                w.HTML(STYLE),
+                w.HBox([load, failures]),
+                w.HBox([self.run_button, self.progress_bar, self.status_label]),
+                self.summary_panel,
+                self.plots,
+            ],
+            **kwargs,
+        )
         self.add_class("rl-panel")
 
     # ---- the model ----
@@ -168,21 +211,36 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
         service, _, handler = self.target.partition("/")
         if self.rate_per_s <= 0 or self.count <= 0:
             raise ValueError("The arrival rate and the number of invocations must be positive.")
-        policy = RetryPolicy(initial_interval_ms=int(self.retry_initial_ms), factor=float(self.retry_factor),
-                             max_attempts=int(self.retry_max_attempts),
-                             on_max_attempts="kill" if self.on_max_attempts == "kill" else "pause")
+        policy = RetryPolicy(
+            initial_interval_ms=int(self.retry_initial_ms),
+            factor=float(self.retry_factor),
+            max_attempts=int(self.retry_max_attempts),
+            on_max_attempts="kill" if self.on_max_attempts == "kill" else "pause",
+        )
         behaviour = HandlerBehaviour(
-            service_time=Exponential(max(self.service_time_ms, 1e-6)), failure_probability=self.failure_rate,
-            retry_policy=policy, idempotency_retention_ms=self.idempotency_retention_s * 1000.0,
+            service_time=Exponential(max(self.service_time_ms, 1e-6)),
+            failure_probability=self.failure_rate,
+            retry_policy=policy,
+            idempotency_retention_ms=self.idempotency_retention_s * 1000.0,
         )
         keys = Zipf(max(self.key_count, 1), s=self.zipf_s) if self._keyed(self.target) else None
         workload = Workload(
-            service, handler, Poisson(self.rate_per_s), count=self.count, keys=keys,
-            idempotency_fraction=self.idempotent_share, client_retry_probability=self.client_resend_share,
+            service,
+            handler,
+            Poisson(self.rate_per_s),
+            count=self.count,
+            keys=keys,
+            idempotency_fraction=self.idempotent_share,
+            client_retry_probability=self.client_resend_share,
             client_retry_after=Constant(1000.0),
         )
-        return Simulation(self.catalogue, {self.target: behaviour}, workloads=[workload], seed=self.seed,
-                          concurrency={service: self.concurrency or None})
+        return Simulation(
+            self.catalogue,
+            {self.target: behaviour},
+            workloads=[workload],
+            seed=self.seed,
+            concurrency={service: self.concurrency or None},
+        )
 
     # ---- running ----
 
@@ -246,9 +304,9 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
             previous.index = [f"all ({self.runs[-2].label})"]
             rows = pd.concat([rows, previous])
         shown = rows.rename(columns=lambda c: c.replace("_ms", " (ms)").replace("_per_s", " (1/s)").replace("_", " "))
-        self.summary_panel.value = (f"<b>{esc(latest.label)}</b> · virtual time, ms · "
-                                    + shown.to_html(float_format=lambda v: "" if math.isnan(v) else f"{v:,.1f}",
-                                                    classes="rl-table", border=0))
+        self.summary_panel.value = f"<b>{esc(latest.label)}</b> · virtual time, ms · " + shown.to_html(
+            float_format=lambda v: "" if math.isnan(v) else f"{v:,.1f}", classes="rl-table", border=0
+        )
         self._plot()
 
     def _plot(self) -> None:
@@ -269,8 +327,15 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
             key_timeline(latest, hottest, ax=axes[2], limit=60)
             axes[2].set_title(f"timeline of the hottest key {hottest!r} ({runs[-1].label}, first 60)")
         else:
-            axes[2].text(0.5, 0.5, "no keys: a plain service has no per-key timeline", ha="center",
-                         va="center", transform=axes[2].transAxes, color="#6b7280")
+            axes[2].text(
+                0.5,
+                0.5,
+                "no keys: a plain service has no per-key timeline",
+                ha="center",
+                va="center",
+                transform=axes[2].transAxes,
+                color="#6b7280",
+            )
             axes[2].set_title("per-key timeline")
             axes[2].set_axis_off()
         self.figure = fig
