@@ -26,7 +26,7 @@ from restate_lab.notebook.schema import example_text, validate
 from restate_lab.rules.durations import parse_duration_ms
 from restate_lab.rules.errors import RestateError
 
-_LABEL = {"description_width": "110px"}
+_LABEL = {"description_width": "130px"}
 
 
 def parse_headers(text: str) -> dict[str, str]:
@@ -93,13 +93,11 @@ class Composer(w.VBox):  # type: ignore[misc]
         )
         self.doc_label = w.HTML()
         self.body_editor = w.Textarea(
-            description="Body (JSON)", style=_LABEL, layout=w.Layout(width="640px", height="110px")
+            description="Body (JSON)", style=_LABEL, layout=w.Layout(width="660px", height="110px")
         )
         self.body_editor.add_class("rl-mono")
         self.mode_picker = w.ToggleButtons(
-            options=[("Call (wait)", "call"), ("Send", "send")],
-            description="Mode",
-            style={**_LABEL, "button_width": "100px"},
+            options=[("Call (wait)", "call"), ("Send", "send")], style={"button_width": "100px"}
         )
         self.delay_field = w.Text(
             description="Delay", placeholder="e.g. 10s, 500ms, PT1M", style=_LABEL, layout=w.Layout(width="320px")
@@ -120,7 +118,7 @@ class Composer(w.VBox):  # type: ignore[misc]
             description="Headers",
             placeholder="name: value, one per line",
             style=_LABEL,
-            layout=w.Layout(width="640px", height="52px"),
+            layout=w.Layout(width="660px", height="52px"),
         )
         self.invoke_button = w.Button(
             description="Call", button_style="primary", icon="play", tooltip="Invoke the handler with this body"
@@ -159,7 +157,9 @@ class Composer(w.VBox):  # type: ignore[misc]
                 self.key_field,
                 self.doc_label,
                 self.body_editor,
-                w.HBox([self.mode_picker]),
+                w.HBox(
+                    [w.HTML('<div style="width:130px;text-align:right;padding-right:8px">Mode</div>'), self.mode_picker]
+                ),
                 self.delay_row,
                 w.HBox([self.idempotency_field, self.timeout_field]),
                 self.headers_editor,
@@ -171,6 +171,17 @@ class Composer(w.VBox):  # type: ignore[misc]
             **kwargs,
         )
         self.add_class("rl-panel")
+        self.add_class("rl-composer")
+        for widget, css in (
+            (self.service_picker, "rl-service"),
+            (self.handler_picker, "rl-handler"),
+            (self.key_field, "rl-key"),
+            (self.body_editor, "rl-body"),
+            (self.invoke_button, "rl-invoke"),
+            (self.answer_panel, "rl-answer"),
+            (self.message_label, "rl-message"),
+        ):
+            widget.add_class(css)  # stable hooks for browser tests and custom styling
         self.reload()
         self._on_mode({"new": self.mode})
 

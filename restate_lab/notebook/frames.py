@@ -105,7 +105,8 @@ def invocations_frame_from_rows(rows: pd.DataFrame | Iterable[Mapping[str, Any]]
         frame[column] = values.where(values.notna(), None)
     rest = [c for c in frame.columns if c not in INVOCATION_COLUMNS]
     frame = frame[list(INVOCATION_COLUMNS) + rest]
-    return frame.sort_values("created_at", ascending=False, kind="stable").reset_index(drop=True)
+    # Newest first; targets list in creation order, so reversing first keeps same-millisecond ties newest first.
+    return frame.iloc[::-1].sort_values("created_at", ascending=False, kind="stable").reset_index(drop=True)
 
 
 _KINDS = {

@@ -67,13 +67,13 @@ class InvocationsView(w.VBox):  # type: ignore[misc]
         self._shown: tuple[str, str, str] | None = None
 
         self.service_picker = w.Dropdown(
-            options=[_ALL], description="Service", style=_LABEL, layout=w.Layout(width="240px")
+            options=[_ALL], description="Service", style=_LABEL, layout=w.Layout(width="220px")
         )
         self.status_picker = w.Dropdown(
-            options=[_ALL, *STATUSES], description="Status", style=_LABEL, layout=w.Layout(width="210px")
+            options=[_ALL, *STATUSES], description="Status", style=_LABEL, layout=w.Layout(width="200px")
         )
         self.limit_field = w.BoundedIntText(
-            value=200, min=1, max=100_000, description="Limit", style=_LABEL, layout=w.Layout(width="150px")
+            value=200, min=1, max=100_000, description="Limit", style=_LABEL, layout=w.Layout(width="130px")
         )
         self.refresh_button = w.Button(description="Refresh", icon="refresh", layout=w.Layout(width="100px"))
         self.auto_box = w.Checkbox(description="every", indent=False, layout=w.Layout(width="60px"))
@@ -137,9 +137,9 @@ class InvocationsView(w.VBox):  # type: ignore[misc]
                         self.auto_box,
                         self.interval_field,
                         w.HTML("s"),
-                        self.count_label,
                     ]
                 ),
+                self.count_label,
                 self.header,
                 self.list,
                 w.HBox(list(self.buttons.values())),
@@ -149,6 +149,9 @@ class InvocationsView(w.VBox):  # type: ignore[misc]
             **kwargs,
         )
         self.add_class("rl-panel")
+        self.add_class("rl-invocations")
+        self.refresh_button.add_class("rl-refresh")
+        self.details.add_class("rl-details")
         self._load_services()
         self.refresh()
 
@@ -179,7 +182,9 @@ class InvocationsView(w.VBox):  # type: ignore[misc]
             keep = self.selected
             options = [(self._row_label(row), str(row["id"])) for row in frame.to_dict("records")]
             self.header.value = (
-                '<div class="rl-mono" style="white-space: pre; color: #475569">' + esc(self._header_label()) + "</div>"
+                '<div class="rl-mono" style="white-space: pre; color: #475569; padding-left: 4px">'
+                + esc(self._header_label())
+                + "</div>"
             )
             self.list.options = options
             ids = [v for _, v in options]
