@@ -83,12 +83,13 @@ def test_timed_journal_is_drawn_on_a_time_axis_with_retries() -> None:
 
 
 def test_untimed_journal_falls_back_to_index_axis(lab: Any) -> None:
-    """The in-process runtime records no entry times: entries are laid out by index, and the label says so."""
-    lab.call("Greeter", "nap", 0.05)
-    row = lab.invocations()[0]
+    """A journal without entry times (no appended_at) is laid out by index, and the x label says so."""
     from restate_lab.notebook import _compat
 
-    ax = journal_timeline(journal_frame(_compat.journal(lab, row["id"])), row)
+    lab.call("Greeter", "nap", 0.05)
+    row = _compat.invocations(lab).iloc[0].to_dict()
+    raw = _compat.journal(lab, row["id"]).drop(columns=["appended_at"], errors="ignore")
+    ax = journal_timeline(journal_frame(raw), row)
     assert "journal entry index" in ax.get_xlabel()
     assert [t.get_text() for t in ax.get_yticklabels()] == ["0 input", "1 sleep", "3 output"]
 
