@@ -52,6 +52,7 @@ _VERBS = {
     "SendSignal": "signal",
     "AttachInvocation": "attach",
     "GetInvocationOutput": "get output",
+    "TransientError": "failed attempt",
 }
 
 
@@ -128,6 +129,12 @@ def journal_timeline(
         return float((pd.Timestamp(t) - origin).total_seconds())
 
     now_x = x_of(pd.Timestamp.now(tz="UTC")) if timed else float(len(frame))
+    if timed:
+        # A bar still pending runs to "now", but an invocation waiting for days would squash every other bar:
+        # past a quarter of the journal's own span (at least 1 s) it is cut, and labelled as still pending.
+        known = [x_of(t) for t in frame["appended_at"].dropna()]
+        last = max(known) if known else 0.0
+        now_x = min(now_x, last + max(1.0, 0.25 * (last - min(known, default=0.0))))
     for y, span in enumerate(spans):
         colour = KIND_COLOURS.get(span["kind"], KIND_COLOURS["other"])
         if timed:
@@ -142,6 +149,15 @@ def journal_timeline(
             )
             if pending and not bool(inv.get("completion_result")):
                 end = now_x
+                ax.annotate(
+                    "pending →",
+                    (end, y),
+                    xytext=(3, 0),
+                    textcoords="offset points",
+                    fontsize=8,
+                    va="center",
+                    color=colour,
+                )
         else:
             start = float(span["index"])
             end = float(span["end_index"]) + 0.8 if span["end_index"] is not None else start + 0.8
@@ -179,12 +195,14 @@ def journal_timeline(
                 ax.axvline(x, color=KIND_COLOURS["retry"], linestyle="--", linewidth=1)
                 ax.annotate(
                     text,
-                    (x, 1.0),
+                    (x, 0.99),
                     xycoords=("data", "axes fraction"),
+                    xytext=(3, 0),
+                    textcoords="offset points",
                     color=KIND_COLOURS["retry"],
                     fontsize=8,
                     ha="left",
-                    va="bottom",
+                    va="top",
                 )
         ax.set_xlabel("time since the invocation was created (s)")
     else:
@@ -208,11 +226,11 @@ def journal_timeline(
     ax.set_title(title)
     if retries and inv.get("last_failure"):
         ax.text(
-            0.99,
+            0.01,
             0.02,
             f"last failure: {str(inv['last_failure'])[:80]}",
             transform=ax.transAxes,
-            ha="right",
+            ha="left",
             va="bottom",
             fontsize=8,
             color=KIND_COLOURS["retry"],
