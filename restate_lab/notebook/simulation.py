@@ -1,0 +1,361 @@
+"""The simulation panel: drag the load, the keys, the failures and the limits; Run; compare with the last run.
+
+The services come from any target's catalogue (or a ``Simulation``/``Catalogue``/admin list), so the model
+of "what load does to this virtual object" is built from the real services with nothing written by hand.
+Each run is a :class:`restate_lab.Simulation` with one Poisson :class:`restate_lab.Workload` on the chosen
+handler; its frames (``invocations_frame``, ``queue_depth_frame``, ``summary_frame``) are kept in
+:attr:`SimulationPanel.runs`, the newest last, and the plots draw the previous run dashed beside it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import ipywidgets as w
+import pandas as pd
+import traitlets
+
+from restate_lab.notebook._background import Background
+from restate_lab.notebook._html import STYLE, esc
+from restate_lab.rules.retry import RetryPolicy
+
+_LABEL = {"description_width": "170px"}
+_WIDE = w.Layout(width="440px")
+#: The summary columns the panel shows (all of ``summary_frame``'s are in :attr:`SimulationRun.summary`).
+SUMMARY_COLUMNS = (
+    "submitted",
+    "completed",
+    "deduplicated",
+    "failed",
+    "paused",
+    "killed",
+    "mean_attempts",
+    "throughput_per_s",
+    "mean_latency_ms",
+    "p50_latency_ms",
+    "p95_latency_ms",
+    "p99_latency_ms",
+    "mean_queue_wait_ms",
+)
+
+
+@dataclass
+class SimulationRun:
+    """One run of the panel: its parameters and frames (times in virtual ms)."""
+
+    label: str
+    parameters: dict[str, Any]
+    invocations: pd.DataFrame
+    queues: pd.DataFrame
+    summary: pd.DataFrame
+
+
+class SimulationPanel(w.VBox):  # type: ignore[misc]
+    """Sliders and fields for a load model of one handler; Run simulates it and plots the outcome.
+
+    >>> panel = SimulationPanel(lab)                          # doctest: +SKIP
+    >>> panel.rate_per_s, panel.key_count, panel.zipf_s = 200, 20, 1.2   # doctest: +SKIP
+    >>> panel.run_button.click(); panel.wait(); panel.summary  # doctest: +SKIP
+    """
+
+    target = traitlets.Unicode(None, allow_none=True)
+    rate_per_s = traitlets.Float(100.0)
+    count = traitlets.Int(2000)
+    service_time_ms = traitlets.Float(5.0)
+    key_count = traitlets.Int(10)
+    zipf_s = traitlets.Float(1.0)
+    failure_rate = traitlets.Float(0.0)
+    retry_initial_ms = traitlets.Float(500.0)
+    retry_factor = traitlets.Float(2.0)
+    retry_max_attempts = traitlets.Int(70)
+    on_max_attempts = traitlets.Enum(["pause", "kill"], default_value="pause")
+    idempotent_share = traitlets.Float(0.0)
+    client_resend_share = traitlets.Float(0.0)
+    idempotency_retention_s = traitlets.Float(86_400.0)
+    concurrency = traitlets.Int(0)
+    seed = traitlets.Int(0)
+    busy = traitlets.Bool(False)
+    progress = traitlets.Float(0.0)
+    message = traitlets.Unicode("")
+
+    def __init__(self, source: Any, *, synchronous: bool = False, **kwargs: Any) -> None:
+        self.catalogue = self._catalogue_of(source)
+        self.runs: list[SimulationRun] = []
+        self.figure: Any = None
+        self._background = Background("restate-lab-simulation", synchronous=synchronous)
+        targets = [
+            (
+                f"{h.service}/{h.name}" + (f" ({h.declared.value.lower()})" if h.declared else ""),
+                f"{h.service}/{h.name}",
+            )
+            for s in self.catalogue.services.values()
+            for h in s.handlers.values()
+        ]
+        keyed = [v for label, v in targets if self._keyed(v) and "(shared)" not in label]
+        self.target_picker = w.Dropdown(options=targets, description="Handler", style=_LABEL, layout=_WIDE)
+
+        def slider(cls: type, description: str, **opts: Any) -> Any:
+            return cls(description=description, style=_LABEL, layout=_WIDE, continuous_update=False, **opts)
+
+        self.fields: dict[str, Any] = {
+            "rate_per_s": slider(w.FloatLogSlider, "arrival rate (1/s)", base=10, min=-1, max=4, step=0.05),
+            "count": w.BoundedIntText(description="invocations", min=1, max=1_000_000, style=_LABEL),
+            "service_time_ms": slider(w.FloatLogSlider, "mean service time (ms)", base=10, min=-1, max=4, step=0.05),
+            "key_count": slider(w.IntSlider, "keys", min=1, max=1000),
+            "zipf_s": slider(w.FloatSlider, "Zipf skew s (0: uniform)", min=0.0, max=3.0, step=0.05),
+            "failure_rate": slider(w.FloatSlider, "failure rate (per attempt)", min=0.0, max=0.9, step=0.01),
+            "retry_initial_ms": w.BoundedFloatText(
+                description="retry first interval (ms)", min=0, max=3.6e6, style=_LABEL
+            ),
+            "retry_factor": w.BoundedFloatText(description="retry factor", min=1.0, max=10.0, step=0.5, style=_LABEL),
+            "retry_max_attempts": w.BoundedIntText(description="max attempts", min=1, max=10_000, style=_LABEL),
+            "on_max_attempts": w.ToggleButtons(
+                options=["pause", "kill"], description="then", style={**_LABEL, "button_width": "70px"}
+            ),
+            "idempotent_share": slider(w.FloatSlider, "share with idempotency key", min=0.0, max=1.0, step=0.05),
+            "client_resend_share": slider(w.FloatSlider, "share resent by the client", min=0.0, max=1.0, step=0.05),
+            "idempotency_retention_s": w.BoundedFloatText(
+                description="idempotency retention (s)", min=0, max=3.2e7, style=_LABEL
+            ),
+            "concurrency": w.BoundedIntText(description="concurrency (0: unlimited)", min=0, max=100_000, style=_LABEL),
+            "seed": w.BoundedIntText(description="seed", min=0, max=2**31 - 1, style=_LABEL),
+        }
+        traitlets.link((self.target_picker, "value"), (self, "target"))
+        for name, widget in self.fields.items():
+            traitlets.link((self, name), (widget, "value"))
+        if keyed:
+            self.target = keyed[0]
+        self.run_button = w.Button(description="Run", button_style="primary", icon="play")
+        self.run_button.on_click(lambda _b: self.run())
+        self.progress_bar = w.FloatProgress(
+            value=0.0, min=0.0, max=1.0, description="virtual time", layout=w.Layout(width="360px")
+        )
+        self.status_label = w.HTML()
+        self.summary_panel = w.HTML(
+            '<span class="rl-muted">Press Run to simulate; each run is compared with the one before.</span>'
+        )
+        self.plots = w.Output()
+        f = self.fields
+        load = w.VBox(
+            [
+                w.HTML("<b>Load</b>"),
+                self.target_picker,
+                f["rate_per_s"],
+                f["count"],
+                f["service_time_ms"],
+                f["key_count"],
+                f["zipf_s"],
+                f["concurrency"],
+                f["seed"],
+            ]
+        )
+        failures = w.VBox(
+            [
+                w.HTML("<b>Failures and retries</b>"),
+                f["failure_rate"],
+                f["retry_initial_ms"],
+                f["retry_factor"],
+                f["retry_max_attempts"],
+                f["on_max_attempts"],
+                w.HTML("<b>Idempotency</b>"),
+                f["idempotent_share"],
+                f["client_resend_share"],
+                f["idempotency_retention_s"],
+            ]
+        )
+        super().__init__(
+            [
+                w.HTML(STYLE),
+                w.HBox([load, failures]),
+                w.HBox([self.run_button, self.progress_bar, self.status_label]),
+                self.summary_panel,
+                self.plots,
+            ],
+            **kwargs,
+        )
+        self.add_class("rl-panel")
+
+    # ---- the model ----
+
+    @staticmethod
+    def _catalogue_of(source: Any) -> Any:
+        from restate_lab.catalogue import Catalogue
+        from restate_lab.sim.engine import Simulation
+
+        if isinstance(source, Catalogue):
+            return source
+        if isinstance(source, Simulation):
+            return source.catalogue
+        if hasattr(source, "simulation"):
+            return source.simulation.catalogue
+        services = source.services() if hasattr(source, "services") else list(source)
+        return Catalogue.from_admin(services)
+
+    def _keyed(self, target: str | None) -> bool:
+        service = self.catalogue.service((target or "").partition("/")[0])
+        return service is not None and service.service_type.value != "SERVICE"
+
+    def parameters(self) -> dict[str, Any]:
+        """The current settings, as recorded with each run."""
+        return {name: getattr(self, name) for name in ("target", *self.fields)}
+
+    def build(self) -> Any:
+        """The :class:`restate_lab.Simulation` the current settings describe (not yet run)."""
+        from restate_lab.sim import Constant, Exponential, HandlerBehaviour, Poisson, Simulation, Workload, Zipf
+
+        if not self.target:
+            raise ValueError("Pick a handler to simulate.")
+        service, _, handler = self.target.partition("/")
+        if self.rate_per_s <= 0 or self.count <= 0:
+            raise ValueError("The arrival rate and the number of invocations must be positive.")
+        policy = RetryPolicy(
+            initial_interval_ms=int(self.retry_initial_ms),
+            factor=float(self.retry_factor),
+            max_attempts=int(self.retry_max_attempts),
+            on_max_attempts="kill" if self.on_max_attempts == "kill" else "pause",
+        )
+        behaviour = HandlerBehaviour(
+            service_time=Exponential(max(self.service_time_ms, 1e-6)),
+            failure_probability=self.failure_rate,
+            retry_policy=policy,
+            idempotency_retention_ms=self.idempotency_retention_s * 1000.0,
+        )
+        keys = Zipf(max(self.key_count, 1), s=self.zipf_s) if self._keyed(self.target) else None
+        workload = Workload(
+            service,
+            handler,
+            Poisson(self.rate_per_s),
+            count=self.count,
+            keys=keys,
+            idempotency_fraction=self.idempotent_share,
+            client_retry_probability=self.client_resend_share,
+            client_retry_after=Constant(1000.0),
+        )
+        return Simulation(
+            self.catalogue,
+            {self.target: behaviour},
+            workloads=[workload],
+            seed=self.seed,
+            concurrency={service: self.concurrency or None},
+        )
+
+    # ---- running ----
+
+    def run(self) -> bool:
+        """Simulate the current settings in the background; ``False`` if refused (see :attr:`message`)."""
+        if self.busy:
+            self.message = "A run is still going; wait for it."
+            return False
+        try:
+            sim = self.build()
+        except (ValueError, KeyError) as exc:
+            self.message = str(exc)
+            return False
+        self.message = ""
+        self.busy = True
+        self.progress = 0.0
+        params = self.parameters()
+        horizon = self.count / self.rate_per_s * 1000.0
+
+        def work() -> SimulationRun:
+            from restate_lab.sim.results import invocations_frame, queue_depth_frame, summary_frame
+
+            steps = 40
+            for i in range(1, steps + 1):
+                sim.run(until=horizon * i / steps, progress=False)
+                self.progress = 0.9 * i / steps
+            sim.run(progress=False)  # let what is still queued or backing off finish
+            self.progress = 0.95
+            frame = invocations_frame(sim)
+            label = f"run {len(self.runs) + 1}"
+            return SimulationRun(label, params, frame, queue_depth_frame(sim), summary_frame(sim, frame))
+
+        def done(result: SimulationRun | None, error: BaseException | None) -> None:
+            if error is not None or result is None:
+                self.message = f"The simulation failed: {type(error).__name__}: {error}"
+            else:
+                self.runs.append(result)
+                self._render()
+                self.progress = 1.0
+            self.busy = False
+
+        self._background.run(work, done)
+        return True
+
+    def wait(self, timeout: float = 120.0) -> bool:
+        """Block until the current run is done (at most ``timeout`` s)."""
+        return self._background.wait(timeout)
+
+    @property
+    def summary(self) -> pd.DataFrame | None:
+        """The newest run's ``summary_frame`` (``None`` before the first run)."""
+        return self.runs[-1].summary if self.runs else None
+
+    # ---- showing ----
+
+    def _render(self) -> None:
+        latest = self.runs[-1]
+        rows = latest.summary.loc[:, [c for c in SUMMARY_COLUMNS if c in latest.summary.columns]]
+        if len(self.runs) > 1:
+            previous = self.runs[-2].summary.loc[["all"], rows.columns]
+            previous.index = [f"all ({self.runs[-2].label})"]
+            rows = pd.concat([rows, previous])
+        shown = rows.rename(columns=lambda c: c.replace("_ms", " (ms)").replace("_per_s", " (1/s)").replace("_", " "))
+        self.summary_panel.value = f"<b>{esc(latest.label)}</b> · virtual time, ms · " + shown.to_html(
+            float_format=lambda v: "" if math.isnan(v) else f"{v:,.1f}", classes="rl-table", border=0
+        )
+        self._plot()
+
+    def _plot(self) -> None:
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        from restate_lab.notebook.plots import compare_latency_cdf, compare_queue_depth
+        from restate_lab.sim.plots import key_timeline
+
+        runs = self.runs[-2:]
+        fig, axes = plt.subplots(1, 3, figsize=(15, 4), layout="constrained")
+        compare_latency_cdf([(r.label, r.invocations) for r in runs], ax=axes[0])
+        compare_queue_depth([(r.label, r.queues) for r in runs], ax=axes[1])
+        latest = runs[-1].invocations
+        keyed = latest["key"].dropna()
+        if len(keyed):
+            hottest = str(keyed.value_counts().index[0])
+            key_timeline(latest, hottest, ax=axes[2], limit=60)
+            axes[2].set_title(f"timeline of the hottest key {hottest!r} ({runs[-1].label}, first 60)")
+        else:
+            axes[2].text(
+                0.5,
+                0.5,
+                "no keys: a plain service has no per-key timeline",
+                ha="center",
+                va="center",
+                transform=axes[2].transAxes,
+                color="#6b7280",
+            )
+            axes[2].set_title("per-key timeline")
+            axes[2].set_axis_off()
+        self.figure = fig
+        self.plots.clear_output(wait=True)
+        with self.plots:
+            display(fig)  # type: ignore[no-untyped-call]
+        plt.close(fig)
+
+    @traitlets.observe("progress")
+    def _show_progress(self, change: dict[str, Any]) -> None:
+        if hasattr(self, "progress_bar"):
+            self.progress_bar.value = change["new"]
+
+    @traitlets.observe("busy", "message")
+    def _show_status(self, change: dict[str, Any]) -> None:
+        if not hasattr(self, "run_button"):
+            return
+        self.run_button.disabled = self.busy
+        if self.message:
+            self.status_label.value = f'<span class="rl-msg">⚠ {esc(self.message)}</span>'
+        elif self.busy:
+            self.status_label.value = '<span class="rl-chip rl-busy">simulating…</span>'
+        else:
+            self.status_label.value = f'<span class="rl-muted">{len(self.runs)} run(s)</span>' if self.runs else ""
