@@ -19,8 +19,9 @@ from .apps import APP, make_app  # noqa: E402
 
 @pytest.fixture
 def lab() -> Iterator[LocalRestate]:
-    """A fresh in-process runtime with the test app."""
-    with LocalRestate(make_app()) as runtime:
+    """A fresh in-process runtime with the test app, request-response: a handler awaiting a promise suspends
+    at once, so the views can be shown a ``suspended`` invocation (a bidirectional stream stays ``running``)."""
+    with LocalRestate(make_app(), http2=False) as runtime:
         yield runtime
 
 

@@ -97,7 +97,9 @@ def test_kill_and_resume_from_the_view(lab: Any) -> None:
     view = InvocationsView(lab)
     view.selected = receipt.invocation_id
     row = view.row(receipt.invocation_id)
-    assert row is not None and row["retry_count"] >= 1 and "still broken" in str(row["last_failure"])
+    # On Restate Server 1.7.12 a paused invocation has no sys_invocation_state row, so its retry_count and
+    # last_failure are null in sys_invocation (docs/observed-restate-1.7.12.md); the view shows its status.
+    assert row is not None and row["status"] == "paused"
     assert view.act("resume") is True
     assert wait_until(lambda: lab.status(receipt.invocation_id) == "paused", 15.0)
     assert view.act("kill") is True
