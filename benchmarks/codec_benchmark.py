@@ -44,8 +44,14 @@ def main() -> None:
     decoding = {"Output command": output, "Sleep command": sleep, "Call completion": call}
     cases: dict[str, Callable[[], object]] = {
         "encode StartMessage": lambda: start_message(
-            invocation_id=b"\x01" * 26, debug_id="inv_1abc", known_entries=1, state=[], key=None,
-            retry_count=0, duration_since_last_stored_entry_ms=0, random_seed=12345,
+            invocation_id=b"\x01" * 26,
+            debug_id="inv_1abc",
+            known_entries=1,
+            state=[],
+            key=None,
+            retry_count=0,
+            duration_since_last_stored_entry_ms=0,
+            random_seed=12345,
         ),
         "encode InputCommand": lambda: input_command([("content-type", "application/json")], b'"World"'),
         "encode completion": lambda: completion(MessageType.SLEEP_COMPLETION, 1, VOID),

@@ -78,8 +78,10 @@ async def _load(url: str, concurrency: int, warmup: float, duration: float) -> d
     parsed = urlsplit(url)
     host, port = parsed.hostname or "127.0.0.1", parsed.port or 80
     body = b'"bench"'
-    request = (f"POST {parsed.path} HTTP/1.1\r\nhost: {host}:{port}\r\ncontent-type: application/json\r\n"
-               f"content-length: {len(body)}\r\n\r\n").encode() + body
+    request = (
+        f"POST {parsed.path} HTTP/1.1\r\nhost: {host}:{port}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n\r\n"
+    ).encode() + body
     latencies: list[float] = []
     errors = 0
     loop = asyncio.get_running_loop()
@@ -126,9 +128,22 @@ async def _load(url: str, concurrency: int, warmup: float, duration: float) -> d
 def run_load(url: str, concurrency: int, warmup: float, duration: float) -> dict[str, Any]:
     """Start the load generator in a separate process and return its figures."""
     out = subprocess.run(
-        [sys.executable, __file__, "--load", url, "--concurrency", str(concurrency), "--warmup", str(warmup),
-         "--duration", str(duration)],
-        capture_output=True, text=True, timeout=warmup + duration + 120, check=True,
+        [
+            sys.executable,
+            __file__,
+            "--load",
+            url,
+            "--concurrency",
+            str(concurrency),
+            "--warmup",
+            str(warmup),
+            "--duration",
+            str(duration),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=warmup + duration + 120,
+        check=True,
     )
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
@@ -137,14 +152,24 @@ def run_load(url: str, concurrency: int, warmup: float, duration: float) -> dict
 # -- servers ---------------------------------------------------------------------------------
 
 
-
 def bench_restate_lab(args: argparse.Namespace) -> dict[int, dict[str, Any]]:
     import httpx
 
     port, admin_port = free_port(), free_port()
     proc = subprocess.Popen(
-        ["restate-lab", "serve", f"{Path(__file__).relative_to(ROOT)}:app", "--port", str(port), "--admin-port",
-         str(admin_port)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            "restate-lab",
+            "serve",
+            f"{Path(__file__).relative_to(ROOT)}:app",
+            "--port",
+            str(port),
+            "--admin-port",
+            str(admin_port),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         url = f"http://127.0.0.1:{port}/Greeter/greet"
@@ -180,8 +205,10 @@ def bench_real_server(args: argparse.Namespace) -> dict[int, dict[str, Any]]:
 
 
 def _row(name: str, c: int, r: dict[str, Any]) -> str:
-    return (f"{name:<22} {c:>4} {r['rps']:>10.0f} {r['p50_ms']:>9.2f} {r['p99_ms']:>9.2f} {r['mean_ms']:>9.2f} "
-            f"{r['requests']:>9} {r['errors']:>6}")
+    return (
+        f"{name:<22} {c:>4} {r['rps']:>10.0f} {r['p50_ms']:>9.2f} {r['p99_ms']:>9.2f} {r['mean_ms']:>9.2f} "
+        f"{r['requests']:>9} {r['errors']:>6}"
+    )
 
 
 def report(args: argparse.Namespace, lab: dict[int, dict[str, Any]], real: dict[int, dict[str, Any]]) -> str:
@@ -207,9 +234,11 @@ def report(args: argparse.Namespace, lab: dict[int, dict[str, Any]], real: dict[
         ratio = lab[c]["rps"] / real[c]["rps"] if real[c]["rps"] else float("inf")
         p99_ok = lab[c]["p99_ms"] <= real[c]["p99_ms"]
         verdict = "meets" if ratio >= 3 and p99_ok else "BELOW"
-        lines.append(f"{c:>3} connections: req/s ratio restate-lab / real = {ratio:.2f}x; p99 "
-                     f"{lab[c]['p99_ms']:.2f} vs {real[c]['p99_ms']:.2f} ms ({'no worse' if p99_ok else 'worse'})"
-                     f" -> {verdict} the goal (>= 3x req/s, p99 no worse)")
+        lines.append(
+            f"{c:>3} connections: req/s ratio restate-lab / real = {ratio:.2f}x; p99 "
+            f"{lab[c]['p99_ms']:.2f} vs {real[c]['p99_ms']:.2f} ms ({'no worse' if p99_ok else 'worse'})"
+            f" -> {verdict} the goal (>= 3x req/s, p99 no worse)"
+        )
     return "\n".join(lines) + "\n"
 
 

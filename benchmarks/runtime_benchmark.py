@@ -57,8 +57,14 @@ def prepared_request() -> bytes:
     """Start message + input command for one invocation, as the server would send them."""
     inv_id = InvocationId.new(1)
     start = start_message(
-        invocation_id=inv_id.raw, debug_id=str(inv_id), known_entries=1, state=[], key=None,
-        retry_count=0, duration_since_last_stored_entry_ms=0, random_seed=42,
+        invocation_id=inv_id.raw,
+        debug_id=str(inv_id),
+        known_entries=1,
+        state=[],
+        key=None,
+        retry_count=0,
+        duration_since_last_stored_entry_ms=0,
+        random_seed=42,
     )
     return start.encode() + input_command([], b"1").encode()
 
@@ -66,10 +72,18 @@ def prepared_request() -> bytes:
 async def direct_invoke(app: Any, body: bytes) -> None:
     """One invocation straight into the SDK's ASGI app; checks that it answered Output + End."""
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": "/invoke/Bench/noop", "raw_path": b"/invoke/Bench/noop", "query_string": b"", "root_path": "",
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/invoke/Bench/noop",
+        "raw_path": b"/invoke/Bench/noop",
+        "query_string": b"",
+        "root_path": "",
         "headers": [(b"content-type", CONTENT_TYPE.encode()), (b"accept", CONTENT_TYPE.encode())],
-        "client": ("127.0.0.1", 0), "server": ("127.0.0.1", 0),
+        "client": ("127.0.0.1", 0),
+        "server": ("127.0.0.1", 0),
     }
     sent = False
     out = bytearray()
@@ -244,8 +258,15 @@ async def _count_suspended(lab: LocalRestate) -> int:
 def measure(seconds: float, concurrency: int, rounds: int) -> dict[str, list[Rate]]:
     """Alternate floor and runtime for ``rounds`` rounds, so both see the same machine load."""
     floor, rt, rr = Floor(), Runtime(), Runtime(http2=False)
-    figures: dict[str, list[Rate]] = {"floor_conc": [], "rt_conc": [], "rr_conc": [],
-                                      "floor_seq": [], "rt_seq": [], "rr_seq": [], "rt_send": []}
+    figures: dict[str, list[Rate]] = {
+        "floor_conc": [],
+        "rt_conc": [],
+        "rr_conc": [],
+        "floor_seq": [],
+        "rt_seq": [],
+        "rr_seq": [],
+        "rt_send": [],
+    }
     try:
         floor.concurrent(0.3, concurrency)
         rt.concurrent(0.3, concurrency)
@@ -288,10 +309,13 @@ def report(figures: dict[str, list[Rate]], seconds: float, rounds: int, concurre
     for label, kind in rows:
         f, r, q = cpu[f"floor_{kind}"], cpu[f"rt_{kind}"], cpu[f"rr_{kind}"]
         lines.append(f"{label:32}{f:>20.0f}/s{r:>13.0f}/s{r / f:>8.0%}{q:>16.0f}/s{q / f:>8.0%}")
-    lines += ["", "blocking send to a trivial object handler (64 keys), counted once every invocation has run",
-              f"{'':32}{'per wall s':>12}{'per CPU s':>12}{'/ blocking call (wall, CPU)':>30}",
-              f"{'send (blocking)':32}{wall['rt_send']:>10.0f}/s{cpu['rt_send']:>10.0f}/s"
-              f"{wall['rt_send'] / wall['rt_seq']:>15.0%}{cpu['rt_send'] / cpu['rt_seq']:>8.0%}"]
+    lines += [
+        "",
+        "blocking send to a trivial object handler (64 keys), counted once every invocation has run",
+        f"{'':32}{'per wall s':>12}{'per CPU s':>12}{'/ blocking call (wall, CPU)':>30}",
+        f"{'send (blocking)':32}{wall['rt_send']:>10.0f}/s{cpu['rt_send']:>10.0f}/s"
+        f"{wall['rt_send'] / wall['rt_seq']:>15.0%}{cpu['rt_send'] / cpu['rt_seq']:>8.0%}",
+    ]
     return "\n".join(lines)
 
 
@@ -300,11 +324,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.5, help="length of each measurement")
     parser.add_argument("--rounds", type=int, default=4, help="alternating floor/runtime rounds; best is kept")
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--suspended", type=int, default=20_000,
-                        help="invocations suspended on a sleep for the memory figure (0: skip it)")
+    parser.add_argument(
+        "--suspended",
+        type=int,
+        default=20_000,
+        help="invocations suspended on a sleep for the memory figure (0: skip it)",
+    )
     parser.add_argument("--out", default=None, help="write the report here too")
-    parser.add_argument("--serve-gc", action="store_true",
-                        help="tune the collector as `restate-lab serve` does (restate_lab.cli.tune_gc_for_serving)")
+    parser.add_argument(
+        "--serve-gc",
+        action="store_true",
+        help="tune the collector as `restate-lab serve` does (restate_lab.cli.tune_gc_for_serving)",
+    )
     args = parser.parse_args()
     if args.serve_gc:
         from restate_lab.cli import tune_gc_for_serving

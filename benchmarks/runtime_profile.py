@@ -50,8 +50,10 @@ def split(rt: Runtime, load: Callable[[], Rate], collector: CollectorClock) -> s
     portal = rt.lab.portal.call(_thread_cpu()) - portal_before
     caller = time.thread_time() - caller_before
     us = 1e6 / rate.n
-    return (f"{rate.cpu * us:8.1f} us{portal * us:10.1f} us{caller * us:10.1f} us"
-            f"{collector.seconds * us:10.1f} us ({collector.runs} runs)")
+    return (
+        f"{rate.cpu * us:8.1f} us{portal * us:10.1f} us{caller * us:10.1f} us"
+        f"{collector.seconds * us:10.1f} us ({collector.runs} runs)"
+    )
 
 
 def main() -> None:

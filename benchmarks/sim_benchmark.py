@@ -105,14 +105,23 @@ def bare_simpy(n: int, seed: int) -> int:
 def restate_lab_sim(n: int, seed: int, keys: int = KEYS, record_queues: bool = True) -> Simulation:
     """The same load through restate_lab.sim (rules from restate_lab.rules, rows recorded)."""
     workload = Workload(
-        "Obj", "run", Poisson(RATE_PER_S), count=n, keys=Uniform(keys),
-        idempotency_fraction=IDEM_FRACTION, client_retry_probability=CLIENT_RETRY_P,
-        client_retry_after=Exponential(CLIENT_RETRY_AFTER_MS), delay=Exponential(DELAY_MS),
+        "Obj",
+        "run",
+        Poisson(RATE_PER_S),
+        count=n,
+        keys=Uniform(keys),
+        idempotency_fraction=IDEM_FRACTION,
+        client_retry_probability=CLIENT_RETRY_P,
+        client_retry_after=Exponential(CLIENT_RETRY_AFTER_MS),
+        delay=Exponential(DELAY_MS),
     )
-    behaviour = HandlerBehaviour(service_time=Exponential(SERVICE_MS), failure_probability=FAIL_P,
-                                 retry_policy=POLICY, idempotency_retention_ms=RETENTION_MS)
-    return Simulation(OBJECT, {"Obj/run": behaviour}, workloads=[workload], seed=seed,
-                      record_queues=record_queues)
+    behaviour = HandlerBehaviour(
+        service_time=Exponential(SERVICE_MS),
+        failure_probability=FAIL_P,
+        retry_policy=POLICY,
+        idempotency_retention_ms=RETENTION_MS,
+    )
+    return Simulation(OBJECT, {"Obj/run": behaviour}, workloads=[workload], seed=seed, record_queues=record_queues)
 
 
 def _best_of_interleaved(runs: int, *fns: Any) -> list[tuple[float, float]]:
@@ -133,8 +142,7 @@ def _best_of_interleaved(runs: int, *fns: Any) -> list[tuple[float, float]]:
 def main() -> None:
     lines = [
         "restate_lab simulator benchmark",
-        f"python {platform.python_version()}, simpy {simpy.__version__}, {platform.machine()}, "
-        f"{platform.system()}",
+        f"python {platform.python_version()}, simpy {simpy.__version__}, {platform.machine()}, {platform.system()}",
         "",
         f"keyed-queue load: {N} invocations, {KEYS} keys, {RATE_PER_S:.0f}/s Poisson, exp({SERVICE_MS} ms) work,",
         f"  every request delayed exp({DELAY_MS} ms), {FAIL_P:.0%} attempts fail (back-off 10 ms x2),",

@@ -38,8 +38,9 @@ CONCURRENCY = 16
 
 
 def _mix(n: int) -> list[tuple[str, str, str | None, Any]]:
-    return [("Counter", "add", f"k{i % 1000}", 1) if i % 4 == 3 else ("Greeter", "greet", None, f"n{i}")
-            for i in range(n)]
+    return [
+        ("Counter", "add", f"k{i % 1000}", 1) if i % 4 == 3 else ("Greeter", "greet", None, f"n{i}") for i in range(n)
+    ]
 
 
 def load_lab(lab: LocalRestate, n: int) -> float:
@@ -100,8 +101,9 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
 
 def http_query(admin_url: str, sql: str) -> Callable[[], Any]:
     def run() -> Any:
-        response = httpx.post(admin_url + "/query", json={"query": sql}, headers={"accept": "application/json"},
-                              timeout=300)
+        response = httpx.post(
+            admin_url + "/query", json={"query": sql}, headers={"accept": "application/json"}, timeout=300
+        )
         response.raise_for_status()
         return sorted(response.json()["rows"], key=lambda r: sorted(r.items()))
 
@@ -141,7 +143,8 @@ def report(results: list[tuple[str, dict[str, Any] | str]], repeat: int) -> str:
         f"restate_lab SQL introspection benchmark: median of {repeat} runs after a warm-up, ms per query",
         f"python {platform.python_version()}, {os.cpu_count()} cpus, {time.strftime('%Y-%m-%d %H:%M')}",
         "",
-        f"{'target':<34}{'invocations':>12}{'load s':>9}" + "".join(f"{q + ' (HTTP)':>26}" for q in QUERIES)
+        f"{'target':<34}{'invocations':>12}{'load s':>9}"
+        + "".join(f"{q + ' (HTTP)':>26}" for q in QUERIES)
         + "".join(f"{q + ' (frame)':>26}" for q in QUERIES),
     ]
     for label, res in results:

@@ -38,10 +38,18 @@ SCENARIO: dict[str, Any] = {
     "services": [{"name": "Obj", "ty": "VIRTUAL_OBJECT", "handlers": [{"name": "run", "ty": "EXCLUSIVE"}]}],
     "retry_policy": {"initial_interval_ms": 10, "factor": 2.0, "max_interval_ms": 1_000, "max_attempts": None},
     "behaviours": {"Obj/run": {"service_time": {"kind": "exponential", "mean_ms": 5}}},
-    "workloads": [{"service": "Obj", "handler": "run", "count": COUNT,
-                   "arrivals": {"kind": "poisson", "rate_per_s": 2_000}, "keys": {"kind": "uniform", "n": 1_000},
-                   "idempotency_fraction": 0.3, "client_retry_probability": 0.2,
-                   "client_retry_after": {"kind": "exponential", "mean_ms": 200}}],
+    "workloads": [
+        {
+            "service": "Obj",
+            "handler": "run",
+            "count": COUNT,
+            "arrivals": {"kind": "poisson", "rate_per_s": 2_000},
+            "keys": {"kind": "uniform", "n": 1_000},
+            "idempotency_fraction": 0.3,
+            "client_retry_probability": 0.2,
+            "client_retry_after": {"kind": "exponential", "mean_ms": 200},
+        }
+    ],
     "record_queues": False,
 }
 GRID = {
@@ -104,8 +112,17 @@ def main(rounds: int) -> None:
     print(*lines, sep="\n", flush=True)
 
     started = time.perf_counter()
-    with LocalCluster(n_workers=WORKERS, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0", preload=["restate_lab.sim.sweep"]) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=WORKERS,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=":0",
+            preload=["restate_lab.sim.sweep"],
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         client.wait_for_workers(WORKERS, timeout=120)
         startup = time.perf_counter() - started
         runs: dict[str, list[tuple[pd.DataFrame, float]]] = {"serial": [], "processes": [], "dask": []}
@@ -115,8 +132,11 @@ def main(rounds: int) -> None:
                 load = os.getloadavg()[0]
                 frame = sweep(SCENARIO, grid=GRID, executor=executor, workers=WORKERS, progress=False)
                 runs[name].append((frame, load))
-                print(f"  round {round_ + 1} {name:<9}: {frame.attrs['sweep']['wall_s']:6.1f} s "
-                      f"(load {load:.1f} at start)", flush=True)
+                print(
+                    f"  round {round_ + 1} {name:<9}: {frame.attrs['sweep']['wall_s']:6.1f} s "
+                    f"(load {load:.1f} at start)",
+                    flush=True,
+                )
     serial_frame = runs["serial"][0][0]
     for name in ("processes", "dask"):
         for frame, _ in runs[name]:
@@ -129,7 +149,8 @@ def main(rounds: int) -> None:
     base = serial.attrs["sweep"]["wall_s"]
     submitted = int(serial["submitted"].sum())
     rows = [
-        "every round, wall seconds: " + "; ".join(
+        "every round, wall seconds: "
+        + "; ".join(
             f"{name} " + ", ".join(f"{f.attrs['sweep']['wall_s']:.1f}" for f, _ in runs[name]) for name in runs
         ),
         "best rounds:",
@@ -140,8 +161,10 @@ def main(rounds: int) -> None:
         frame, load = best(name)
         wall = frame.attrs["sweep"]["wall_s"]
         cost, share = overhead(frame, WORKERS)
-        rows.append(f"  {label:<23}: {wall:7.1f} s   speed-up {base / wall:4.2f}x (goal >= 1.8x)   "
-                    f"overhead {cost * 1000:5.0f} ms a point = {share:5.1%} of a point (goal < 5 %)")
+        rows.append(
+            f"  {label:<23}: {wall:7.1f} s   speed-up {base / wall:4.2f}x (goal >= 1.8x)   "
+            f"overhead {cost * 1000:5.0f} ms a point = {share:5.1%} of a point (goal < 5 %)"
+        )
         rows.append(f"  {'':<23}  ({per_point(frame)}; load {load:.1f})")
     rows += [
         f"  Dask cluster start-up  : {startup:7.1f} s   (2 worker processes, restate_lab preloaded; not in the sweep)",
@@ -150,8 +173,9 @@ def main(rounds: int) -> None:
         f"p99 {serial['p99_latency_ms'].min():.1f}..{serial['p99_latency_ms'].max():.1f} virtual ms",
         "",
         f"load after: {uptime()}; CPU pressure {cpu_pressure()}",
-        "each simulation got, in its best round: " + ", ".join(
-            f"{name} {busy_note(best(name)[0])}" for name in runs) + ". Well below 100 % means the machine was "
+        "each simulation got, in its best round: "
+        + ", ".join(f"{name} {busy_note(best(name)[0])}" for name in runs)
+        + ". Well below 100 % means the machine was "
         "shared with other work and the speed-ups measure that contention, not the sweep.",
     ]
     print(*rows, sep="\n", flush=True)

@@ -11,8 +11,9 @@ from typing import Any
 from restate_lab.api import DEFAULT_TIMEOUT, IngressApi
 
 
-def connect(x: Any, *, admin_url: str | None = None, timeout: float | None = DEFAULT_TIMEOUT,
-            **options: Any) -> IngressApi:
+def connect(
+    x: Any, *, admin_url: str | None = None, timeout: float | None = DEFAULT_TIMEOUT, **options: Any
+) -> IngressApi:
     """The target for ``x``, ready to use (close it, or use it as a context manager).
 
     * an ingress URL (``"http://127.0.0.1:8080"``, with ``admin_url=`` for managing and frames)

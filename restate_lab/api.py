@@ -157,7 +157,12 @@ class IngressApi(Protocol):
         ...
 
     def attach_idempotent(
-        self, service: str, handler: str, idempotency_key: str, *, key: str | None = None,
+        self,
+        service: str,
+        handler: str,
+        idempotency_key: str,
+        *,
+        key: str | None = None,
         timeout: float | None = None,
     ) -> Any:
         """Wait for the result of the invocation an idempotency key started."""

@@ -26,8 +26,11 @@ from restate_lab.rules.admission import (
 from restate_lab.rules.targets import HandlerType, ServiceType
 
 #: The admin API's spelling of each service kind.
-SERVICE_KINDS = {ServiceType.SERVICE: "Service", ServiceType.VIRTUAL_OBJECT: "VirtualObject",
-                 ServiceType.WORKFLOW: "Workflow"}
+SERVICE_KINDS = {
+    ServiceType.SERVICE: "Service",
+    ServiceType.VIRTUAL_OBJECT: "VirtualObject",
+    ServiceType.WORKFLOW: "Workflow",
+}
 #: The admin API's spelling of each handler kind.
 HANDLER_KINDS = {HandlerType.SHARED: "Shared", HandlerType.EXCLUSIVE: "Exclusive", HandlerType.WORKFLOW: "Workflow"}
 
@@ -151,7 +154,10 @@ class Catalogue:
             model = ServiceModel(name, ty, concurrency=(concurrency or {}).get(name), raw=entry)
             for handler in entry.get("handlers", []):
                 model.handlers[handler["name"]] = HandlerModel(
-                    name, handler["name"], ty, handler_type(handler.get("ty")),
+                    name,
+                    handler["name"],
+                    ty,
+                    handler_type(handler.get("ty")),
                     input_schema=handler.get("input_json_schema"),
                     output_schema=handler.get("output_json_schema"),
                     documentation=handler.get("documentation"),

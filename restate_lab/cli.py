@@ -65,6 +65,7 @@ class _Stop(Exception):
 
 def _stop_on_signals() -> None:
     """Turn SIGTERM and SIGHUP into a clean stop, so a killed terminal or ``kill`` leaves nothing behind."""
+
     def stop(signum: int, _frame: object) -> None:
         raise _Stop(signal.Signals(signum).name)
 
@@ -91,8 +92,9 @@ def _serve(args: argparse.Namespace, target: str) -> int:
     options: dict[str, Any] = {"clock": "virtual"} if args.virtual_time else {}
     lab = LocalRestate(app, data_dir=args.data_dir, http2=False if args.request_response else None, **options)
     try:
-        server = LabServer(lab, host=args.host, port=args.port, admin_port=args.admin_port,
-                           log_level=args.log_level).start()
+        server = LabServer(
+            lab, host=args.host, port=args.port, admin_port=args.admin_port, log_level=args.log_level
+        ).start()
     except OSError as exc:
         lab.close()
         print(f"restate-lab: {exc}", file=sys.stderr)
@@ -168,15 +170,24 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--port", type=int, default=8080, help="ingress port (default 8080)")
         cmd.add_argument("--admin-port", type=int, default=9070, help="admin API port (default 9070)")
         cmd.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
-        cmd.add_argument("--data-dir", default=None,
-                         help="durable mode: keep invocations, journals and state in DIR (SQLite) and resume "
-                              "unfinished invocations on start; in-memory when omitted")
-        cmd.add_argument("--virtual-time", action="store_true",
-                         help="run on virtual time: whenever nothing runs, time skips to the next sleep, "
-                              "delayed send or back-off (a 30-day sleep ends at once)")
-        cmd.add_argument("--request-response", action="store_true",
-                         help="drive the services in request-response mode (a suspension at every await the "
-                              "runtime cannot answer at once) instead of as bidirectional streams, the default")
+        cmd.add_argument(
+            "--data-dir",
+            default=None,
+            help="durable mode: keep invocations, journals and state in DIR (SQLite) and resume "
+            "unfinished invocations on start; in-memory when omitted",
+        )
+        cmd.add_argument(
+            "--virtual-time",
+            action="store_true",
+            help="run on virtual time: whenever nothing runs, time skips to the next sleep, "
+            "delayed send or back-off (a 30-day sleep ends at once)",
+        )
+        cmd.add_argument(
+            "--request-response",
+            action="store_true",
+            help="drive the services in request-response mode (a suspension at every await the "
+            "runtime cannot answer at once) instead of as bidirectional streams, the default",
+        )
     real = sub.add_parser("real", help="serve TARGET through the real Restate Server (the oracle)")
     real.add_argument("target", help="path/to/file.py:attr or package.module:attr")
     real.add_argument("--port", type=int, default=None, help="ingress port (default: a free port)")

@@ -7,6 +7,7 @@ cd "$ROOT"
 PY="${PYTHON:-python3}"
 bash scripts/bootstrap.sh --test
 echo "== ruff check" && "$PY" -m ruff check .
+echo "== ruff format --check" && "$PY" -m ruff format --check .
 echo "== mypy (strict)" && "$PY" -m mypy
 echo "== architecture contracts (import-linter)" && "$PY" -c "import sys; from importlinter.cli import lint_imports_command as lint; sys.exit(lint())"
 echo "== doctests" && "$PY" -m pytest -q -p no:nbmake -o addopts="--strict-markers" --doctest-modules restate_lab

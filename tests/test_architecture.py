@@ -111,7 +111,7 @@ def test_no_two_sibling_packages_or_modules_import_each_other(graph: grimp.Impor
             prefix = package + "."
             if not module.startswith(prefix):
                 return None
-            child = prefix + module[len(prefix):].split(".")[0]
+            child = prefix + module[len(prefix) :].split(".")[0]
             return child if child in children else None
 
         sibling_edges: dict[str, set[str]] = defaultdict(set)

@@ -8,9 +8,20 @@ import pytest
 import restate_lab
 
 EXPECTED = {
-    "IngressApi", "LocalRestate", "RestateClient", "RestateError", "RetryPolicy", "SendReceipt",
-    "SimulatedRestate", "Simulation", "Target", "__version__",
-    "InvocationTimeout", "NotSupportedByTarget", "connect", "Catalogue",
+    "IngressApi",
+    "LocalRestate",
+    "RestateClient",
+    "RestateError",
+    "RetryPolicy",
+    "SendReceipt",
+    "SimulatedRestate",
+    "Simulation",
+    "Target",
+    "__version__",
+    "InvocationTimeout",
+    "NotSupportedByTarget",
+    "connect",
+    "Catalogue",
 }
 #: Heavy libraries that only a frame, a plot or a widget may import.
 HEAVY = ("pandas", "matplotlib", "ipywidgets")

@@ -305,15 +305,23 @@ class AdminApp:
         try:
             port = parts.port
         except ValueError:  # out of range: the connection is refused, as on the real server
-            reason = "h2 pool connection error: Connection refused (os error 111)" if http2 else (
-                "unable to reach the remote endpoint.\nReason: client error (Connect) caused by: tcp connect "
-                "error caused by: Connection refused (os error 111)")
+            reason = (
+                "h2 pool connection error: Connection refused (os error 111)"
+                if http2
+                else (
+                    "unable to reach the remote endpoint.\nReason: client error (Connect) caused by: tcp connect "
+                    "error caused by: Connection refused (os error 111)"
+                )
+            )
             return error_reply(500, f"[META0003] [META0003] error when calling '{uri}': {reason}", "META0003")
         if parts.scheme not in ("http", "https"):
             # Neither scheme has a default port, so the server's HTTP client gives up before connecting.
-            reason = ("h2 pool connection error: missing port number" if http2 and port is None else
-                      "unable to reach the remote endpoint.\nReason: client error (Connect) caused by: "
-                      f"unsupported scheme {parts.scheme}")
+            reason = (
+                "h2 pool connection error: missing port number"
+                if http2 and port is None
+                else "unable to reach the remote endpoint.\nReason: client error (Connect) caused by: "
+                f"unsupported scheme {parts.scheme}"
+            )
             return error_reply(500, f"[META0003] [META0003] error when calling '{uri}': {reason}", "META0003")
         try:
             async with httpx.AsyncClient(http1=not http2, http2=http2, timeout=10.0) as client:

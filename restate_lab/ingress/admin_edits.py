@@ -42,6 +42,7 @@ def normalize_uri(uri: str) -> str | None:
         return None
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
 
+
 #: Where a service remembers its handlers' own privacy once ``public`` has been patched.
 _OWN_PRIVACY = "x-restate-lab-handler-privacy"
 _DESERIALIZE = "Failed to deserialize the JSON body into the target type: "
@@ -282,7 +283,6 @@ async def edit_deployment(app: AdminRoutes, method: str, dp_id: str, scope: Any,
         return error_reply(404, f"The requested deployment '{dp_id}' does not exist")
     uri = request.get("uri")
     if isinstance(uri, str):
-
         try:
             normalized = normalize_uri(uri)
         except ValueError:

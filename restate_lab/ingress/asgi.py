@@ -49,8 +49,14 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def respond(send: Send, status: int, body: bytes = b"", headers: list[tuple[bytes, bytes]] | None = None,
-                  *, head_only: bool = False) -> None:
+async def respond(
+    send: Send,
+    status: int,
+    body: bytes = b"",
+    headers: list[tuple[bytes, bytes]] | None = None,
+    *,
+    head_only: bool = False,
+) -> None:
     """Send a whole answer with its ``content-length`` (as the real ingress does; HTTP/1.0 needs it).
 
     204 and 304 answers carry no body; ``head_only`` (a HEAD request) sends the length but no body.

@@ -64,8 +64,14 @@ async def respond_result(send: Send, engine: Engine, inv: Invocation, result: Re
     if isinstance(result, Failure):
         if 100 <= result.code < 200:
             # No 1xx status can end an answer: the real server answers a bare 500 (no headers, no body).
-            await send({"type": "http.response.start", "status": 500, "headers": [(b"content-length", b"0")],
-                        "restate_lab.bare": True})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [(b"content-length", b"0")],
+                    "restate_lab.bare": True,
+                }
+            )
             await send({"type": "http.response.body", "body": b""})
             return
         headers += [(b"x-restate-error-source", b"invocation"), *JSON_HEADERS]
@@ -109,8 +115,9 @@ def _check_input(handler: HandlerMeta, content_type: str | None, body: bytes) ->
         if body or content_type is not None:
             shown = f"Some({_debug_str(content_type)})" if content_type is not None else "None"
             raise RestateError(
-                400, f"input validation error: Expected body and content-type to be empty, "
-                f"but wasn't with content-type '{shown}'"
+                400,
+                f"input validation error: Expected body and content-type to be empty, "
+                f"but wasn't with content-type '{shown}'",
             )
         return
     if content_type is None:
@@ -149,8 +156,9 @@ def handler_headers(scope: Scope) -> list[tuple[str, str]]:
 
 def delay_parameter(scope: Scope) -> str | None:
     """The first ``delay`` query parameter, its name compared case-insensitively (form-urlencoded)."""
-    for name, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True,
-                                 encoding="utf-8", errors="replace"):
+    for name, value in parse_qsl(
+        scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="replace"
+    ):
         if name.lower() == "delay":
             return str(value)
     return None
@@ -165,8 +173,9 @@ async def invoke(engine: Engine, scope: Scope, receive: Receive, send: Send, tar
     idempotency_key = first_header(scope, b"idempotency-key")
     if idempotency_key is not None and handler.ty is HandlerType.WORKFLOW:
         raise RestateError(
-            400, "cannot use the idempotency key with workflow handlers. "
-            "The handler invocation will already be idempotent by the workflow key itself."
+            400,
+            "cannot use the idempotency key with workflow handlers. "
+            "The handler invocation will already be idempotent by the workflow key itself.",
         )
     if scope["method"] not in ("GET", "POST"):
         raise METHOD_NOT_ALLOWED
@@ -187,8 +196,11 @@ async def invoke(engine: Engine, scope: Scope, receive: Receive, send: Send, tar
             )
         if not fits_execution_time(engine.now_ms(), delay_ms):
             # The real server drops the connection here; a clear 400 loses nothing (README, deliberate).
-            raise RestateError(400, f"bad delay query parameter, must be a ISO8601 duration: the execution time "
-                               f"of '{delay}' would be after the year 9999")
+            raise RestateError(
+                400,
+                f"bad delay query parameter, must be a ISO8601 duration: the execution time "
+                f"of '{delay}' would be after the year 9999",
+            )
     if is_send:
         accepted = ops.send(engine, target, body, headers, idempotency_key, delay_ms)
         inv = accepted.invocation

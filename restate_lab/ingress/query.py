@@ -117,8 +117,14 @@ def _answer(snap: Snapshot, sql: str, as_json: bool) -> bytes:
     return json_body(table) if as_json else arrow_stream(table)
 
 
-async def _reply(scope: Scope, send: Send, status: int, body: bytes, content_type: str | None,
-                 extra: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _reply(
+    scope: Scope,
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: str | None,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     headers = list(extra or [])
     if content_type is not None:
         headers.append((b"content-type", content_type.encode()))
@@ -139,8 +145,9 @@ def make_query_app(engine: Engine) -> ASGIApp:
         body = await read_body(receive)
         ctype = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
         if ctype != "application/json":
-            await _reply(scope, send, 415, b"Expected request with `Content-Type: application/json`",
-                         "text/plain; charset=utf-8")
+            await _reply(
+                scope, send, 415, b"Expected request with `Content-Type: application/json`", "text/plain; charset=utf-8"
+            )
             return
         try:
             sql = parse_query_request(body)

@@ -41,4 +41,3 @@ def not_allowed(allow: str) -> Reply:
 
 
 NOT_FOUND = Reply(404)
-

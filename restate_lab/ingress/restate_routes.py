@@ -66,8 +66,9 @@ def lookup_by_id(engine: Engine, text: str) -> Lookup:
     return Lookup(engine, inv_id, engine.find(str(inv_id)))
 
 
-def lookup_idempotent(engine: Engine, service: str, key: str | None, handler: str, idem: str,
-                      *, unknown_service_ok: bool = False) -> Lookup:
+def lookup_idempotent(
+    engine: Engine, service: str, key: str | None, handler: str, idem: str, *, unknown_service_ok: bool = False
+) -> Lookup:
     """An idempotent request's invocation; ``POST /restate/lookup`` computes the id even for unknown services."""
     meta = engine.services.get(service)
     if meta is None and not unknown_service_ok:
@@ -102,15 +103,22 @@ def _lookup_from_json(engine: Engine, body: bytes, verb: str) -> Lookup:
         if kind == "invocation":
             return lookup_by_id(engine, str(spec["invocationId"]))
         if kind == "idempotentInvocation":
-            return lookup_idempotent(engine, str(spec["service"]), spec.get("key"), str(spec["handler"]),
-                                     str(spec["idempotencyKey"]), unknown_service_ok=True)
+            return lookup_idempotent(
+                engine,
+                str(spec["service"]),
+                spec.get("key"),
+                str(spec["handler"]),
+                str(spec["idempotencyKey"]),
+                unknown_service_ok=True,
+            )
         if kind == "workflow":
             return lookup_workflow(engine, str(spec["workflowName"]), str(spec["workflowKey"]))
     except KeyError as exc:
         raise RestateError(400, f"cannot read body: invalid {what}: missing field `{exc.args[0]}`") from exc
     raise RestateError(
-        400, f"cannot read body: invalid {what}: unknown variant '{kind}', "
-        "expected one of 'workflow', 'idempotentInvocation', 'invocation'"
+        400,
+        f"cannot read body: invalid {what}: unknown variant '{kind}', "
+        "expected one of 'workflow', 'idempotentInvocation', 'invocation'",
     )
 
 
@@ -195,11 +203,11 @@ async def _invocation(engine: Engine, method: str, send: Send, rest: list[str]) 
     action = _need(rest, index, bad)
     _action(action, method, "GET")
     await lookup_idempotent(engine, service, key, segment_text(handler), segment_text(idem)).answer(
-        send, action == "attach")
+        send, action == "attach"
+    )
 
 
-async def _awakeable(engine: Engine, scope: Scope, receive: Receive, send: Send, method: str,
-                     rest: list[str]) -> None:
+async def _awakeable(engine: Engine, scope: Scope, receive: Receive, send: Send, method: str, rest: list[str]) -> None:
     bad = RestateError(400, AWAKEABLES_PATH)
     _need(rest, 0, bad)
     _action(_need(rest, 1, bad), method, "POST", ("resolve", "reject"))
@@ -231,8 +239,9 @@ def _versioned_target(engine: Engine, rest: list[str]) -> Target:
     return Target(service, segment_text(handler), key)
 
 
-async def _versioned_lookup(engine: Engine, scope: Scope, receive: Receive, send: Send, method: str, verb: str,
-                            rest: list[str]) -> None:
+async def _versioned_lookup(
+    engine: Engine, scope: Scope, receive: Receive, send: Send, method: str, verb: str, rest: list[str]
+) -> None:
     if verb != "lookup" and len(rest) == 1:
         lookup = lookup_by_id(engine, rest[0])  # the id is part of the path: parsed before the method
         _method(method, "GET")

@@ -35,8 +35,15 @@ def _admin_app(lab: LocalRestate, ingress_url: str) -> Any:
 class LabServer:
     """The ingress (default :8080) and admin API (default :9070) of a ``LocalRestate``."""
 
-    def __init__(self, lab: LocalRestate, *, host: str = "127.0.0.1", port: int = 8080,
-                 admin_port: int | None = 9070, log_level: str = "warning") -> None:
+    def __init__(
+        self,
+        lab: LocalRestate,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        admin_port: int | None = 9070,
+        log_level: str = "warning",
+    ) -> None:
         self.lab = lab
         self.host = host
         self.port = port
@@ -48,9 +55,18 @@ class LabServer:
     def _config(self, app: Any, port: int, *, ingress: bool = False) -> uvicorn.Config:
         # The ingress answers unparsable requests and status codes up to 999 as the real server does.
         http: Any = IngressHttpProtocol if ingress else "auto"
-        return uvicorn.Config(app, host=self.host, port=port, log_level=self.log_level, lifespan="on",
-                              access_log=False, timeout_keep_alive=30, h11_max_incomplete_event_size=None,
-                              http=http, server_header=False)
+        return uvicorn.Config(
+            app,
+            host=self.host,
+            port=port,
+            log_level=self.log_level,
+            lifespan="on",
+            access_log=False,
+            timeout_keep_alive=30,
+            h11_max_incomplete_event_size=None,
+            http=http,
+            server_header=False,
+        )
 
     async def _start(self) -> None:
         engine = self.lab.engine

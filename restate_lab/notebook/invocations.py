@@ -168,11 +168,13 @@ class InvocationsView(w.VBox):  # type: ignore[misc]
         """Read the invocations again with the current filters; keeps the selection when it is still there."""
         with self._lock:
             try:
-                frame = invocations_frame_from_rows(self.target.invocations(
-                    service=None if self.service == _ALL else self.service,
-                    status=None if self.status == _ALL else self.status,
-                    limit=self.limit,
-                ))
+                frame = invocations_frame_from_rows(
+                    self.target.invocations(
+                        service=None if self.service == _ALL else self.service,
+                        status=None if self.status == _ALL else self.status,
+                        limit=self.limit,
+                    )
+                )
             except Exception as exc:
                 self.message = f"Could not list invocations: {exc}"
                 return self.frame

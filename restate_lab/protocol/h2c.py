@@ -29,9 +29,7 @@ class H2StreamError(Exception):
     """The HTTP/2 exchange failed: connection refused or lost, stream reset, or a non-200 answer."""
 
 
-async def duplex_post(
-    uri: str, path: str, headers: dict[str, str], body: RequestBody
-) -> AsyncIterator[bytes]:
+async def duplex_post(uri: str, path: str, headers: dict[str, str], body: RequestBody) -> AsyncIterator[bytes]:
     """POST ``path`` on ``uri`` over h2c, sending ``body`` chunks (``None`` ends it) while yielding the answer."""
     parts = urlsplit(uri)
     host = parts.hostname or "127.0.0.1"
@@ -47,7 +45,10 @@ async def duplex_post(
     stream_id = conn.get_next_available_stream_id()
     prefix = (parts.path or "").rstrip("/")
     request_headers = [
-        (":method", "POST"), (":scheme", "http"), (":authority", parts.netloc), (":path", prefix + path),
+        (":method", "POST"),
+        (":scheme", "http"),
+        (":authority", parts.netloc),
+        (":path", prefix + path),
         *((k.lower(), v) for k, v in headers.items()),
     ]
     conn.send_headers(stream_id, request_headers)

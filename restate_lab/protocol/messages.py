@@ -23,6 +23,7 @@ from restate_lab.protocol import service_protocol_pb2 as pb
 class WireError(ValueError):
     """Bytes that are not a well-formed message of the type their frame names."""
 
+
 class MessageType(IntEnum):
     START = 0x0000
     SUSPENSION = 0x0001
@@ -185,7 +186,8 @@ class Failure:
 
     def to_proto(self) -> pb.Failure:
         return pb.Failure(
-            code=self.code, message=self.message,
+            code=self.code,
+            message=self.message,
             metadata=[pb.FailureMetadata(key=k, value=v) for k, v in self.metadata],
         )
 
@@ -211,8 +213,9 @@ Result = Value | Failure | Void
 VOID = Void()
 
 
-def result_of(message: Any, oneof: str = "result", *, value: str = "value", failure: str = "failure",
-              void: str | None = "void") -> Result | None:
+def result_of(
+    message: Any, oneof: str = "result", *, value: str = "value", failure: str = "failure", void: str | None = "void"
+) -> Result | None:
     """The result a message carries in its ``oneof`` (a wrapped ``Value``, a ``Failure`` or ``Void``); None if unset."""
     which = message.WhichOneof(oneof)
     if which is None:
@@ -257,8 +260,12 @@ def start_message(
 ) -> Frame:
     """The first message of every attempt; ``state=None`` means partial state (lazy gets)."""
     start = pb.StartMessage(
-        id=invocation_id, debug_id=debug_id, known_entries=known_entries, partial_state=state is None,
-        key=key or "", retry_count_since_last_stored_entry=retry_count,
+        id=invocation_id,
+        debug_id=debug_id,
+        known_entries=known_entries,
+        partial_state=state is None,
+        key=key or "",
+        retry_count_since_last_stored_entry=retry_count,
         duration_since_last_stored_entry=duration_since_last_stored_entry_ms,
         random_seed=random_seed & 0xFFFF_FFFF_FFFF_FFFF,
     )

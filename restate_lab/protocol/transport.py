@@ -24,6 +24,7 @@ DISCOVERY_ACCEPT = ", ".join(f"application/vnd.restate.endpointmanifest.v{v}+jso
 #: How long an in-process app gets to wind down once its attempt is over.
 APP_SHUTDOWN_TIMEOUT_S = 5.0
 
+
 class DeploymentError(Exception):
     """The deployment could not be reached or answered outside the protocol."""
 
@@ -65,13 +66,25 @@ class AsgiTransport:
         self.description = f"in-process ASGI app {type(app).__name__}"
 
     async def _request(
-        self, path: str, method: str, headers: list[tuple[str, str]], http2: bool,
+        self,
+        path: str,
+        method: str,
+        headers: list[tuple[str, str]],
+        http2: bool,
         body: RequestBody,
     ) -> AsyncIterator[tuple[int, dict[str, str], bytes]]:
         scope: dict[str, Any] = {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "2" if http2 else "1.1",
-            "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
-            "query_string": b"", "root_path": "", "client": ("127.0.0.1", 0), "server": ("127.0.0.1", 0),
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "2" if http2 else "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "client": ("127.0.0.1", 0),
+            "server": ("127.0.0.1", 0),
             "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
         }
         chunks: asyncio.Queue[tuple[int, dict[str, str], bytes] | BaseException | None] = asyncio.Queue()
@@ -176,9 +189,7 @@ class AsgiTransport:
         if not bidi:
             yield await self._request_response(service, handler, headers, body)
             return
-        async for status, _headers, chunk in self._request(
-            f"/invoke/{service}/{handler}", "POST", headers, bidi, body
-        ):
+        async for status, _headers, chunk in self._request(f"/invoke/{service}/{handler}", "POST", headers, bidi, body):
             if status != 200:
                 raise DeploymentError(f"deployment answered HTTP {status} for {service}/{handler}")
             yield chunk
@@ -201,9 +212,17 @@ class AsgiTransport:
             request += chunk
         path = f"/invoke/{service}/{handler}"
         scope: dict[str, Any] = {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-            "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
-            "query_string": b"", "root_path": "", "client": ("127.0.0.1", 0), "server": ("127.0.0.1", 0),
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "client": ("127.0.0.1", 0),
+            "server": ("127.0.0.1", 0),
             "headers": [(k.encode(), v.encode()) for k, v in headers],
         }
         answer = bytearray()
@@ -261,7 +280,9 @@ class HttpTransport:
         client = self._clients.get(http2)
         if client is None:
             client = httpx.AsyncClient(
-                http1=not http2, http2=http2, timeout=httpx.Timeout(10.0, read=None),
+                http1=not http2,
+                http2=http2,
+                timeout=httpx.Timeout(10.0, read=None),
                 limits=httpx.Limits(max_connections=256),
             )
             self._clients[http2] = client

@@ -8,7 +8,7 @@ import random
 import struct
 from dataclasses import dataclass, field
 
-_B62 = "0123456789abcdefghijklmnopqrstuvwxyz" "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_B62 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _B62_INDEX = {c: i for i, c in enumerate(_B62)}
 #: Every two-digit string, so encoding takes one division per two digits (ids are made per invocation).
 _B62_PAIRS = [a + b for a in _B62 for b in _B62]
@@ -62,7 +62,7 @@ class InvocationId:
             raise ValueError("bad format")
         if len(text) != len(_INVOCATION_PREFIX) + 33:
             raise ValueError("bad length")
-        body = text[len(_INVOCATION_PREFIX):]
+        body = text[len(_INVOCATION_PREFIX) :]
         if not text.startswith(_INVOCATION_PREFIX) or any(c not in _B62_INDEX for c in body):
             raise ValueError("base62 decode error")
         try:
@@ -83,8 +83,14 @@ class InvocationId:
         return text
 
 
-def invocation_id_for(service: str, handler: str, key: str | None, idempotency_key: str | None,
-                      workflow_run: bool, rng: random.Random | None = None) -> InvocationId:
+def invocation_id_for(
+    service: str,
+    handler: str,
+    key: str | None,
+    idempotency_key: str | None,
+    workflow_run: bool,
+    rng: random.Random | None = None,
+) -> InvocationId:
     """The id Restate gives a new invocation: derived from the target for a workflow run (once per
     workflow id) and for an idempotent request (so a resend after purge or retention gets the same
     id, as on Restate Server), else fresh.
@@ -130,12 +136,15 @@ def parse_awakeable_id(text: str) -> tuple[InvocationId, int]:
         raise ValueError("bad format")
     if prefix == "prom":
         raise ValueError("base62 decode error")
-    body = text[len(_AWAKEABLE_PREFIX):]
+    body = text[len(_AWAKEABLE_PREFIX) :]
     try:
         raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except ValueError as exc:
         raise ValueError("id doesn't match the expected type") from exc
-    if not text.startswith(_AWAKEABLE_PREFIX) or len(raw) != 28 or \
-            base64.urlsafe_b64encode(raw).decode().rstrip("=") != body:
+    if (
+        not text.startswith(_AWAKEABLE_PREFIX)
+        or len(raw) != 28
+        or base64.urlsafe_b64encode(raw).decode().rstrip("=") != body
+    ):
         raise ValueError("id doesn't match the expected type")
     return InvocationId(raw[:24]), int(struct.unpack(">I", raw[24:])[0])

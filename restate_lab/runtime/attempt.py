@@ -125,9 +125,14 @@ async def run_attempt(engine: EngineCore, inv: Invocation, since_stored_ms: int)
     elif not handler.lazy_state:
         state = list(engine.state.all(inv.lock_key).items())
     start = start_message(
-        invocation_id=inv.id.raw, debug_id=inv.id_str, known_entries=len(inv.journal), state=state,
-        key=inv.target.key, retry_count=inv.retries_since_stored,
-        duration_since_last_stored_entry_ms=since_stored_ms, random_seed=inv.random_seed,
+        invocation_id=inv.id.raw,
+        debug_id=inv.id_str,
+        known_entries=len(inv.journal),
+        state=state,
+        key=inv.target.key,
+        retry_count=inv.retries_since_stored,
+        duration_since_last_stored_entry_ms=since_stored_ms,
+        random_seed=inv.random_seed,
     )
     engine.mark(inv)
     engine.flush()  # the SDK may act only on what is already durable

@@ -118,8 +118,14 @@ class WallClock:
 class _ManualTimer:
     __slots__ = ("callback", "cancelled", "loop", "due", "background", "clock")
 
-    def __init__(self, callback: Callable[[], None], loop: asyncio.AbstractEventLoop | None, due: int,
-                 background: bool, clock: ManualClock) -> None:
+    def __init__(
+        self,
+        callback: Callable[[], None],
+        loop: asyncio.AbstractEventLoop | None,
+        due: int,
+        background: bool,
+        clock: ManualClock,
+    ) -> None:
         self.callback = callback
         self.loop = loop
         self.cancelled = False

@@ -129,8 +129,12 @@ def _invoke(
         meta = engine.services.get(m.service_name)
         key = m.key if meta is not None and meta.keyed else None
         submission = engine.submit(
-            Target(m.service_name, m.handler_name, key), m.parameter, headers, idempotency_key=idempotency_key,
-            execute_at_ms=execute_at_ms, invoked_by=inv,
+            Target(m.service_name, m.handler_name, key),
+            m.parameter,
+            headers,
+            idempotency_key=idempotency_key,
+            execute_at_ms=execute_at_ms,
+            invoked_by=inv,
         )
     except RestateError as err:
         engine.notify(inv, invocation_id_completion(id_cid, ""), completion_id=id_cid)

@@ -36,8 +36,12 @@ def result_to_json(result: Result | None) -> dict[str, Any] | None:
     if isinstance(result, Value):
         return {"kind": "value", "content": result.content.hex()}
     if isinstance(result, Failure):
-        return {"kind": "failure", "code": result.code, "message": result.message,
-                "metadata": [list(m) for m in result.metadata]}
+        return {
+            "kind": "failure",
+            "code": result.code,
+            "message": result.message,
+            "metadata": [list(m) for m in result.metadata],
+        }
     return {"kind": "void"}
 
 
@@ -47,16 +51,20 @@ def result_from_json(data: dict[str, Any] | None) -> Result | None:
     if data["kind"] == "value":
         return Value(bytes.fromhex(data["content"]))
     if data["kind"] == "failure":
-        return Failure(int(data["code"]), str(data["message"]),
-                       tuple((str(k), str(v)) for k, v in data.get("metadata", [])))
+        return Failure(
+            int(data["code"]), str(data["message"]), tuple((str(k), str(v)) for k, v in data.get("metadata", []))
+        )
     return VOID
 
 
 def await_point_to_json(point: AwaitPoint | None) -> dict[str, Any] | None:
     if point is None:
         return None
-    return {"completions": sorted(point.completions), "signals": sorted(point.signals),
-            "named": sorted(point.named_signals)}
+    return {
+        "completions": sorted(point.completions),
+        "signals": sorted(point.signals),
+        "named": sorted(point.named_signals),
+    }
 
 
 def await_point_from_json(data: dict[str, Any] | None) -> AwaitPoint | None:
@@ -117,13 +125,17 @@ class DurableStore:
                 else:
                     db.execute("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?)", (service, key, name, value))
             for service, key, promise_name, result in promises:
-                db.execute("INSERT OR REPLACE INTO promises VALUES (?, ?, ?, ?)",
-                           (service, key, promise_name, json.dumps(result_to_json(result))))
+                db.execute(
+                    "INSERT OR REPLACE INTO promises VALUES (?, ?, ?, ?)",
+                    (service, key, promise_name, json.dumps(result_to_json(result))),
+                )
             for inv_id, seq, record, start, tail in invocations:
                 db.execute("INSERT OR REPLACE INTO invocations VALUES (?, ?, ?)", (inv_id, seq, json.dumps(record)))
                 db.execute("DELETE FROM journal WHERE id = ? AND idx >= ?", (inv_id, start))
-                db.executemany("INSERT INTO journal VALUES (?, ?, ?, ?)",
-                               ((inv_id, start + i, f.type, f.payload) for i, f in enumerate(tail)))
+                db.executemany(
+                    "INSERT INTO journal VALUES (?, ?, ?, ?)",
+                    ((inv_id, start + i, f.type, f.payload) for i, f in enumerate(tail)),
+                )
             for inv_id in forgotten:
                 db.execute("DELETE FROM invocations WHERE id = ?", (inv_id,))
                 db.execute("DELETE FROM journal WHERE id = ?", (inv_id,))
@@ -151,9 +163,7 @@ class DurableStore:
             yield service, key, bytes(name), bytes(value)
 
     def promises(self) -> Iterator[tuple[str, str, str, Result]]:
-        for service, key, promise_name, result in self._db.execute(
-            "SELECT service, key, name, result FROM promises"
-        ):
+        for service, key, promise_name, result in self._db.execute("SELECT service, key, name, result FROM promises"):
             decoded = result_from_json(json.loads(result))
             if decoded is not None:
                 yield service, key, promise_name, decoded

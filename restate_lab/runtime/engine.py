@@ -243,8 +243,14 @@ class Engine:
                 return Submission(self.invocations[existing], previously_accepted=True)
             self.workflows[target.service_id] = str(inv_id)
         inv = Invocation(
-            id=inv_id, target=target, service_type=meta.ty, handler_type=handler.ty, input=body,
-            headers=headers, created_at_ms=now, idempotency_key=idempotency_key,
+            id=inv_id,
+            target=target,
+            service_type=meta.ty,
+            handler_type=handler.ty,
+            input=body,
+            headers=headers,
+            created_at_ms=now,
+            idempotency_key=idempotency_key,
             invoked_by="service" if invoked_by is not None else "subscription" if subscription_id else "ingress",
             invoked_by_id=None if invoked_by is None else invoked_by.id_str,
             invoked_by_subscription_id=subscription_id,
@@ -264,11 +270,13 @@ class Engine:
         self.flush()
         return Submission(inv)
 
-    def invocation_id_for(self, target: Target, idempotency_key: str | None, handler_type: HandlerType | None
-                          ) -> InvocationId:
+    def invocation_id_for(
+        self, target: Target, idempotency_key: str | None, handler_type: HandlerType | None
+    ) -> InvocationId:
         """Workflow runs and idempotent requests get the same id for the same target and key."""
-        return invocation_id_for(target.service, target.handler, target.key, idempotency_key,
-                                 handler_type is HandlerType.WORKFLOW, self._rng)
+        return invocation_id_for(
+            target.service, target.handler, target.key, idempotency_key, handler_type is HandlerType.WORKFLOW, self._rng
+        )
 
     def _enqueue(self, inv: Invocation) -> None:
         if inv.completed:
@@ -368,8 +376,9 @@ class Engine:
         self._changed(inv)
         self.flush()
 
-    def notify(self, inv: Invocation, frame: Frame, *, completion_id: int | None = None,
-               signal: int | str | None = None) -> None:
+    def notify(
+        self, inv: Invocation, frame: Frame, *, completion_id: int | None = None, signal: int | str | None = None
+    ) -> None:
         """Append a notification to ``inv``'s journal and wake it if it waits for it."""
         if inv.completed:
             return
@@ -766,4 +775,3 @@ class Engine:
             self.flush()
             self.store.close()
             self.store = None
-

@@ -25,16 +25,36 @@ INVOCATION_COLUMNS: tuple[str, ...] = TABLES["sys_invocation"]
 #: ``journal()`` columns: ``sys_journal``'s, then the entry's decoded ``value`` where it is known.
 JOURNAL_COLUMNS: tuple[str, ...] = (*TABLES["sys_journal"], "value")
 #: Columns holding instants; they become ``datetime64[ns, UTC]``.
-TIMESTAMP_COLUMNS = frozenset({
-    "created_at", "modified_at", "inboxed_at", "scheduled_at", "scheduled_start_at", "running_at",
-    "completed_at", "last_start_at", "next_retry_at", "appended_at", "sleep_wakeup_at",
-})
+TIMESTAMP_COLUMNS = frozenset(
+    {
+        "created_at",
+        "modified_at",
+        "inboxed_at",
+        "scheduled_at",
+        "scheduled_start_at",
+        "running_at",
+        "completed_at",
+        "last_start_at",
+        "next_retry_at",
+        "appended_at",
+        "sleep_wakeup_at",
+    }
+)
 #: Integer columns, kept as nullable integers so a missing value does not turn them into floats.
-INTEGER_COLUMNS = frozenset({
-    "retry_count", "journal_size", "journal_commands_size", "pinned_service_protocol_version",
-    "last_failure_related_entry_index", "last_failure_related_command_index", "index", "raw_length",
-    "version", "partition_key",
-})
+INTEGER_COLUMNS = frozenset(
+    {
+        "retry_count",
+        "journal_size",
+        "journal_commands_size",
+        "pinned_service_protocol_version",
+        "last_failure_related_entry_index",
+        "last_failure_related_command_index",
+        "index",
+        "raw_length",
+        "version",
+        "partition_key",
+    }
+)
 
 
 def frame(rows: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -145,5 +165,7 @@ def journal_sql(invocation_id: str) -> str:
 
 def state_sql(service: str, key: str) -> str:
     """The ``state`` query behind ``state(service, key)``."""
-    return (f"select key, value_utf8 from state where service_name = {sql_string(service)} "
-            f"and service_key = {sql_string(key)}")
+    return (
+        f"select key, value_utf8 from state where service_name = {sql_string(service)} "
+        f"and service_key = {sql_string(key)}"
+    )

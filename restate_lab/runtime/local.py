@@ -123,9 +123,15 @@ class LocalRestate:
     'Hello World!'
     """
 
-    def __init__(self, *apps: Any, engine: Engine | None = None, data_dir: str | Path | None = None,
-                 timeout: float | None = DEFAULT_TIMEOUT, http2: bool | None = None,
-                 **engine_options: Any) -> None:
+    def __init__(
+        self,
+        *apps: Any,
+        engine: Engine | None = None,
+        data_dir: str | Path | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        http2: bool | None = None,
+        **engine_options: Any,
+    ) -> None:
         #: Seconds a blocking wait lasts when the call names no ``timeout`` (``None``: no limit).
         self.timeout = timeout
         loaded = [app if isinstance(app, str) else as_app(app) for app in apps]
@@ -206,12 +212,21 @@ class LocalRestate:
         async def go() -> InvocationTimeout:
             inv = self.engine.find(invocation_id) if invocation_id is not None else None
             return self._timed_out(what, limit, inv)
+
         return self._run(go())
 
     # ---- invoking ----
 
-    async def _call(self, service: str, handler: str, body: Any, key: str | None, idempotency_key: str | None,
-                    headers: Mapping[str, str] | None, limit: float | None) -> Any:
+    async def _call(
+        self,
+        service: str,
+        handler: str,
+        body: Any,
+        key: str | None,
+        idempotency_key: str | None,
+        headers: Mapping[str, str] | None,
+        limit: float | None,
+    ) -> Any:
         target = Target(service, handler, key)
         inv = ops.submit_call(
             self.engine, target, encode_body(body), list((headers or {}).items()), idempotency_key
@@ -222,9 +237,15 @@ class LocalRestate:
             raise self._timed_out(str(target), limit or 0.0, inv) from None
         return decode_result(result)
 
-    def _submit_call(self, target: Target, body: bytes, headers: list[tuple[str, str]],
-                     idempotency_key: str | None, deliver: Callable[[Result | BaseException], None],
-                     accepted: list[str] | None = None) -> None:
+    def _submit_call(
+        self,
+        target: Target,
+        body: bytes,
+        headers: list[tuple[str, str]],
+        idempotency_key: str | None,
+        deliver: Callable[[Result | BaseException], None],
+        accepted: list[str] | None = None,
+    ) -> None:
         """On the portal's loop: accept a call and hand its result (or refusal) to ``deliver``.
 
         A plain callback rather than a coroutine: no task per call on the runtime's loop. The accepted
@@ -239,9 +260,17 @@ class LocalRestate:
             accepted.append(inv.id_str)
         self.engine.when_complete(inv, lambda _inv, result: deliver(result))
 
-    def call(self, service: str, handler: str, body: Any = None, *, key: str | None = None,
-             idempotency_key: str | None = None, headers: Mapping[str, str] | None = None,
-             timeout: float | None = None) -> Any:
+    def call(
+        self,
+        service: str,
+        handler: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
         """Invoke a handler and wait (at most ``timeout`` seconds) for its result."""
         if self.portal.in_portal:
             raise RuntimeError("blocking call from inside the runtime's own loop; use the async variant")
@@ -259,7 +288,12 @@ class LocalRestate:
 
         target = Target(service, handler, key)
         self.portal.mailbox.post(
-            self._submit_call, target, encode_body(body), list((headers or {}).items()), idempotency_key, deliver,
+            self._submit_call,
+            target,
+            encode_body(body),
+            list((headers or {}).items()),
+            idempotency_key,
+            deliver,
             accepted,
         )
         try:
@@ -268,9 +302,17 @@ class LocalRestate:
             raise self._timed_out_by_id(str(target), limit or 0.0, accepted[0] if accepted else None) from None
         return decode_result(result)
 
-    async def acall(self, service: str, handler: str, body: Any = None, *, key: str | None = None,
-                    idempotency_key: str | None = None, headers: Mapping[str, str] | None = None,
-                    timeout: float | None = None) -> Any:
+    async def acall(
+        self,
+        service: str,
+        handler: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
         """Awaitable :meth:`call`."""
         limit = self._limit(timeout)
         if self.portal.in_portal:
@@ -297,7 +339,12 @@ class LocalRestate:
 
         target = Target(service, handler, key)
         to_portal.send(
-            self._submit_call, target, encode_body(body), list((headers or {}).items()), idempotency_key, deliver,
+            self._submit_call,
+            target,
+            encode_body(body),
+            list((headers or {}).items()),
+            idempotency_key,
+            deliver,
             accepted,
         )
         # A timer on the answer rather than ``asyncio.wait_for``: no waiter future and no callbacks per call.
@@ -309,22 +356,42 @@ class LocalRestate:
 
             async def describe() -> InvocationTimeout:
                 return self._timed_out(str(target), limit or 0.0, self.engine.find(found) if found else None)
+
             raise await self.portal.acall(describe()) from None
         finally:
             if timer is not None:
                 timer.cancel()
         return decode_result(result)
 
-    async def _send(self, service: str, handler: str, body: Any, key: str | None, delay: Delay | None,
-                    idempotency_key: str | None, headers: Mapping[str, str] | None) -> SendReceipt:
+    async def _send(
+        self,
+        service: str,
+        handler: str,
+        body: Any,
+        key: str | None,
+        delay: Delay | None,
+        idempotency_key: str | None,
+        headers: Mapping[str, str] | None,
+    ) -> SendReceipt:
         accepted = ops.send(
-            self.engine, Target(service, handler, key), encode_body(body), list((headers or {}).items()),
-            idempotency_key, delay_ms(delay),
+            self.engine,
+            Target(service, handler, key),
+            encode_body(body),
+            list((headers or {}).items()),
+            idempotency_key,
+            delay_ms(delay),
         )
         return _receipt(accepted)
 
-    def _submit_send(self, answer: concurrent.futures.Future[SendReceipt], target: Target, body: bytes,
-                     headers: list[tuple[str, str]], idempotency_key: str | None, delay: int | None) -> None:
+    def _submit_send(
+        self,
+        answer: concurrent.futures.Future[SendReceipt],
+        target: Target,
+        body: bytes,
+        headers: list[tuple[str, str]],
+        idempotency_key: str | None,
+        delay: int | None,
+    ) -> None:
         """On the portal's loop: accept a send and settle ``answer`` with its receipt (or refusal).
 
         A plain callback posted to the mailbox: no coroutine, task or chained future per send.
@@ -336,16 +403,29 @@ class LocalRestate:
             return
         answer.set_result(receipt)
 
-    def send(self, service: str, handler: str, body: Any = None, *, key: str | None = None,
-             delay: Delay | None = None, idempotency_key: str | None = None,
-             headers: Mapping[str, str] | None = None) -> SendReceipt:
+    def send(
+        self,
+        service: str,
+        handler: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        delay: Delay | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> SendReceipt:
         """Invoke without waiting; returns the invocation id at once."""
         if self.portal.in_portal:
             raise RuntimeError("blocking call from inside the runtime's own loop; use the async variant")
         target = Target(service, handler, key)
         answer: concurrent.futures.Future[SendReceipt] = concurrent.futures.Future()
         self.portal.mailbox.post(
-            self._submit_send, answer, target, encode_body(body), list((headers or {}).items()), idempotency_key,
+            self._submit_send,
+            answer,
+            target,
+            encode_body(body),
+            list((headers or {}).items()),
+            idempotency_key,
             delay_ms(delay),
         )
         limit = self._limit(None)
@@ -354,9 +434,17 @@ class LocalRestate:
         except concurrent.futures.TimeoutError:
             raise InvocationTimeout(f"send to {target}", limit or 0.0) from None
 
-    async def asend(self, service: str, handler: str, body: Any = None, *, key: str | None = None,
-                    delay: Delay | None = None, idempotency_key: str | None = None,
-                    headers: Mapping[str, str] | None = None) -> SendReceipt:
+    async def asend(
+        self,
+        service: str,
+        handler: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        delay: Delay | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> SendReceipt:
         """Awaitable :meth:`send`."""
         return await self.portal.acall(self._send(service, handler, body, key, delay, idempotency_key, headers))
 
@@ -377,8 +465,9 @@ class LocalRestate:
     def _by_workflow(self, workflow: str, workflow_id: str) -> Callable[[], Invocation]:
         return lambda: ops.lookup_workflow(self.engine, workflow, workflow_id)
 
-    def _by_idempotency(self, service: str, handler: str, idempotency_key: str,
-                        key: str | None) -> Callable[[], Invocation]:
+    def _by_idempotency(
+        self, service: str, handler: str, idempotency_key: str, key: str | None
+    ) -> Callable[[], Invocation]:
         return lambda: ops.lookup_idempotent(self.engine, service, key, handler, idempotency_key)
 
     async def _output(self, find: Callable[[], Invocation]) -> Any:
@@ -411,8 +500,9 @@ class LocalRestate:
         """The result of a workflow's ``run``, by workflow id; 470 while it runs."""
         return self._run(self._output(self._by_workflow(workflow, workflow_id)))
 
-    def attach_idempotent(self, service: str, handler: str, idempotency_key: str, *, key: str | None = None,
-                          timeout: float | None = None) -> Any:
+    def attach_idempotent(
+        self, service: str, handler: str, idempotency_key: str, *, key: str | None = None, timeout: float | None = None
+    ) -> Any:
         """Wait for the invocation an idempotency key started."""
         find = self._by_idempotency(service, handler, idempotency_key, key)
         what = f"{Target(service, handler, key)} (idempotency key {idempotency_key!r})"
@@ -424,14 +514,17 @@ class LocalRestate:
 
     def status(self, invocation_id: str) -> str:
         """One invocation's status in Restate's names; ``RestateError`` 404 if unknown."""
+
         async def go() -> str:
             return ops.lookup_invocation(self.engine, invocation_id).status.value
+
         return self._run(go())
 
     # ---- managing invocations ----
 
     def _manage(self, op: str, invocation_id: str, action: Callable[[str], None]) -> None:
         """Run ``action`` on the invocation, refusing as the admin API does (404 unknown, 409/425 by status)."""
+
         async def go() -> None:
             inv = self.engine.find(invocation_id)
             if inv is None:
@@ -440,6 +533,7 @@ class LocalRestate:
             if refusal is not None:
                 raise refusal
             action(invocation_id)
+
         self._run(go())
 
     def cancel(self, invocation_id: str) -> None:
@@ -482,6 +576,7 @@ class LocalRestate:
 
         async def go() -> dict[bytes, bytes]:
             return self.engine.state.all((service, key))
+
         return {k.decode(errors="replace"): decode_value(v) for k, v in self._run(go()).items()}
 
     def _rows(self, sql: str) -> list[dict[str, Any]]:
@@ -494,8 +589,9 @@ class LocalRestate:
 
         return cast(list[dict[str, Any]], json.loads(json_body(execute(self._run(go()), sql)))["rows"])
 
-    def invocations(self, *, service: str | None = None, status: str | None = None,
-                    limit: int | None = None) -> pd.DataFrame:
+    def invocations(
+        self, *, service: str | None = None, status: str | None = None, limit: int | None = None
+    ) -> pd.DataFrame:
         """Invocations, newest first, as a frame with ``sys_invocation``'s columns."""
         from restate_lab.runtime.frames import invocations_frame, invocations_sql
 
@@ -536,8 +632,10 @@ class LocalRestate:
 
     def _skipper(self) -> TimeSkipper:
         if self.time is None:
-            raise ValueError("this runtime runs on the wall clock: LocalRestate(app, clock='virtual') "
-                             "or clock=VirtualClock() makes time virtual")
+            raise ValueError(
+                "this runtime runs on the wall clock: LocalRestate(app, clock='virtual') "
+                "or clock=VirtualClock() makes time virtual"
+            )
         return self.time
 
     def now_ms(self) -> int:

@@ -49,8 +49,7 @@ def submit_call(
     """Accept a request-response invocation; a second workflow run without idempotency key is refused."""
     submission = engine.submit(target, body, headers, idempotency_key=idempotency_key)
     inv = submission.invocation
-    if refuses_repeated_call(inv.handler_type is HandlerType.WORKFLOW, submission.previously_accepted,
-                             idempotency_key):
+    if refuses_repeated_call(inv.handler_type is HandlerType.WORKFLOW, submission.previously_accepted, idempotency_key):
         raise workflow_already_invoked(inv.id_str)
     return submission
 

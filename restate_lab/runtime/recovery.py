@@ -27,18 +27,36 @@ from restate_lab.runtime.types import EngineCore
 def invocation_record(inv: Invocation) -> dict[str, Any]:
     """What the durable store keeps of an invocation besides its journal."""
     return {
-        "id": inv.id_str, "service": inv.target.service, "handler": inv.target.handler, "key": inv.target.key,
-        "service_type": inv.service_type.value, "handler_type": inv.handler_type.value if inv.handler_type else None,
-        "input": inv.input.hex(), "headers": inv.headers, "created_at": inv.created_at_ms,
-        "idempotency_key": inv.idempotency_key, "invoked_by": inv.invoked_by, "invoked_by_id": inv.invoked_by_id,
+        "id": inv.id_str,
+        "service": inv.target.service,
+        "handler": inv.target.handler,
+        "key": inv.target.key,
+        "service_type": inv.service_type.value,
+        "handler_type": inv.handler_type.value if inv.handler_type else None,
+        "input": inv.input.hex(),
+        "headers": inv.headers,
+        "created_at": inv.created_at_ms,
+        "idempotency_key": inv.idempotency_key,
+        "invoked_by": inv.invoked_by,
+        "invoked_by_id": inv.invoked_by_id,
         "invoked_by_subscription_id": inv.invoked_by_subscription_id,
-        "execution_time": inv.execution_time_ms, "status": inv.status.value, "command_count": inv.command_count,
-        "awaiting": await_point_to_json(inv.awaiting), "result": result_to_json(inv.result),
-        "attempts": inv.attempts, "retry_count": inv.retry_count,
-        "retries_since_stored": inv.retries_since_stored, "next_retry_at": inv.next_retry_at_ms,
-        "last_failure": inv.last_failure, "last_failure_code": inv.last_failure_code,
-        "modified_at": inv.modified_at_ms, "stored_at": inv.stored_at_ms, "running_since": inv.running_since_ms,
-        "completed_at": inv.completed_at_ms, "retention": inv.retention_ms, "random_seed": inv.random_seed,
+        "execution_time": inv.execution_time_ms,
+        "status": inv.status.value,
+        "command_count": inv.command_count,
+        "awaiting": await_point_to_json(inv.awaiting),
+        "result": result_to_json(inv.result),
+        "attempts": inv.attempts,
+        "retry_count": inv.retry_count,
+        "retries_since_stored": inv.retries_since_stored,
+        "next_retry_at": inv.next_retry_at_ms,
+        "last_failure": inv.last_failure,
+        "last_failure_code": inv.last_failure_code,
+        "modified_at": inv.modified_at_ms,
+        "stored_at": inv.stored_at_ms,
+        "running_since": inv.running_since_ms,
+        "completed_at": inv.completed_at_ms,
+        "retention": inv.retention_ms,
+        "random_seed": inv.random_seed,
         "callees": inv.callees,
     }
 
@@ -47,20 +65,34 @@ def restore(stored: StoredInvocation) -> Invocation:
     """An invocation as it was stored, with what its journal says it was notified of."""
     rec = stored.record
     inv = Invocation(
-        id=InvocationId.parse(stored.id), target=Target(rec["service"], rec["handler"], rec["key"]),
+        id=InvocationId.parse(stored.id),
+        target=Target(rec["service"], rec["handler"], rec["key"]),
         service_type=ServiceType(rec["service_type"]),
         handler_type=HandlerType(rec["handler_type"]) if rec["handler_type"] else None,
-        input=bytes.fromhex(rec["input"]), headers=[(k, v) for k, v in rec["headers"]],
-        created_at_ms=rec["created_at"], idempotency_key=rec["idempotency_key"], invoked_by=rec["invoked_by"],
+        input=bytes.fromhex(rec["input"]),
+        headers=[(k, v) for k, v in rec["headers"]],
+        created_at_ms=rec["created_at"],
+        idempotency_key=rec["idempotency_key"],
+        invoked_by=rec["invoked_by"],
         invoked_by_id=rec["invoked_by_id"],
-        invoked_by_subscription_id=rec.get("invoked_by_subscription_id"), execution_time_ms=rec["execution_time"],
-        status=InvocationStatus(rec["status"]), command_count=rec["command_count"],
-        awaiting=await_point_from_json(rec["awaiting"]), result=result_from_json(rec["result"]),
-        attempts=rec["attempts"], retry_count=rec["retry_count"],
-        retries_since_stored=rec.get("retries_since_stored", rec["retry_count"]), next_retry_at_ms=rec["next_retry_at"],
-        last_failure=rec["last_failure"], last_failure_code=rec["last_failure_code"],
-        running_since_ms=rec["running_since"], completed_at_ms=rec["completed_at"], retention_ms=rec["retention"],
-        random_seed=rec["random_seed"], callees=list(rec["callees"]), seq=stored.seq,
+        invoked_by_subscription_id=rec.get("invoked_by_subscription_id"),
+        execution_time_ms=rec["execution_time"],
+        status=InvocationStatus(rec["status"]),
+        command_count=rec["command_count"],
+        awaiting=await_point_from_json(rec["awaiting"]),
+        result=result_from_json(rec["result"]),
+        attempts=rec["attempts"],
+        retry_count=rec["retry_count"],
+        retries_since_stored=rec.get("retries_since_stored", rec["retry_count"]),
+        next_retry_at_ms=rec["next_retry_at"],
+        last_failure=rec["last_failure"],
+        last_failure_code=rec["last_failure_code"],
+        running_since_ms=rec["running_since"],
+        completed_at_ms=rec["completed_at"],
+        retention_ms=rec["retention"],
+        random_seed=rec["random_seed"],
+        callees=list(rec["callees"]),
+        seq=stored.seq,
     )
     inv.modified_at_ms = rec["modified_at"]
     inv.stored_at_ms = rec.get("stored_at", rec["modified_at"])
@@ -107,10 +139,14 @@ def rewire(engine: EngineCore, inv: Invocation) -> None:
 
 
 #: The commands whose waits ``rewire`` rebuilds.
-_REWIRED = frozenset({
-    MessageType.SLEEP_COMMAND, MessageType.CALL_COMMAND, MessageType.ATTACH_INVOCATION_COMMAND,
-    MessageType.GET_PROMISE_COMMAND,
-})
+_REWIRED = frozenset(
+    {
+        MessageType.SLEEP_COMMAND,
+        MessageType.CALL_COMMAND,
+        MessageType.ATTACH_INVOCATION_COMMAND,
+        MessageType.GET_PROMISE_COMMAND,
+    }
+)
 
 
 def _rearm_sleep(engine: EngineCore, inv: Invocation, cid: int, wake_at: int) -> None:

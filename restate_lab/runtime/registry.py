@@ -84,8 +84,13 @@ def new_deployment_id() -> str:
 
 
 def _retry_policy(entry: dict[str, Any], inherited: RetryPolicy | None) -> RetryPolicy | None:
-    keys = ("retryPolicyInitialInterval", "retryPolicyMaxInterval", "retryPolicyMaxAttempts",
-            "retryPolicyExponentiationFactor", "retryPolicyOnMaxAttempts")
+    keys = (
+        "retryPolicyInitialInterval",
+        "retryPolicyMaxInterval",
+        "retryPolicyMaxAttempts",
+        "retryPolicyExponentiationFactor",
+        "retryPolicyOnMaxAttempts",
+    )
     if not any(k in entry and entry[k] is not None for k in keys):
         return inherited
     base = inherited or RetryPolicy()
@@ -94,7 +99,8 @@ def _retry_policy(entry: dict[str, Any], inherited: RetryPolicy | None) -> Retry
         initial_interval_ms=int(entry.get("retryPolicyInitialInterval") or base.initial_interval_ms),
         factor=float(entry.get("retryPolicyExponentiationFactor") or base.factor),
         max_interval_ms=int(entry.get("retryPolicyMaxInterval") or base.max_interval_ms),
-        max_attempts=int(entry["retryPolicyMaxAttempts"]) if entry.get("retryPolicyMaxAttempts") is not None
+        max_attempts=int(entry["retryPolicyMaxAttempts"])
+        if entry.get("retryPolicyMaxAttempts") is not None
         else base.max_attempts,
         on_max_attempts="kill" if on_max == "kill" else "pause",
     )
@@ -144,7 +150,9 @@ def parse_manifest(manifest: dict[str, Any], transport: Transport) -> tuple[Depl
             if ty is ServiceType.SERVICE and hty is not None:
                 raise DeploymentError(f"handler {raw['name']}/{h['name']} of a plain service cannot be {hty.value}")
             handlers[h["name"]] = HandlerMeta(
-                name=h["name"], ty=hty, manifest=h,
+                name=h["name"],
+                ty=hty,
+                manifest=h,
                 retry_policy=_retry_policy(h, service_policy),
                 idempotency_retention_ms=h.get("idempotencyRetention", raw.get("idempotencyRetention")),
                 workflow_completion_retention_ms=h.get("workflowCompletionRetention"),

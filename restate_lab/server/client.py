@@ -107,8 +107,9 @@ def error_from_response(response: httpx.Response) -> RestateError:
     metadata = payload.get("metadata") if isinstance(payload, dict) else None
     if not isinstance(metadata, dict):
         metadata = {}
-    return RestateError(code, message, cast(ErrorSource, source),
-                        metadata={str(k): str(v) for k, v in metadata.items()})
+    return RestateError(
+        code, message, cast(ErrorSource, source), metadata={str(k): str(v) for k, v in metadata.items()}
+    )
 
 
 class _Request:
@@ -116,8 +117,17 @@ class _Request:
 
     __slots__ = ("content", "headers", "json", "method", "params", "timeout", "url")
 
-    def __init__(self, method: str, url: str, *, content: bytes | None = None, headers: dict[str, str] | None = None,
-                 params: dict[str, str] | None = None, json: Any = None, timeout: float | None | object = ...) -> None:
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+        timeout: float | None | object = ...,
+    ) -> None:
         self.method = method
         self.url = url
         self.content = content
@@ -183,8 +193,9 @@ class RestateClient:
     the invocation is doing, read from the admin API.
     """
 
-    def __init__(self, ingress_url: str, admin_url: str | None = None, *,
-                 timeout: float | None = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self, ingress_url: str, admin_url: str | None = None, *, timeout: float | None = DEFAULT_TIMEOUT
+    ) -> None:
         self.ingress_url = ingress_url.rstrip("/")
         self.admin_url = admin_url.rstrip("/") if admin_url else None
         self.timeout = timeout
@@ -252,17 +263,33 @@ class RestateClient:
         parts = [service] + ([key] if key is not None else []) + [handler]
         return "/" + "/".join(_segment(p) for p in parts)
 
-    def _invoke_request(self, path: str, body: Any, idempotency_key: str | None, headers: Mapping[str, str] | None,
-                        params: dict[str, str] | None = None, timeout: float | None | object = ...) -> _Request:
+    def _invoke_request(
+        self,
+        path: str,
+        body: Any,
+        idempotency_key: str | None,
+        headers: Mapping[str, str] | None,
+        params: dict[str, str] | None = None,
+        timeout: float | None | object = ...,
+    ) -> _Request:
         content, base_headers = encode_body(body)
         all_headers = {**base_headers, **(headers or {})}
         if idempotency_key is not None:
             all_headers["idempotency-key"] = idempotency_key
-        return _Request("POST", self.ingress_url + path, content=content, headers=all_headers, params=params,
-                        timeout=timeout)
+        return _Request(
+            "POST", self.ingress_url + path, content=content, headers=all_headers, params=params, timeout=timeout
+        )
 
-    def _send_request(self, service: str, handler: str, body: Any, key: str | None, delay: Delay | None,
-                      idempotency_key: str | None, headers: Mapping[str, str] | None) -> _Request:
+    def _send_request(
+        self,
+        service: str,
+        handler: str,
+        body: Any,
+        key: str | None,
+        delay: Delay | None,
+        idempotency_key: str | None,
+        headers: Mapping[str, str] | None,
+    ) -> _Request:
         path = self.target_path(service, handler, key) + "/send"
         params = {"delay": format_delay(delay)} if delay is not None else None
         return self._invoke_request(path, body, idempotency_key, headers, params)
@@ -304,20 +331,29 @@ class RestateClient:
             return InvocationTimeout(what, limit or 0.0)
         sql = f"select id, status, retry_count, last_failure, created_at from sys_invocation where {where}"
         try:
-            rows = self._send(_Request("POST", self._admin("/query"), json={"query": sql},
-                                       headers={"accept": _JSON}, timeout=10.0)).json().get("rows", [])
+            rows = (
+                self._send(
+                    _Request(
+                        "POST", self._admin("/query"), json={"query": sql}, headers={"accept": _JSON}, timeout=10.0
+                    )
+                )
+                .json()
+                .get("rows", [])
+            )
         except (httpx.HTTPError, RestateError, ValueError):
             rows = []
         return _timeout_from_rows(what, limit, rows, since)
 
-    async def _atimed_out(self, what: str, limit: float | None, where: str,
-                          since: float | None = None) -> InvocationTimeout:
+    async def _atimed_out(
+        self, what: str, limit: float | None, where: str, since: float | None = None
+    ) -> InvocationTimeout:
         if self.admin_url is None:
             return InvocationTimeout(what, limit or 0.0)
         sql = f"select id, status, retry_count, last_failure, created_at from sys_invocation where {where}"
         try:
-            response = await self._asend(_Request("POST", self._admin("/query"), json={"query": sql},
-                                                  headers={"accept": _JSON}, timeout=10.0))
+            response = await self._asend(
+                _Request("POST", self._admin("/query"), json={"query": sql}, headers={"accept": _JSON}, timeout=10.0)
+            )
             rows = response.json().get("rows", [])
         except (httpx.HTTPError, RestateError, ValueError):
             rows = []
@@ -341,13 +377,22 @@ class RestateClient:
 
     # -- invoke ----------------------------------------------------------------------------
 
-    def call(self, service: str, handler: str, body: Any = None, *, key: str | None = None,
-             idempotency_key: str | None = None, headers: Mapping[str, str] | None = None,
-             timeout: float | None = None) -> Any:
+    def call(
+        self,
+        service: str,
+        handler: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
         """``POST /{service}[/{key}]/{handler}`` and return the decoded result (wait at most ``timeout`` s)."""
         limit = self._limit(timeout)
-        request = self._invoke_request(self.target_path(service, handler, key), body, idempotency_key, headers,
-                                       timeout=limit)
+        request = self._invoke_request(
+            self.target_path(service, handler, key), body, idempotency_key, headers, timeout=limit
+        )
         started = time.time()
         try:
             return decode_body(self._send(request))
@@ -355,13 +400,22 @@ class RestateClient:
             where = self._call_filter(service, handler, key, idempotency_key)
             raise self._timed_out(request.url.removeprefix(self.ingress_url + "/"), limit, where, started) from None
 
-    async def acall(self, service: str, handler: str, body: Any = None, *, key: str | None = None,
-                    idempotency_key: str | None = None, headers: Mapping[str, str] | None = None,
-                    timeout: float | None = None) -> Any:
+    async def acall(
+        self,
+        service: str,
+        handler: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
         """Awaitable :meth:`call`."""
         limit = self._limit(timeout)
-        request = self._invoke_request(self.target_path(service, handler, key), body, idempotency_key, headers,
-                                       timeout=limit)
+        request = self._invoke_request(
+            self.target_path(service, handler, key), body, idempotency_key, headers, timeout=limit
+        )
         started = time.time()
         try:
             return decode_body(await self._asend(request))
@@ -370,16 +424,33 @@ class RestateClient:
             what = request.url.removeprefix(self.ingress_url + "/")
             raise await self._atimed_out(what, limit, where, started) from None
 
-    def send(self, service: str, handler: str, body: Any = None, *, key: str | None = None,
-             delay: Delay | None = None, idempotency_key: str | None = None,
-             headers: Mapping[str, str] | None = None) -> SendReceipt:
+    def send(
+        self,
+        service: str,
+        handler: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        delay: Delay | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> SendReceipt:
         """``POST …/send[?delay=]``; the receipt holds the id, Accepted/PreviouslyAccepted, executionTime."""
-        return self._receipt(self._send(self._send_request(service, handler, body, key, delay, idempotency_key,
-                                                           headers)))
+        return self._receipt(
+            self._send(self._send_request(service, handler, body, key, delay, idempotency_key, headers))
+        )
 
-    async def asend(self, service: str, handler: str, body: Any = None, *, key: str | None = None,
-                    delay: Delay | None = None, idempotency_key: str | None = None,
-                    headers: Mapping[str, str] | None = None) -> SendReceipt:
+    async def asend(
+        self,
+        service: str,
+        handler: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        delay: Delay | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> SendReceipt:
         """Awaitable :meth:`send`."""
         request = self._send_request(service, handler, body, key, delay, idempotency_key, headers)
         return self._receipt(await self._asend(request))
@@ -419,8 +490,10 @@ class RestateClient:
         """``GET /restate/workflow/{Wf}/{id}/attach``: wait for the workflow's ``run``."""
         from restate_lab.runtime.frames import sql_string
 
-        where = (f"target_service_name = {sql_string(workflow)} and target_service_key = {sql_string(workflow_id)}"
-                 " and target_service_ty = 'workflow' and status <> 'completed'")
+        where = (
+            f"target_service_name = {sql_string(workflow)} and target_service_key = {sql_string(workflow_id)}"
+            " and target_service_ty = 'workflow' and status <> 'completed'"
+        )
         return self._wait(self._by_workflow(workflow, workflow_id), f"{workflow}/{workflow_id}", where, timeout)
 
     def output_workflow(self, workflow: str, workflow_id: str) -> Any:
@@ -428,8 +501,9 @@ class RestateClient:
         url = self._result_url(self._by_workflow(workflow, workflow_id), "output")
         return decode_body(self._send(_Request("GET", url)))
 
-    def attach_idempotent(self, service: str, handler: str, idempotency_key: str, *, key: str | None = None,
-                          timeout: float | None = None) -> Any:
+    def attach_idempotent(
+        self, service: str, handler: str, idempotency_key: str, *, key: str | None = None, timeout: float | None = None
+    ) -> Any:
         """``GET /restate/invocation/{Svc}[/{key}]/{handler}/{idempotencyKey}/attach``."""
         where = self._call_filter(service, handler, key, idempotency_key)
         what = f"{self.target_path(service, handler, key)[1:]} (idempotency key {idempotency_key!r})"
@@ -510,8 +584,9 @@ class RestateClient:
         response = self._send(_Request("POST", self._admin("/query", "query"), json={"query": sql}))
         return to_frame(read_arrow_stream(response.content))
 
-    def invocations(self, *, service: str | None = None, status: str | None = None,
-                    limit: int | None = None) -> pd.DataFrame:
+    def invocations(
+        self, *, service: str | None = None, status: str | None = None, limit: int | None = None
+    ) -> pd.DataFrame:
         """``sys_invocation`` rows, newest first, with every column of the table."""
         from restate_lab.runtime.frames import invocations_frame, invocations_sql
 
@@ -531,10 +606,11 @@ class RestateClient:
         """An object's or workflow's state from the ``state`` table, values JSON-decoded (bytes otherwise)."""
         from restate_lab.runtime.frames import decode_value, sql_string
 
-        sql = (f"select key, value from state where service_name = {sql_string(service)} "
-               f"and service_key = {sql_string(key)}")
-        return {str(row["key"]): decode_value(_hex_bytes(row.get("value")) or b"")
-                for row in self._rows(sql, "state")}
+        sql = (
+            f"select key, value from state where service_name = {sql_string(service)} "
+            f"and service_key = {sql_string(key)}"
+        )
+        return {str(row["key"]): decode_value(_hex_bytes(row.get("value")) or b"") for row in self._rows(sql, "state")}
 
     def health(self) -> bool:
         """Whether ingress ``/restate/health`` (and admin ``/health`` if known) answer 200."""
@@ -545,9 +621,11 @@ class RestateClient:
             return False
 
 
-def _timeout_from_rows(what: str, limit: float | None, rows: list[dict[str, Any]],
-                       since: float | None) -> InvocationTimeout:
+def _timeout_from_rows(
+    what: str, limit: float | None, rows: list[dict[str, Any]], since: float | None
+) -> InvocationTimeout:
     """The timeout error for the newest of ``rows`` created since ``since`` (all rows when ``None``)."""
+
     def created(row: dict[str, Any]) -> float:
         try:
             return datetime.fromisoformat(str(row.get("created_at"))).astimezone(UTC).timestamp()
@@ -560,5 +638,11 @@ def _timeout_from_rows(what: str, limit: float | None, rows: list[dict[str, Any]
         return InvocationTimeout(what, limit or 0.0)
     row = max(candidates, key=created)
     retry = row.get("retry_count")
-    return InvocationTimeout(what, limit or 0.0, row.get("id"), row.get("status"),
-                             int(retry) if retry is not None else 0, row.get("last_failure"))
+    return InvocationTimeout(
+        what,
+        limit or 0.0,
+        row.get("id"),
+        row.get("status"),
+        int(retry) if retry is not None else 0,
+        row.get("last_failure"),
+    )

@@ -222,8 +222,9 @@ class RestateServer:
 
         Ports default to free loopback ports; pass ``ingress_port``/``admin_port`` (e.g. 8080, 9070) to fix them.
         """
-        server = cls(binary=binary, env=env, startup_timeout=startup_timeout, ingress_port=ingress_port,
-                     admin_port=admin_port)
+        server = cls(
+            binary=binary, env=env, startup_timeout=startup_timeout, ingress_port=ingress_port, admin_port=admin_port
+        )
         try:
             server.launch()
             if app is not None:

@@ -95,12 +95,30 @@ class _Handler:
     """A catalogue handler compiled with its behaviour, retry policy and deployment."""
 
     __slots__ = (
-        "index", "model", "service_index", "target", "takes_lock", "workflow_run", "program",
-        "behaviour", "policy", "deployment", "retention_ms", "workflow_retention_ms",
+        "index",
+        "model",
+        "service_index",
+        "target",
+        "takes_lock",
+        "workflow_run",
+        "program",
+        "behaviour",
+        "policy",
+        "deployment",
+        "retention_ms",
+        "workflow_retention_ms",
     )
 
-    def __init__(self, index: int, model: HandlerModel, service_index: int, behaviour: HandlerBehaviour,
-                 policy: RetryPolicy, deployment: _Deployment, workflow_retention_ms: float) -> None:
+    def __init__(
+        self,
+        index: int,
+        model: HandlerModel,
+        service_index: int,
+        behaviour: HandlerBehaviour,
+        policy: RetryPolicy,
+        deployment: _Deployment,
+        workflow_retention_ms: float,
+    ) -> None:
         self.index = index
         self.model = model
         self.service_index = service_index
@@ -214,8 +232,15 @@ class Simulation:
             deployment = self.deployments[name] = _Deployment(limit)
             for hname, hmodel in service.handlers.items():
                 behaviour = behaviours.pop(f"{name}/{hname}", None) or default_behaviour()
-                handler = _Handler(len(self.handlers), hmodel, s_index, behaviour, self.retry_policy,
-                                   deployment, service.workflow_retention_ms)
+                handler = _Handler(
+                    len(self.handlers),
+                    hmodel,
+                    s_index,
+                    behaviour,
+                    self.retry_policy,
+                    deployment,
+                    service.workflow_retention_ms,
+                )
                 self.handlers.append(handler)
                 self._handler_index[(name, hname)] = handler
         if behaviours:
@@ -300,8 +325,13 @@ class Simulation:
             key = rec.key[i]
             if h.workflow_run or rec.idem[i] >= 0:  # derived from the target, as the runtime's
                 key_name = self.key_names[key] if key >= 0 else None
-                ids.append(str(invocation_id_for(h.model.service, h.model.name, key_name,
-                                                 self.idem_name(rec.idem[i]), h.workflow_run)))
+                ids.append(
+                    str(
+                        invocation_id_for(
+                            h.model.service, h.model.name, key_name, self.idem_name(rec.idem[i]), h.workflow_run
+                        )
+                    )
+                )
                 continue
             if key >= 0:
                 cache_key = (h.service_index, key)
@@ -500,9 +530,7 @@ class Simulation:
             step = program[run.pc]
             run.pc += 1
             if type(step) is Work:
-                self._timeout(step.duration.sample(self.rng), row).callbacks.append(
-                    self._work_done
-                )
+                self._timeout(step.duration.sample(self.rng), row).callbacks.append(self._work_done)
                 return
             if type(step) is Fail:
                 passes = run.passes
@@ -614,8 +642,13 @@ class Simulation:
         h = self.handlers[rec.handler[row]]
         if outcome != SUCCEEDED:
             if failure is None:
-                failure = KILLED_FAILURE if outcome == KILLED else CANCELLED_FAILURE if outcome == CANCELLED else \
-                    h.behaviour.terminal_failure
+                failure = (
+                    KILLED_FAILURE
+                    if outcome == KILLED
+                    else CANCELLED_FAILURE
+                    if outcome == CANCELLED
+                    else h.behaviour.terminal_failure
+                )
             self.failures[row] = failure
         elif h.behaviour.result is not None:
             self.results[row] = h.behaviour.result(self.bodies.get(row))

@@ -89,8 +89,9 @@ class SimulatedRestate:
         """Let ``ms`` of virtual time pass, running whatever falls due."""
         self.simulation.run(until=self.simulation.now + ms, progress=False)
 
-    def _submit(self, service: str, handler: str, body: Any, key: str | None, delay_ms: float,
-                idempotency_key: str | None) -> int:
+    def _submit(
+        self, service: str, handler: str, body: Any, key: str | None, delay_ms: float, idempotency_key: str | None
+    ) -> int:
         if self.simulation.catalogue.service(service) is None:
             raise service_not_found(service)
         if self.simulation.catalogue.handler(service, handler) is None:
@@ -103,9 +104,17 @@ class SimulatedRestate:
         self._rows[self.simulation.invocation_id(row)] = self.simulation.owner(row)
         return row
 
-    def call(self, service: str, handler: str, body: Any = None, *, key: str | None = None,
-             idempotency_key: str | None = None, headers: Mapping[str, str] | None = None,
-             timeout: float | None = None) -> Any:
+    def call(
+        self,
+        service: str,
+        handler: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
         """Invoke and advance virtual time until the result is in (at most ``timeout`` virtual seconds)."""
         row = self._submit(service, handler, body, key, 0.0, idempotency_key)
         h = self.simulation.handler(service, handler)
@@ -113,9 +122,17 @@ class SimulatedRestate:
             raise workflow_already_invoked(self.simulation.invocation_id(row))
         return self._wait(row, timeout, h.target if key is None else f"{service}/{key}/{handler}")
 
-    def send(self, service: str, handler: str, body: Any = None, *, key: str | None = None,
-             delay: Delay | None = None, idempotency_key: str | None = None,
-             headers: Mapping[str, str] | None = None) -> SendReceipt:
+    def send(
+        self,
+        service: str,
+        handler: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        delay: Delay | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> SendReceipt:
         """Submit without waiting; ``executionTime`` is stamped for delayed sends."""
         delay_ms = delay_to_ms(delay)
         row = self._submit(service, handler, body, key, delay_ms, idempotency_key)
@@ -176,8 +193,9 @@ class SimulatedRestate:
     def _timed_out(self, what: str, limit: float, row: int) -> InvocationTimeout:
         attempts = self.simulation.records.attempts[row]
         failure = f"[500] simulated retryable failure (attempt {attempts - 1})" if attempts > 1 else None
-        return InvocationTimeout(what, limit, self.simulation.invocation_id(row), self.status_of(row),
-                                 max(attempts - 1, 0), failure)
+        return InvocationTimeout(
+            what, limit, self.simulation.invocation_id(row), self.status_of(row), max(attempts - 1, 0), failure
+        )
 
     def status_of(self, row: int) -> str:
         """A row's status in Restate's names: every finished invocation is ``completed``."""
@@ -193,9 +211,7 @@ class SimulatedRestate:
             if sim.records.outcome[row] == SUCCEEDED:
                 return sim.results.get(row)
             raise sim.failures[row].error(sim.invocation_id(row))
-        raise RestateError(
-            503, f"the invocation is {STATUS_NAMES[status]} and nothing else is scheduled", "invocation"
-        )
+        raise RestateError(503, f"the invocation is {STATUS_NAMES[status]} and nothing else is scheduled", "invocation")
 
     def attach(self, invocation_id: str, *, timeout: float | None = None) -> Any:
         """Advance virtual time until the invocation finishes and return its result."""
@@ -261,8 +277,13 @@ class SimulatedRestate:
         key_code = sim.key_code(key) if key is not None else -1
         idem_code = sim.idem_code(idempotency_key) if idempotency_key is not None else None
         for row in range(len(rec) - 1, -1, -1):
-            if (rec.handler[row] == index and rec.key[row] == key_code and rec.dedup_of[row] < 0
-                    and (idem_code is None or rec.idem[row] == idem_code) and row not in self._purged):
+            if (
+                rec.handler[row] == index
+                and rec.key[row] == key_code
+                and rec.dedup_of[row] < 0
+                and (idem_code is None or rec.idem[row] == idem_code)
+                and row not in self._purged
+            ):
                 self._rows.setdefault(sim.invocation_id(row), row)
                 return row
         raise RestateError(404, "invocation not found", "ingress")
@@ -284,8 +305,9 @@ class SimulatedRestate:
         """The workflow's ``run`` result if finished by now; 470 otherwise."""
         return self._output_row(self._workflow_row(workflow, workflow_id))
 
-    def attach_idempotent(self, service: str, handler: str, idempotency_key: str, *, key: str | None = None,
-                          timeout: float | None = None) -> Any:
+    def attach_idempotent(
+        self, service: str, handler: str, idempotency_key: str, *, key: str | None = None, timeout: float | None = None
+    ) -> Any:
         """Advance virtual time until the invocation the idempotency key started finishes."""
         row = self._latest(service, handler, key, idempotency_key)
         return self._wait(row, timeout, f"{service}/{handler} (idempotency key {idempotency_key!r})")
@@ -342,14 +364,18 @@ class SimulatedRestate:
             yield {
                 "id": sim.invocation_id(row),
                 "target": h.target if key is None else f"{h.model.service}/{key}/{h.model.name}",
-                "target_service_name": h.model.service, "target_service_key": key,
-                "target_handler_name": h.model.name, "target_service_ty": kinds[h.model.service_type.value],
+                "target_service_name": h.model.service,
+                "target_service_key": key,
+                "target_handler_name": h.model.name,
+                "target_service_ty": kinds[h.model.service_type.value],
                 "idempotency_key": sim.idem_name(rec.idem[row]),
                 "invoked_by": "service" if parent >= 0 else "ingress",
                 "invoked_by_id": sim.invocation_id(parent) if parent >= 0 else None,
-                "created_at": at(rec.submitted[row]), "modified_at": at(max(times)),
+                "created_at": at(rec.submitted[row]),
+                "modified_at": at(max(times)),
                 "scheduled_at": at(rec.ready[row]) if rec.ready[row] > rec.submitted[row] else None,
-                "running_at": at(rec.started[row]), "completed_at": at(rec.completed[row]),
+                "running_at": at(rec.started[row]),
+                "completed_at": at(rec.completed[row]),
                 "retry_count": max(attempts - 1, 0),
                 "last_failure": f"[500] simulated retryable failure (attempt {attempts - 1})" if attempts > 1 else None,
                 "status": self.status_of(row),
@@ -367,8 +393,10 @@ class SimulatedRestate:
             db.execute(f"CREATE TABLE {table} ({quoted})")
         columns = TABLES["sys_invocation"]
         marks = ", ".join("?" for _ in columns)
-        db.executemany(f"INSERT INTO sys_invocation VALUES ({marks})",
-                       (tuple(r.get(c) for c in columns) for r in self._invocation_rows()))
+        db.executemany(
+            f"INSERT INTO sys_invocation VALUES ({marks})",
+            (tuple(r.get(c) for c in columns) for r in self._invocation_rows()),
+        )
         return db
 
     def _select(self, sql: str) -> tuple[list[str], list[dict[str, Any]]]:
@@ -383,8 +411,9 @@ class SimulatedRestate:
             db.close()
         return columns, rows
 
-    def invocations(self, *, service: str | None = None, status: str | None = None,
-                    limit: int | None = None) -> pd.DataFrame:
+    def invocations(
+        self, *, service: str | None = None, status: str | None = None, limit: int | None = None
+    ) -> pd.DataFrame:
         """The simulation's invocations, newest first, with ``sys_invocation``'s columns (virtual times)."""
         from restate_lab.runtime.frames import invocations_frame, invocations_sql
 
@@ -408,19 +437,35 @@ class SimulatedRestate:
 
     # ---- awaitable forms (virtual time never blocks on I/O, so they run at once) ----
 
-    async def acall(self, service: str, handler: str, body: Any = None, *, key: str | None = None,
-                    idempotency_key: str | None = None, headers: Mapping[str, str] | None = None,
-                    timeout: float | None = None) -> Any:
+    async def acall(
+        self,
+        service: str,
+        handler: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
         """Awaitable :meth:`call`."""
-        return self.call(service, handler, body, key=key, idempotency_key=idempotency_key, headers=headers,
-                         timeout=timeout)
+        return self.call(
+            service, handler, body, key=key, idempotency_key=idempotency_key, headers=headers, timeout=timeout
+        )
 
-    async def asend(self, service: str, handler: str, body: Any = None, *, key: str | None = None,
-                    delay: Delay | None = None, idempotency_key: str | None = None,
-                    headers: Mapping[str, str] | None = None) -> SendReceipt:
+    async def asend(
+        self,
+        service: str,
+        handler: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        delay: Delay | None = None,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> SendReceipt:
         """Awaitable :meth:`send`."""
-        return self.send(service, handler, body, key=key, delay=delay, idempotency_key=idempotency_key,
-                         headers=headers)
+        return self.send(service, handler, body, key=key, delay=delay, idempotency_key=idempotency_key, headers=headers)
 
     async def aattach(self, invocation_id: str, *, timeout: float | None = None) -> Any:
         """Awaitable :meth:`attach`."""

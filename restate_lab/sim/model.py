@@ -20,8 +20,19 @@ from restate_lab.sim.distributions import Constant, Distribution, as_distributio
 from restate_lab.sim.keys import KeyChooser
 
 __all__ = [
-    "SAME_KEY", "Call", "Catalogue", "ChildKey", "FailureSchedule", "HandlerBehaviour", "HandlerModel",
-    "Send", "ServiceModel", "Sleep", "Step", "Work", "default_behaviour",
+    "SAME_KEY",
+    "Call",
+    "Catalogue",
+    "ChildKey",
+    "FailureSchedule",
+    "HandlerBehaviour",
+    "HandlerModel",
+    "Send",
+    "ServiceModel",
+    "Sleep",
+    "Step",
+    "Work",
+    "default_behaviour",
 ]
 
 #: Where a call or send from a handler goes: the caller's own key, no key, a fixed key, or a chooser.

@@ -158,8 +158,7 @@ def sweep_lines(
         if error in ("sem", "ci95"):
             spread = spread / np.sqrt(stats["count"]) * (1.96 if error == "ci95" else 1.0)
         label = None if by is None else f"{sweep_label(by).split(' (')[0]} = {value}"
-        ax.errorbar(stats.index, stats["mean"], yerr=spread if error else None, marker="o", capsize=3,
-                    label=label)
+        ax.errorbar(stats.index, stats["mean"], yerr=spread if error else None, marker="o", capsize=3, label=label)
     seeds = int(ok.groupby([c for c in (by, x) if c is not None]).size().max()) if len(ok) else 0
     ax.set_xlabel(sweep_label(x))
     ax.set_ylabel(sweep_label(y))
@@ -197,8 +196,18 @@ def sweep_heatmap(
         middle = np.nanmean(values) if np.isfinite(values).any() else 0.0
         for (row, col), cell in np.ndenumerate(values):
             if np.isfinite(cell):
-                ax.text(col, row, f"{cell:.3g}", ha="center", va="center", fontsize="small",
-                        color="white" if cell < middle else "black")
-    ax.set_title(title or f"{sweep_label(value).split(' (')[0]} over {sweep_label(x).split(' (')[0]} "
-                 f"and {sweep_label(y).split(' (')[0]}")
+                ax.text(
+                    col,
+                    row,
+                    f"{cell:.3g}",
+                    ha="center",
+                    va="center",
+                    fontsize="small",
+                    color="white" if cell < middle else "black",
+                )
+    ax.set_title(
+        title
+        or f"{sweep_label(value).split(' (')[0]} over {sweep_label(x).split(' (')[0]} "
+        f"and {sweep_label(y).split(' (')[0]}"
+    )
     return ax

@@ -60,9 +60,7 @@ class InvocationRecords:
             getattr(self, name).extend(block)
         self.capacity += self.BLOCK
 
-    def add(
-        self, handler: int, key: int, idem: int, now: float, status: int, dedup_of: int, parent: int
-    ) -> int:
+    def add(self, handler: int, key: int, idem: int, now: float, status: int, dedup_of: int, parent: int) -> int:
         """Add a row (the simulator inlines this on its hot path) and return its index."""
         i = self.n
         if i == self.capacity:

@@ -80,8 +80,9 @@ def invocations_frame(sim: Simulation, *, ids: bool = True) -> pd.DataFrame:
             ["success", "failure"],
         ),
         completion_failure=completion_failure,
-        ended_by=_codes_to_categorical(np.where(outcome > 0, outcome - 1, -1).astype(np.int32),
-                                       list(OUTCOME_NAMES[1:])),
+        ended_by=_codes_to_categorical(
+            np.where(outcome > 0, outcome - 1, -1).astype(np.int32), list(OUTCOME_NAMES[1:])
+        ),
         deduplicated=dedup,
         parent=np.frombuffer(rec.parent, dtype=np.int32)[:n].copy() if n else np.zeros(0, np.int32),
     )

@@ -23,13 +23,16 @@ from restate_lab.sim.workload import Bursty, Poisson, Workload
 
 Path = tuple[str | int, ...]
 
-_TOP = {"seed", "services", "behaviours", "retry_policy", "concurrency", "subscriptions", "workloads",
-        "record_queues"}
+_TOP = {"seed", "services", "behaviours", "retry_policy", "concurrency", "subscriptions", "workloads", "record_queues"}
 _DISTRIBUTIONS = {"constant": Constant, "exponential": Exponential, "lognormal": LogNormal, "empirical": Empirical}
 _KEYS = {"uniform": Uniform, "zipf": Zipf, "fixed": Fixed}
 _ARRIVALS = {"poisson": Poisson, "bursty": Bursty}
-_STEPS = {"work": {"duration"}, "sleep": {"duration"}, "call": {"service", "handler", "key"},
-          "send": {"service", "handler", "key", "delay_ms"}}
+_STEPS = {
+    "work": {"duration"},
+    "sleep": {"duration"},
+    "call": {"service", "handler", "key"},
+    "send": {"service", "handler", "key", "delay_ms"},
+}
 
 
 class ParameterPathError(ValueError):
@@ -56,8 +59,12 @@ def _services(spec: Mapping[str, Any]) -> set[str]:
 
 def _known_fields(pattern: tuple[str, ...], node: Mapping[str, Any], spec: Mapping[str, Any]) -> set[str] | None:
     """The keys the scenario format allows in ``node`` at ``pattern`` (``*`` for names/indices), if known."""
-    distribution = {("behaviours", "*", "service_time"), ("workloads", "*", "client_retry_after"),
-                    ("workloads", "*", "delay"), ("behaviours", "*", "steps", "*", "duration")}
+    distribution = {
+        ("behaviours", "*", "service_time"),
+        ("workloads", "*", "client_retry_after"),
+        ("workloads", "*", "delay"),
+        ("behaviours", "*", "steps", "*", "duration"),
+    }
     if pattern == ():
         return _TOP
     if pattern == ("behaviours",):
@@ -75,8 +82,9 @@ def _known_fields(pattern: tuple[str, ...], node: Mapping[str, Any], spec: Mappi
     if pattern in {("workloads", "*", "keys"), ("behaviours", "*", "steps", "*", "key")}:
         return _by_kind(node, _KEYS, "uniform")
     if pattern in distribution:
-        return _by_kind(node, _DISTRIBUTIONS, "constant") | ({"file", "column"} if node.get("kind") == "empirical"
-                                                             else set())
+        return _by_kind(node, _DISTRIBUTIONS, "constant") | (
+            {"file", "column"} if node.get("kind") == "empirical" else set()
+        )
     if pattern == ("subscriptions", "*"):
         return _fields(KafkaSubscription)
     if pattern == ("behaviours", "*", "steps", "*"):

@@ -150,8 +150,10 @@ def _write(frame: pd.DataFrame, task: _Task, kind: str) -> str:
 
 def _base(base: Base, base_dir: str | os.PathLike[str] | None) -> tuple[dict[str, Any] | None, Builder | None, Path]:
     if isinstance(base, Simulation):
-        raise TypeError("a sweep builds its own simulations: pass the scenario dict or file, or a function "
-                        "f(seed, **params) -> Simulation, not a built Simulation")
+        raise TypeError(
+            "a sweep builds its own simulations: pass the scenario dict or file, or a function "
+            "f(seed, **params) -> Simulation, not a built Simulation"
+        )
     if isinstance(base, str | os.PathLike):
         path = Path(base)
         text = path.read_text()
@@ -256,8 +258,10 @@ def _executor(executor: Any, workers: int | None) -> tuple[Executor | None, bool
         return executor, False
     if hasattr(executor, "get_executor"):  # a distributed.Client
         return executor.get_executor(), False
-    raise TypeError(f"executor is None, 'serial', 'processes', a concurrent.futures.Executor or a "
-                    f"distributed.Client; not {executor!r}")
+    raise TypeError(
+        f"executor is None, 'serial', 'processes', a concurrent.futures.Executor or a "
+        f"distributed.Client; not {executor!r}"
+    )
 
 
 # ----------------------------------------------------------------- the sweep
@@ -322,8 +326,10 @@ def sweep(
         try:
             pickle.dumps(builder)
         except Exception as exc:
-            raise TypeError(f"the base function cannot be sent to other processes ({exc}); define it at module "
-                            f"level, or pass a scenario dict") from exc
+            raise TypeError(
+                f"the base function cannot be sent to other processes ({exc}); define it at module "
+                f"level, or pass a scenario dict"
+            ) from exc
 
     rows: list[dict[str, Any]] = []
     tasks: list[_Task] = []
@@ -341,8 +347,18 @@ def sweep(
                 problem = f"{type(exc).__name__}: {exc}"
         for seed in seed_list:
             rows.append({"point": index, **params, "seed": seed})
-            tasks.append(_Task(index, seed, dict(params), point_spec if problem is None else None, builder, keep_t,
-                               target, str(out) if files else None))
+            tasks.append(
+                _Task(
+                    index,
+                    seed,
+                    dict(params),
+                    point_spec if problem is None else None,
+                    builder,
+                    keep_t,
+                    target,
+                    str(out) if files else None,
+                )
+            )
             if problem is not None:
                 rows[-1]["_result"] = {"error": problem, "_seconds": 0.0}
 
@@ -388,8 +404,13 @@ def _execute(
     def timed_out() -> bool:
         late = [i for i in todo if "_result" not in rows[i]]
         for i in late:
-            done(i, {"error": "TimeoutError: the sweep's timeout passed before this simulation finished",
-                     "_seconds": float("nan")})
+            done(
+                i,
+                {
+                    "error": "TimeoutError: the sweep's timeout passed before this simulation finished",
+                    "_seconds": float("nan"),
+                },
+            )
         return bool(late)
 
     futures: dict[Future[dict[str, Any]], int] = {}
@@ -428,8 +449,10 @@ def _frame(rows: list[dict[str, Any]], names: list[str], wall: float, executor: 
         first = failed[0]
         params = ", ".join(f"{n}={first[n]!r}" for n in names) or "no parameters"
         warnings.warn(
-            SweepWarning(f"{len(failed)} of {len(records)} simulations failed; first: point {first['point']} "
-                         f"({params}, seed {first['seed']}): {first['error']}"),
+            SweepWarning(
+                f"{len(failed)} of {len(records)} simulations failed; first: point {first['point']} "
+                f"({params}, seed {first['seed']}): {first['error']}"
+            ),
             stacklevel=3,
         )
     frame = pd.DataFrame.from_records(records)

@@ -33,9 +33,21 @@ TARGETS = ["local", "serve", "real", "sim"]
 def _serve() -> Iterator[RestateClient]:
     port, admin_port = free_port(), free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "restate_lab.cli", "serve", "tests/api/apps.py:services",
-         "--port", str(port), "--admin-port", str(admin_port)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "restate_lab.cli",
+            "serve",
+            "tests/api/apps.py:services",
+            "--port",
+            str(port),
+            "--admin-port",
+            str(admin_port),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     client = RestateClient(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{admin_port}", timeout=30)
@@ -113,5 +125,3 @@ def wait_until(check: Any, timeout: float = 20.0) -> None:
     while not check():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.05)
-
-

@@ -7,8 +7,14 @@ import importlib
 
 import pytest
 
-MODULES = ["restate_lab.api", "restate_lab.catalogue", "restate_lab._connect", "restate_lab.runtime.local",
-           "restate_lab.sim.facade", "restate_lab.server.client"]
+MODULES = [
+    "restate_lab.api",
+    "restate_lab.catalogue",
+    "restate_lab._connect",
+    "restate_lab.runtime.local",
+    "restate_lab.sim.facade",
+    "restate_lab.server.client",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

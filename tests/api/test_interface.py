@@ -33,17 +33,46 @@ PROTOCOL_METHODS = sorted(
 )
 
 #: The admin API's ``GET /services`` answer from Restate Server 1.7.12 (trimmed to the fields read).
-REAL_SERVICES_BODY = {"services": [
-    {"name": "Counter", "ty": "VirtualObject", "handlers": [
-        {"name": "add", "ty": "Exclusive", "public": True, "input_description": "JSON integer",
-         "output_description": "JSON integer", "input_json_schema": {"type": "integer"},
-         "output_json_schema": {"type": "integer"}, "retry_policy": {"max_attempts": None}}],
-     "deployment_id": "dp_12BbMusN6COCnoqi7Lp2OZj", "revision": 1, "public": True},
-    {"name": "Greeter", "ty": "Service", "handlers": [
-        {"name": "greet", "public": True, "input_description": "JSON string", "output_description": "JSON string",
-         "input_json_schema": {"type": "string"}, "output_json_schema": {"type": "string"}}],
-     "deployment_id": "dp_12BbMusN6COCnoqi7Lp2OZj", "revision": 1, "public": True},
-]}
+REAL_SERVICES_BODY = {
+    "services": [
+        {
+            "name": "Counter",
+            "ty": "VirtualObject",
+            "handlers": [
+                {
+                    "name": "add",
+                    "ty": "Exclusive",
+                    "public": True,
+                    "input_description": "JSON integer",
+                    "output_description": "JSON integer",
+                    "input_json_schema": {"type": "integer"},
+                    "output_json_schema": {"type": "integer"},
+                    "retry_policy": {"max_attempts": None},
+                }
+            ],
+            "deployment_id": "dp_12BbMusN6COCnoqi7Lp2OZj",
+            "revision": 1,
+            "public": True,
+        },
+        {
+            "name": "Greeter",
+            "ty": "Service",
+            "handlers": [
+                {
+                    "name": "greet",
+                    "public": True,
+                    "input_description": "JSON string",
+                    "output_description": "JSON string",
+                    "input_json_schema": {"type": "string"},
+                    "output_json_schema": {"type": "string"},
+                }
+            ],
+            "deployment_id": "dp_12BbMusN6COCnoqi7Lp2OZj",
+            "revision": 1,
+            "public": True,
+        },
+    ]
+}
 
 
 @pytest.mark.parametrize("cls", TARGET_CLASSES, ids=lambda c: c.__name__)
@@ -64,11 +93,14 @@ def test_drifted_names_are_gone(old: str) -> None:
     assert not any(hasattr(cls, old) for cls in TARGET_CLASSES)
 
 
-@pytest.mark.parametrize("given", [
-    pytest.param(apps.greeter, id="a service"),
-    pytest.param([apps.greeter, apps.counter], id="a list of services"),
-    pytest.param(restate.app([apps.greeter]), id="an app"),
-])
+@pytest.mark.parametrize(
+    "given",
+    [
+        pytest.param(apps.greeter, id="a service"),
+        pytest.param([apps.greeter, apps.counter], id="a list of services"),
+        pytest.param(restate.app([apps.greeter]), id="an app"),
+    ],
+)
 def test_local_restate_accepts_what_restate_lab_serve_accepts(given: object) -> None:
     """``LocalRestate(service)``, ``LocalRestate([a, b])`` and ``LocalRestate(app)`` all serve."""
     with LocalRestate(given) as lab:
@@ -108,7 +140,9 @@ def test_catalogue_reads_the_real_servers_get_services_answer() -> None:
     """Catalogue.from_admin takes the admin API's own answer, kinds spelled 'Service'/'VirtualObject'."""
     cat = Catalogue.from_admin(REAL_SERVICES_BODY)
     assert [(s.name, s.kind, s.keyed) for s in cat] == [
-        ("Counter", "VirtualObject", True), ("Greeter", "Service", False)]
+        ("Counter", "VirtualObject", True),
+        ("Greeter", "Service", False),
+    ]
     add = cat.handler("Counter", "add")
     assert add is not None and (add.kind, add.takes_lock, add.input_schema) == ("Exclusive", True, {"type": "integer"})
     assert cat.to_admin() == REAL_SERVICES_BODY["services"]
@@ -142,7 +176,9 @@ def test_interface_errors_are_the_documented_types() -> None:
 
 def test_the_interface_modules_import_without_pandas() -> None:
     """The interface, the client and the frames helpers import pandas only when a frame is built."""
-    code = ("import sys; import restate_lab.api, restate_lab.catalogue, restate_lab.runtime.frames, "
-            "restate_lab.server.client, restate_lab.runtime.local; print('pandas' in sys.modules)")
+    code = (
+        "import sys; import restate_lab.api, restate_lab.catalogue, restate_lab.runtime.frames, "
+        "restate_lab.server.client, restate_lab.runtime.local; print('pandas' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "False"

@@ -62,6 +62,7 @@ def test_idempotent_call_answers_the_first_result(target: IngressApi, tag: str) 
 
 def test_awaitable_forms_answer_as_the_blocking_ones(target: IngressApi) -> None:
     """``acall``, ``asend``, ``aattach`` and ``aoutput`` give what their blocking forms give."""
+
     async def script() -> tuple[object, object, object]:
         called = await target.acall("Greeter", "greet", "Gus")
         receipt = await target.asend("Greeter", "greet", "Hal")
@@ -256,9 +257,15 @@ def test_catalogue_has_kinds_and_schemas(target: IngressApi) -> None:
     assert isinstance(cat, Catalogue)
     kinds = {s.name: s.kind for s in cat}
     assert {k: kinds[k] for k in ("Greeter", "Counter", "Signup")} == {
-        "Greeter": "Service", "Counter": "VirtualObject", "Signup": "Workflow"}
+        "Greeter": "Service",
+        "Counter": "VirtualObject",
+        "Signup": "Workflow",
+    }
     assert sorted((h.name, h.kind) for h in cat.handlers("Counter")) == [
-        ("add", "Exclusive"), ("get", "Shared"), ("wait_for_signal", "Exclusive")]
+        ("add", "Exclusive"),
+        ("get", "Shared"),
+        ("wait_for_signal", "Exclusive"),
+    ]
     assert cat.handler("Signup", "run").kind == "Workflow"
     assert cat.handler("Greeter", "greet").kind is None
     assert cat.handler("Greeter", "greet").input_schema == {"type": "string"}
@@ -273,8 +280,7 @@ def test_unknown_service_is_the_servers_404(target: IngressApi) -> None:
     with pytest.raises(RestateError) as caught:
         target.call("Nope", "greet", "x")
     assert (caught.value.code, caught.value.source) == (404, "ingress")
-    assert caught.value.message == (
-        "service 'Nope' not found, make sure to register the service before calling it.")
+    assert caught.value.message == ("service 'Nope' not found, make sure to register the service before calling it.")
 
 
 def test_unknown_handler_is_the_servers_404(target: IngressApi) -> None:
@@ -284,7 +290,8 @@ def test_unknown_handler_is_the_servers_404(target: IngressApi) -> None:
     assert caught.value.code == 404
     assert caught.value.message == (
         "the service 'Greeter' exists, but the handler 'nope' was not found, "
-        "check that the handler exists in the latest registered service version.")
+        "check that the handler exists in the latest registered service version."
+    )
 
 
 def test_unknown_invocation_status_is_a_404(target: IngressApi) -> None:

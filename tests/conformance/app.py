@@ -65,8 +65,12 @@ async def fail_with(ctx: restate.Context, code: int) -> str:
     raise restate.TerminalError(f"failed with {code}", status_code=code)
 
 
-@greeter.handler(accept="text/*", content_type="text/plain", input_serde=restate.serde.BytesSerde(),
-                 output_serde=restate.serde.BytesSerde())
+@greeter.handler(
+    accept="text/*",
+    content_type="text/plain",
+    input_serde=restate.serde.BytesSerde(),
+    output_serde=restate.serde.BytesSerde(),
+)
 async def text(ctx: restate.Context, value: bytes) -> bytes:
     """Accepts any ``text/*`` body and answers it back as ``text/plain``."""
     return value
@@ -201,7 +205,8 @@ async def run_duration(ctx: restate.ObjectContext, millis: int) -> str:
         raise ValueError("always fails")
 
     options: restate.RunOptions[str] = restate.RunOptions(
-        max_duration=timedelta(milliseconds=millis), initial_retry_interval=timedelta(milliseconds=50),
+        max_duration=timedelta(milliseconds=millis),
+        initial_retry_interval=timedelta(milliseconds=50),
         max_retry_interval=timedelta(milliseconds=100),
     )
     return await ctx.run_typed("fails", always_fails, options)

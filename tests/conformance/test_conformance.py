@@ -23,9 +23,17 @@ from tests.conformance.scenarios import FAST_S, SCENARIOS, Req, Scenario
 
 REQUEST_TIMEOUT_S = 10.0
 #: Headers compared as values (after id/timestamp normalisation); ``idempotency-expires`` by presence.
-_COMPARED_HEADERS = ("content-type", "x-restate-id", "x-restate-error-source", "location", "allow",
-                     "access-control-allow-methods", "access-control-allow-origin",
-                     "access-control-allow-credentials", "access-control-allow-headers")
+_COMPARED_HEADERS = (
+    "content-type",
+    "x-restate-id",
+    "x-restate-error-source",
+    "location",
+    "allow",
+    "access-control-allow-methods",
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-allow-headers",
+)
 
 
 @dataclass
@@ -135,8 +143,7 @@ def run_scenario(endpoint: Endpoint, scenario: Scenario) -> list[dict[str, Any]]
             started = time.monotonic()
             response: httpx.Response | None
             try:
-                response = http.request(step.method, base + _fill(step.path, values), content=content,
-                                        headers=headers)
+                response = http.request(step.method, base + _fill(step.path, values), content=content, headers=headers)
             except httpx.TimeoutException:
                 response = None
             elapsed = time.monotonic() - started

@@ -72,147 +72,349 @@ HOLD = Call("/Counter/{key}/hold/send", 30)
 
 SCENARIOS: list[Scenario] = [
     # ---- the queries of the introspection docs ----
-    S("doc_status_of_one_invocation", Call("/Greeter/greet", "Ada"),
-      Q("select id, target, status, completion_result from sys_invocation where id = '{id0}'")),
-    S("doc_invocations_by_status", HOLD, Call("/Counter/{key}/add/send", 1), Call("/Counter/{key}/add/send", 2),
-      Q(f"select status, count(*) from sys_invocation where {K} group by status order by status", wait=0.5)),
-    S("doc_long_running_invocations", HOLD,
-      Q(f"select id, target, status from sys_invocation where {K} and status = 'running' "
-        "and modified_at > now() - interval '1 hour' order by created_at", wait=0.5),
-      Q(f"select id from sys_invocation where {K} and modified_at <= now() - interval '1 hour'")),
-    S("doc_invocation_blocking_an_object", HOLD, Call("/Counter/{key}/add/send", 1),
-      Q("select invocation_id from sys_keyed_service_status where service_name = 'Counter' "
-        "and service_key = '{key}'", wait=0.5),
-      Q("select service_name, service_key, id from sys_inbox where service_key = '{key}' "
-        "order by sequence_number")),
-    S("doc_state_of_an_object", Call("/Counter/{key}/add", 3), Call("/Counter/{key}/add", 4),
-      Q("select service_name, service_key, key, value_utf8, value, key_length, value_length from state "
-        "where service_key = '{key}'")),
-    S("doc_journal_of_an_invocation", Call("/Counter/{key}/add", 5),
-      Q("select index, entry_type, name, version from sys_journal where id = '{id0}' order by index")),
-    S("doc_retried_invocations", Call("/Flaky/{key}/attempt", None),
-      Q(f"select target, status, completion_result, journal_commands_size from sys_invocation where {K}")),
-    S("doc_workflow_promise", Call("/Signup/{key}/run/send", "bob"),
-      Q("select key, completed from sys_promise where service_key = '{key}'", wait=0.5),
-      Q(f"select target, status, target_service_ty from sys_invocation where {K}")),
+    S(
+        "doc_status_of_one_invocation",
+        Call("/Greeter/greet", "Ada"),
+        Q("select id, target, status, completion_result from sys_invocation where id = '{id0}'"),
+    ),
+    S(
+        "doc_invocations_by_status",
+        HOLD,
+        Call("/Counter/{key}/add/send", 1),
+        Call("/Counter/{key}/add/send", 2),
+        Q(f"select status, count(*) from sys_invocation where {K} group by status order by status", wait=0.5),
+    ),
+    S(
+        "doc_long_running_invocations",
+        HOLD,
+        Q(
+            f"select id, target, status from sys_invocation where {K} and status = 'running' "
+            "and modified_at > now() - interval '1 hour' order by created_at",
+            wait=0.5,
+        ),
+        Q(f"select id from sys_invocation where {K} and modified_at <= now() - interval '1 hour'"),
+    ),
+    S(
+        "doc_invocation_blocking_an_object",
+        HOLD,
+        Call("/Counter/{key}/add/send", 1),
+        Q(
+            "select invocation_id from sys_keyed_service_status where service_name = 'Counter' "
+            "and service_key = '{key}'",
+            wait=0.5,
+        ),
+        Q("select service_name, service_key, id from sys_inbox where service_key = '{key}' order by sequence_number"),
+    ),
+    S(
+        "doc_state_of_an_object",
+        Call("/Counter/{key}/add", 3),
+        Call("/Counter/{key}/add", 4),
+        Q(
+            "select service_name, service_key, key, value_utf8, value, key_length, value_length from state "
+            "where service_key = '{key}'"
+        ),
+    ),
+    S(
+        "doc_journal_of_an_invocation",
+        Call("/Counter/{key}/add", 5),
+        Q("select index, entry_type, name, version from sys_journal where id = '{id0}' order by index"),
+    ),
+    S(
+        "doc_retried_invocations",
+        Call("/Flaky/{key}/attempt", None),
+        Q(f"select target, status, completion_result, journal_commands_size from sys_invocation where {K}"),
+    ),
+    S(
+        "doc_workflow_promise",
+        Call("/Signup/{key}/run/send", "bob"),
+        Q("select key, completed from sys_promise where service_key = '{key}'", wait=0.5),
+        Q(f"select target, status, target_service_ty from sys_invocation where {K}"),
+    ),
     # ---- statuses and values of sys_invocation ----
-    S("sleeping_invocation_is_running", Call("/Greeter/slow/send", 30),
-      Q("select status, retry_count, suspended_waiting_for_signals, journal_size from sys_invocation "
-        "where id = '{id0}'", wait=0.5)),
-    S("delayed_invocation_is_scheduled", Call("/Greeter/greet/send?delay=1h", "later"),
-      Q("select status, scheduled_at is not null as has_scheduled_at, scheduled_start_at > now() as in_future, "
-        "journal_size, pinned_deployment_id, retry_count from sys_invocation where id = '{id0}'", wait=0.3)),
-    S("failed_invocation_records_its_failure", Call("/Greeter/terminal", None),
-      Q("select status, completion_result, completion_failure, retry_count from sys_invocation "
-        "where id = '{id0}'")),
-    S("completed_invocation_columns", Call("/Counter/{key}/add", 1),
-      Q("select target, target_service_name, target_service_key, target_handler_name, target_service_ty, "
-        "invoked_by, journal_size, journal_commands_size, created_using_restate_version, completion_retention, "
-        "journal_retention, pinned_service_protocol_version, status, completion_result, retry_count, "
-        "inboxed_at, scheduled_at from sys_invocation where id = '{id0}'")),
-    S("pending_invocation_columns", HOLD, Call("/Counter/{key}/add/send", 1),
-      Q("select status, inboxed_at is not null as inboxed, journal_size, pinned_deployment_id, running_at "
-        "from sys_invocation where id = '{id1}'", wait=0.5)),
-    S("running_invocation_attempt_columns", HOLD,
-      Q("select status, retry_count, last_attempt_server, last_start_at is not null as started, "
-        "last_attempt_deployment_id is not null as has_deployment from sys_invocation where id = '{id0}'",
-        wait=0.5),
-      Q("select in_flight, retry_count from sys_invocation_state where id = '{id0}'"),
-      Q("select status from sys_invocation_status where id = '{id0}'")),
+    S(
+        "sleeping_invocation_is_running",
+        Call("/Greeter/slow/send", 30),
+        Q(
+            "select status, retry_count, suspended_waiting_for_signals, journal_size from sys_invocation "
+            "where id = '{id0}'",
+            wait=0.5,
+        ),
+    ),
+    S(
+        "delayed_invocation_is_scheduled",
+        Call("/Greeter/greet/send?delay=1h", "later"),
+        Q(
+            "select status, scheduled_at is not null as has_scheduled_at, scheduled_start_at > now() as in_future, "
+            "journal_size, pinned_deployment_id, retry_count from sys_invocation where id = '{id0}'",
+            wait=0.3,
+        ),
+    ),
+    S(
+        "failed_invocation_records_its_failure",
+        Call("/Greeter/terminal", None),
+        Q("select status, completion_result, completion_failure, retry_count from sys_invocation where id = '{id0}'"),
+    ),
+    S(
+        "completed_invocation_columns",
+        Call("/Counter/{key}/add", 1),
+        Q(
+            "select target, target_service_name, target_service_key, target_handler_name, target_service_ty, "
+            "invoked_by, journal_size, journal_commands_size, created_using_restate_version, completion_retention, "
+            "journal_retention, pinned_service_protocol_version, status, completion_result, retry_count, "
+            "inboxed_at, scheduled_at from sys_invocation where id = '{id0}'"
+        ),
+    ),
+    S(
+        "pending_invocation_columns",
+        HOLD,
+        Call("/Counter/{key}/add/send", 1),
+        Q(
+            "select status, inboxed_at is not null as inboxed, journal_size, pinned_deployment_id, running_at "
+            "from sys_invocation where id = '{id1}'",
+            wait=0.5,
+        ),
+    ),
+    S(
+        "running_invocation_attempt_columns",
+        HOLD,
+        Q(
+            "select status, retry_count, last_attempt_server, last_start_at is not null as started, "
+            "last_attempt_deployment_id is not null as has_deployment from sys_invocation where id = '{id0}'",
+            wait=0.5,
+        ),
+        Q("select in_flight, retry_count from sys_invocation_state where id = '{id0}'"),
+        Q("select status from sys_invocation_status where id = '{id0}'"),
+    ),
     # ---- aggregates, filters, joins ----
-    S("aggregates_over_invocations", Call("/Counter/{key}/add", 1), Call("/Counter/{key}/add", 2),
-      Call("/Counter/{key}/get", None),
-      Q(f"select target_handler_name, count(*) as n, sum(journal_size) as entries, min(journal_size), "
-        f"max(journal_commands_size), avg(journal_size) from sys_invocation where {K} "
-        "group by target_handler_name order by target_handler_name")),
-    S("filters_on_status_and_time", HOLD, Call("/Counter/{key}/add/send", 1), Call("/Counter/{key}/add/send", 9),
-      Q(f"select target_handler_name, status from sys_invocation where {K} and status in ('running', 'pending') "
-        "order by created_at", wait=0.5),
-      Q(f"select count(*) from sys_invocation where {K} and created_at between now() - interval '10 minutes' "
-        "and now()"),
-      Q(f"select count(*) from sys_invocation where {K} and date_trunc('day', created_at) = "
-        "date_trunc('day', now())")),
-    S("join_invocation_with_journal", Call("/Counter/{key}/add", 2), Call("/Greeter/greet", "J"),
-      Q("select i.target_handler_name, j.index, j.entry_type from sys_invocation i join sys_journal j "
-        f"on i.id = j.id where i.{K} order by j.index"),
-      Q("select i.target, count(*) as entries from sys_invocation i join sys_journal j on i.id = j.id "
-        "where i.id = '{id1}' group by i.target")),
-    S("join_invocation_with_state", Call("/Counter/{key}/add", 3),
-      Q("select i.target, s.key, s.value_utf8 from sys_invocation i join state s "
-        "on i.target_service_name = s.service_name and i.target_service_key = s.service_key "
-        f"where i.{K}")),
-    S("like_is_case_sensitive", Call("/Counter/{key}/add", 1),
-      Q("select count(*) from sys_invocation where target like 'counter/{key}%'"),
-      Q("select count(*) from sys_invocation where target like 'Counter/{key}%'"),
-      Q("select count(*) from sys_invocation where target ilike 'counter/{key}%'")),
+    S(
+        "aggregates_over_invocations",
+        Call("/Counter/{key}/add", 1),
+        Call("/Counter/{key}/add", 2),
+        Call("/Counter/{key}/get", None),
+        Q(
+            f"select target_handler_name, count(*) as n, sum(journal_size) as entries, min(journal_size), "
+            f"max(journal_commands_size), avg(journal_size) from sys_invocation where {K} "
+            "group by target_handler_name order by target_handler_name"
+        ),
+    ),
+    S(
+        "filters_on_status_and_time",
+        HOLD,
+        Call("/Counter/{key}/add/send", 1),
+        Call("/Counter/{key}/add/send", 9),
+        Q(
+            f"select target_handler_name, status from sys_invocation where {K} and status in ('running', 'pending') "
+            "order by created_at",
+            wait=0.5,
+        ),
+        Q(
+            f"select count(*) from sys_invocation where {K} and created_at between now() - interval '10 minutes' "
+            "and now()"
+        ),
+        Q(
+            f"select count(*) from sys_invocation where {K} and date_trunc('day', created_at) = "
+            "date_trunc('day', now())"
+        ),
+    ),
+    S(
+        "join_invocation_with_journal",
+        Call("/Counter/{key}/add", 2),
+        Call("/Greeter/greet", "J"),
+        Q(
+            "select i.target_handler_name, j.index, j.entry_type from sys_invocation i join sys_journal j "
+            f"on i.id = j.id where i.{K} order by j.index"
+        ),
+        Q(
+            "select i.target, count(*) as entries from sys_invocation i join sys_journal j on i.id = j.id "
+            "where i.id = '{id1}' group by i.target"
+        ),
+    ),
+    S(
+        "join_invocation_with_state",
+        Call("/Counter/{key}/add", 3),
+        Q(
+            "select i.target, s.key, s.value_utf8 from sys_invocation i join state s "
+            "on i.target_service_name = s.service_name and i.target_service_key = s.service_key "
+            f"where i.{K}"
+        ),
+    ),
+    S(
+        "like_is_case_sensitive",
+        Call("/Counter/{key}/add", 1),
+        Q("select count(*) from sys_invocation where target like 'counter/{key}%'"),
+        Q("select count(*) from sys_invocation where target like 'Counter/{key}%'"),
+        Q("select count(*) from sys_invocation where target ilike 'counter/{key}%'"),
+    ),
     # ---- the catalog ----
-    S("catalog_tables", Q("select table_catalog, table_schema, table_name, table_type from information_schema.tables "
-                          "order by table_schema, table_name"),
-      Q("show tables", sort=True)),
-    S("catalog_columns", Q("select table_name, column_name, ordinal_position, data_type, is_nullable "
-                           "from information_schema.columns where table_schema = 'public' "
-                           "order by table_name, ordinal_position")),
-    S("catalog_describe_and_show_columns", Q("describe sys_invocation"), Q("describe sys_journal"),
-      Q("show columns from state")),
-    S("catalog_view_definition", Q("select table_name, definition from information_schema.views "
-                                   "where table_schema = 'public' and definition is not null")),
-    S("services_and_deployments", Q("select name, revision, public, ty from sys_service order by name"),
-      Q("select ty, min_service_protocol_version, max_service_protocol_version, array_sort(services) as services "
-        "from sys_deployment")),
+    S(
+        "catalog_tables",
+        Q(
+            "select table_catalog, table_schema, table_name, table_type from information_schema.tables "
+            "order by table_schema, table_name"
+        ),
+        Q("show tables", sort=True),
+    ),
+    S(
+        "catalog_columns",
+        Q(
+            "select table_name, column_name, ordinal_position, data_type, is_nullable "
+            "from information_schema.columns where table_schema = 'public' "
+            "order by table_name, ordinal_position"
+        ),
+    ),
+    S(
+        "catalog_describe_and_show_columns",
+        Q("describe sys_invocation"),
+        Q("describe sys_journal"),
+        Q("show columns from state"),
+    ),
+    S(
+        "catalog_view_definition",
+        Q(
+            "select table_name, definition from information_schema.views "
+            "where table_schema = 'public' and definition is not null"
+        ),
+    ),
+    S(
+        "services_and_deployments",
+        Q("select name, revision, public, ty from sys_service order by name"),
+        Q(
+            "select ty, min_service_protocol_version, max_service_protocol_version, array_sort(services) as services "
+            "from sys_deployment"
+        ),
+    ),
     # ---- the dialect and its JSON ----
-    S("column_naming", Q("select 1"), Q("select count(*) from sys_service"), Q("select COUNT(*) from sys_service"),
-      Q("select count(*) as N from sys_service"), Q("select 1 + 2, 'a' || 'b', abs(-1)")),
-    S("json_values", Q("select true as t, false as f, null as n, 1.5 as x, 1e20 as big, 1e-7 as small, "
-                       "0.1 + 0.2 as sum, 100.0 as hundred, -0.0 as negzero, 1e400 as inf, "
-                       "cast('NaN' as double) as nan, cast(1 as decimal(10, 2)) as dec, [1, 2] as list, "
-                       "struct(1, 'a') as st, date '2024-01-02' as d, cast('x' as bytea) as bin, "
-                       "arrow_cast(1500, 'Duration(Millisecond)') as dur, arrow_cast(0, 'Duration(Millisecond)') "
-                       "as zero, 18446744073709551615 as u64max, 'é\"\\\\' as s", text=True),
-      Q("select arrow_cast(1000, 'Timestamp(Millisecond, Some(\"+00:00\"))') as a, "
-        "arrow_cast(1500, 'Timestamp(Microsecond, Some(\"UTC\"))') as b, to_timestamp_millis(0) as c, "
-        "interval '1 day 2 minutes' as i", text=True),
-      Q("select 1e5 a, 1e9 b, 1e10 c, 12345678901.5 d, 0.00001 e, 1e-6 f, 5e-324 g, 9.999999e9 h, "
-        "cast(0.1 as float) i, cast(1 as decimal(38, 10)) j, cast(-12.5 as decimal(5, 1)) k", text=True),
-      Q("select 'a' || null as x, 1 as one")),
-    S("interval_arithmetic", Q("select now() - interval '1 hour' < now() as earlier, "
-                               "now() + interval '1 day' > now() as later, "
-                               "arrow_typeof(now() - interval '1 hour') as ty")),
+    S(
+        "column_naming",
+        Q("select 1"),
+        Q("select count(*) from sys_service"),
+        Q("select COUNT(*) from sys_service"),
+        Q("select count(*) as N from sys_service"),
+        Q("select 1 + 2, 'a' || 'b', abs(-1)"),
+    ),
+    S(
+        "json_values",
+        Q(
+            "select true as t, false as f, null as n, 1.5 as x, 1e20 as big, 1e-7 as small, "
+            "0.1 + 0.2 as sum, 100.0 as hundred, -0.0 as negzero, 1e400 as inf, "
+            "cast('NaN' as double) as nan, cast(1 as decimal(10, 2)) as dec, [1, 2] as list, "
+            "struct(1, 'a') as st, date '2024-01-02' as d, cast('x' as bytea) as bin, "
+            "arrow_cast(1500, 'Duration(Millisecond)') as dur, arrow_cast(0, 'Duration(Millisecond)') "
+            "as zero, 18446744073709551615 as u64max, 'é\"\\\\' as s",
+            text=True,
+        ),
+        Q(
+            "select arrow_cast(1000, 'Timestamp(Millisecond, Some(\"+00:00\"))') as a, "
+            "arrow_cast(1500, 'Timestamp(Microsecond, Some(\"UTC\"))') as b, to_timestamp_millis(0) as c, "
+            "interval '1 day 2 minutes' as i",
+            text=True,
+        ),
+        Q(
+            "select 1e5 a, 1e9 b, 1e10 c, 12345678901.5 d, 0.00001 e, 1e-6 f, 5e-324 g, 9.999999e9 h, "
+            "cast(0.1 as float) i, cast(1 as decimal(38, 10)) j, cast(-12.5 as decimal(5, 1)) k",
+            text=True,
+        ),
+        Q("select 'a' || null as x, 1 as one"),
+    ),
+    S(
+        "interval_arithmetic",
+        Q(
+            "select now() - interval '1 hour' < now() as earlier, "
+            "now() + interval '1 day' > now() as later, "
+            "arrow_typeof(now() - interval '1 hour') as ty"
+        ),
+    ),
     # ---- errors ----
-    S("engine_errors", Q("selec x"), Q(""), Q("   "), Q("select 1/0"), Q("select * from nope"),
-      Q("select * from sqlite_master"), Q("select nope from sys_service"), Q("select * from sys_service order by nope"),
-      Q("select 1; select 2"), Q("select 1 union select 1, 2"), Q("select cast('abc' as int)"),
-      Q("select name from sys_service group by ty"), Q("select abs('x')"), Q("select 1 as a, 2 as a"),
-      Q("select 'a' + 1"), Q("select * from sys_service a join sys_service b on a.name = b.name where name = 'x'"),
-      Q("select (select 1, 2)"), Q("select * from sys_service limit -1")),
-    S("statements_that_change_nothing", Q("delete from sys_invocation"), Q("drop table sys_invocation"),
-      Q("create table x (a int)"), Q("create view v as select 1"), Q("insert into sys_service values (1)"),
-      Q("pragma table_info(sys_invocation)"), Q("update sys_service set name = 'x'"),
-      Q("select count(*) > 0 as still_there from sys_service")),
-    S("http_of_query", Q("select 1", method="GET"), Q("select 1", method="PUT"), Q("select 1", method="DELETE"),
-      Q("select 1", headers={"content-type": "text/plain"}), Q(raw=b'{"query": "select 1"}', headers={}),
-      Q(raw=b'{"query": "x"', headers={"content-type": "application/json"}),
-      Q(raw=b'{"q": 1}', headers={"content-type": "application/json"}),
-      Q(raw=b'{"query": 1}', headers={"content-type": "application/json"}),
-      Q(raw=b'{"query": null}', headers={"content-type": "application/json"}),
-      Q(raw=b'["select 1"]', headers={"content-type": "application/json"}),
-      Q(raw=b'{"query": "select 1", "other": 2}', headers={"content-type": "application/json"}),
-      Q("select 1", headers={"content-type": "application/json; charset=utf-8"})),
+    S(
+        "engine_errors",
+        Q("selec x"),
+        Q(""),
+        Q("   "),
+        Q("select 1/0"),
+        Q("select * from nope"),
+        Q("select * from sqlite_master"),
+        Q("select nope from sys_service"),
+        Q("select * from sys_service order by nope"),
+        Q("select 1; select 2"),
+        Q("select 1 union select 1, 2"),
+        Q("select cast('abc' as int)"),
+        Q("select name from sys_service group by ty"),
+        Q("select abs('x')"),
+        Q("select 1 as a, 2 as a"),
+        Q("select 'a' + 1"),
+        Q("select * from sys_service a join sys_service b on a.name = b.name where name = 'x'"),
+        Q("select (select 1, 2)"),
+        Q("select * from sys_service limit -1"),
+    ),
+    S(
+        "statements_that_change_nothing",
+        Q("delete from sys_invocation"),
+        Q("drop table sys_invocation"),
+        Q("create table x (a int)"),
+        Q("create view v as select 1"),
+        Q("insert into sys_service values (1)"),
+        Q("pragma table_info(sys_invocation)"),
+        Q("update sys_service set name = 'x'"),
+        Q("select count(*) > 0 as still_there from sys_service"),
+    ),
+    S(
+        "http_of_query",
+        Q("select 1", method="GET"),
+        Q("select 1", method="PUT"),
+        Q("select 1", method="DELETE"),
+        Q("select 1", headers={"content-type": "text/plain"}),
+        Q(raw=b'{"query": "select 1"}', headers={}),
+        Q(raw=b'{"query": "x"', headers={"content-type": "application/json"}),
+        Q(raw=b'{"q": 1}', headers={"content-type": "application/json"}),
+        Q(raw=b'{"query": 1}', headers={"content-type": "application/json"}),
+        Q(raw=b'{"query": null}', headers={"content-type": "application/json"}),
+        Q(raw=b'["select 1"]', headers={"content-type": "application/json"}),
+        Q(raw=b'{"query": "select 1", "other": 2}', headers={"content-type": "application/json"}),
+        Q("select 1", headers={"content-type": "application/json; charset=utf-8"}),
+    ),
     # ---- Arrow IPC answers ----
-    S("arrow_answer_of_a_query", Call("/Counter/{key}/add", 1), HOLD,
-      Q(f"select id, target, status, created_at, retry_count, journal_size, completion_retention, "
-        f"suspended_waiting_for_signals, completion_result from sys_invocation where {K} order by created_at",
-        arrow=True, wait=0.5),
-      Q("select 1, true, 1e400, 'x' as s", arrow=True),
-      Q("select 1", arrow=True, headers={"accept": "text/csv"}),
-      Q("select 1", arrow=True, headers={"accept": "application/json, text/plain"}),
-      Q("select * from sys_inbox where service_key = '{key}'", arrow=True),
-      Q("selec x", arrow=True)),
-    S("arrow_schema_of_every_table", *(
-        Q(f"select * from {t} limit 0", arrow=True) for t in (
-            "sys_invocation", "sys_invocation_status", "sys_invocation_state", "sys_journal", "sys_journal_events",
-            "state", "sys_inbox", "sys_keyed_service_status", "sys_promise", "sys_service", "sys_deployment",
-            "sys_locks", "sys_rules", "sys_scheduler", "sys_user_limits", "sys_vqueues", "sys_vqueue_meta",
-            "sys_vqueue_entry_status"))),
+    S(
+        "arrow_answer_of_a_query",
+        Call("/Counter/{key}/add", 1),
+        HOLD,
+        Q(
+            f"select id, target, status, created_at, retry_count, journal_size, completion_retention, "
+            f"suspended_waiting_for_signals, completion_result from sys_invocation where {K} order by created_at",
+            arrow=True,
+            wait=0.5,
+        ),
+        Q("select 1, true, 1e400, 'x' as s", arrow=True),
+        Q("select 1", arrow=True, headers={"accept": "text/csv"}),
+        Q("select 1", arrow=True, headers={"accept": "application/json, text/plain"}),
+        Q("select * from sys_inbox where service_key = '{key}'", arrow=True),
+        Q("selec x", arrow=True),
+    ),
+    S(
+        "arrow_schema_of_every_table",
+        *(
+            Q(f"select * from {t} limit 0", arrow=True)
+            for t in (
+                "sys_invocation",
+                "sys_invocation_status",
+                "sys_invocation_state",
+                "sys_journal",
+                "sys_journal_events",
+                "state",
+                "sys_inbox",
+                "sys_keyed_service_status",
+                "sys_promise",
+                "sys_service",
+                "sys_deployment",
+                "sys_locks",
+                "sys_rules",
+                "sys_scheduler",
+                "sys_user_limits",
+                "sys_vqueues",
+                "sys_vqueue_meta",
+                "sys_vqueue_entry_status",
+            )
+        ),
+    ),
 ]
 
 
@@ -284,8 +486,11 @@ def _arrow_view(raw: bytes, norm: Normalizer) -> dict[str, Any]:
 
 def _observe(step: Query, response: httpx.Response, norm: Normalizer) -> dict[str, Any]:
     ctype = response.headers.get("content-type")
-    seen: dict[str, Any] = {"status": response.status_code, "content-type": ctype,
-                            "allow": response.headers.get("allow")}
+    seen: dict[str, Any] = {
+        "status": response.status_code,
+        "content-type": ctype,
+        "allow": response.headers.get("allow"),
+    }
     if ctype == "application/vnd.apache.arrow.stream":
         seen["arrow"] = _arrow_view(response.content, norm)
     elif ctype == "application/json" and step.text:
@@ -312,8 +517,9 @@ def run(endpoint: Endpoint, scenario: Scenario) -> list[dict[str, Any]]:
             if step.wait:
                 time.sleep(step.wait)
             if isinstance(step, Call):
-                response = http.post(endpoint.ingress_url + _fill(step.path, values), json=step.body,
-                                     headers=step.headers)
+                response = http.post(
+                    endpoint.ingress_url + _fill(step.path, values), json=step.body, headers=step.headers
+                )
                 assert response.status_code < 300 or step.path.endswith("terminal"), response.text
                 answer = response.json() if response.headers.get("content-type") == "application/json" else None
                 invocation_id = response.headers.get("x-restate-id")

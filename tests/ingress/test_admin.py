@@ -130,8 +130,9 @@ def test_json_bodies_are_gzipped_when_accepted(admin: Admin) -> None:
 
 def test_query_is_served_by_default(admin: Admin) -> None:
     """POST /query answers SQL over the introspection tables unless another hook replaces it."""
-    response = admin.request("POST", "/query", json={"query": "select 1 as one"},
-                             headers={"accept": "application/json"})
+    response = admin.request(
+        "POST", "/query", json={"query": "select 1 as one"}, headers={"accept": "application/json"}
+    )
     assert (response.status_code, response.json()) == (200, {"rows": [{"one": 1}]})
 
 

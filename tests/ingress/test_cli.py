@@ -26,10 +26,8 @@ def _command() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "restate_lab.cli"]
 
 
-
 def _start(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([*_command(), *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen([*_command(), *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _read_until(proc: subprocess.Popen[str], marker: str) -> str:
@@ -46,8 +44,10 @@ def _read_until(proc: subprocess.Popen[str], marker: str) -> str:
     return seen
 
 
-@pytest.mark.skipif(importlib.util.find_spec("restate_lab.ingress.admin") is None,
-                    reason="restate_lab/ingress/admin.py is not written yet: LabServer cannot serve --admin-port")
+@pytest.mark.skipif(
+    importlib.util.find_spec("restate_lab.ingress.admin") is None,
+    reason="restate_lab/ingress/admin.py is not written yet: LabServer cannot serve --admin-port",
+)
 def test_serve_prints_urls_answers_and_stops_on_sigint() -> None:
     """serve FILE:attr --port P --admin-port Q prints both URLs, answers a call, and exits 0 soon after SIGINT."""
     port, admin_port = free_port(), free_port()
@@ -74,12 +74,15 @@ def test_serve_prints_urls_answers_and_stops_on_sigint() -> None:
             proc.wait()
 
 
-@pytest.mark.parametrize(("target", "message"), [
-    ("tests/ingress/no_such_file.py:app", "no such file: tests/ingress/no_such_file.py"),
-    ("tests/ingress/conftest.py:nope", "has no attribute 'nope'"),
-    ("tests/ingress/conftest.py:uuid", "nor services"),
-    ("no_such_package_xyz.mod:app", "cannot import no_such_package_xyz.mod"),
-])
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("tests/ingress/no_such_file.py:app", "no such file: tests/ingress/no_such_file.py"),
+        ("tests/ingress/conftest.py:nope", "has no attribute 'nope'"),
+        ("tests/ingress/conftest.py:uuid", "nor services"),
+        ("no_such_package_xyz.mod:app", "cannot import no_such_package_xyz.mod"),
+    ],
+)
 def test_bad_target_is_a_clear_error_and_exit_code_2(target: str, message: str) -> None:
     """A target that does not name servable services → one-line error on stderr, exit code 2, no traceback."""
     proc = _start("serve", target, "--port", str(free_port()), "--admin-port", str(free_port()))

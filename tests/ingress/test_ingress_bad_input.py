@@ -58,7 +58,8 @@ def test_wrong_content_type_is_400(http: httpx.Client) -> None:
 def test_body_to_handler_without_input_is_400(http: httpx.Client) -> None:
     """A body sent to a handler without input → 400."""
     ingress_error(
-        http.post("/Greeter/no_input", json="unexpected"), 400,
+        http.post("/Greeter/no_input", json="unexpected"),
+        400,
         "input validation error: Expected body and content-type to be empty, but wasn't with content-type "
         "'Some(\"application/json\")'",
     )
@@ -108,20 +109,35 @@ def test_versioned_bad_paths_are_400(http: httpx.Client) -> None:
 
 def test_scoped_invocations_are_refused(http: httpx.Client) -> None:
     """/restate/scope/... → 400 'scoped invocations require vqueues to be enabled'."""
-    ingress_error(http.post("/restate/scope/s1/call/Greeter/greet", json="x"), 400,
-                  "scoped invocations require vqueues to be enabled")
+    ingress_error(
+        http.post("/restate/scope/s1/call/Greeter/greet", json="x"),
+        400,
+        "scoped invocations require vqueues to be enabled",
+    )
 
 
-@pytest.mark.parametrize(("delay", "detail"), [
-    ("2", "failed to parse input in the \"friendly\" duration format: expected to find unit designator suffix "
-          "(e.g., 'years' or 'secs') after parsing integer"),
-    ("2S", "failed to parse input in the \"friendly\" duration format: expected to find unit designator suffix "
-           "(e.g., 'years' or 'secs') after parsing integer"),
-    ("abc", "failed to parse input in the \"friendly\" duration format: expected duration to start with a unit "
-            "value (a decimal integer) after an optional sign, but no integer was found"),
-    ("-1s", "negative signed durations cannot be converted to an unsigned duration"),
-    ("", "an empty string is not a valid duration in either the ISO 8601 format or Jiff's \"friendly\" format"),
-])
+@pytest.mark.parametrize(
+    ("delay", "detail"),
+    [
+        (
+            "2",
+            'failed to parse input in the "friendly" duration format: expected to find unit designator suffix '
+            "(e.g., 'years' or 'secs') after parsing integer",
+        ),
+        (
+            "2S",
+            'failed to parse input in the "friendly" duration format: expected to find unit designator suffix '
+            "(e.g., 'years' or 'secs') after parsing integer",
+        ),
+        (
+            "abc",
+            'failed to parse input in the "friendly" duration format: expected duration to start with a unit '
+            "value (a decimal integer) after an optional sign, but no integer was found",
+        ),
+        ("-1s", "negative signed durations cannot be converted to an unsigned duration"),
+        ("", 'an empty string is not a valid duration in either the ISO 8601 format or Jiff\'s "friendly" format'),
+    ],
+)
 def test_invalid_delay_is_400_with_parser_message(http: httpx.Client, delay: str, detail: str) -> None:
     """An invalid ?delay= → 400 'bad delay query parameter, ...: <parser message>'."""
     response = http.post("/Greeter/greet/send", params={"delay": delay}, json="x")
@@ -130,7 +146,10 @@ def test_invalid_delay_is_400_with_parser_message(http: httpx.Client, delay: str
     # The oracle's Markdown table shows jiff's backquotes as single quotes; accept either spelling.
     body = response.json()
     assert {**body, "message": body["message"].replace("`", "'")} == {
-        "code": 400, "message": DELAY + detail, "source": "ingress"}
+        "code": 400,
+        "message": DELAY + detail,
+        "source": "ingress",
+    }
 
 
 def test_enormous_delay_is_a_clear_400(http: httpx.Client) -> None:
@@ -143,15 +162,21 @@ def test_enormous_delay_is_a_clear_400(http: httpx.Client) -> None:
 
 def test_delay_on_a_call_is_400(http: httpx.Client) -> None:
     """?delay= on a call → 400 'cannot use the delay query parameter with calls'."""
-    ingress_error(http.post("/Greeter/greet?delay=1s", json="x"), 400,
-                  "cannot use the delay query parameter with calls. The delay is supported only with sends")
+    ingress_error(
+        http.post("/Greeter/greet?delay=1s", json="x"),
+        400,
+        "cannot use the delay query parameter with calls. The delay is supported only with sends",
+    )
 
 
 def test_idempotency_key_on_workflow_run_is_400(http: httpx.Client, tag: str) -> None:
     """idempotency-key on a workflow run → 400."""
-    ingress_error(http.post(f"/Signup/{tag}/run", json="Ann", headers={"idempotency-key": "w"}), 400,
-                  "cannot use the idempotency key with workflow handlers. The handler invocation will already be "
-                  "idempotent by the workflow key itself.")
+    ingress_error(
+        http.post(f"/Signup/{tag}/run", json="Ann", headers={"idempotency-key": "w"}),
+        400,
+        "cannot use the idempotency key with workflow handlers. The handler invocation will already be "
+        "idempotent by the workflow key itself.",
+    )
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
@@ -202,8 +227,9 @@ def test_malformed_invocation_ids_are_400(http: httpx.Client) -> None:
 
 def test_unknown_well_formed_invocation_id_is_404(http: httpx.Client, tag: str) -> None:
     """A well-formed id nobody ran: output 404 'invocation not found', attach 404 'not found' with the id."""
-    unknown = http.post("/restate/lookup", json={"target": "workflow", "workflowName": "Signup",
-                                                  "workflowKey": tag}).json()["invocationId"]
+    unknown = http.post(
+        "/restate/lookup", json={"target": "workflow", "workflowName": "Signup", "workflowKey": tag}
+    ).json()["invocationId"]
     ingress_error(http.get(f"/restate/invocation/{unknown}/output"), 404, "invocation not found")
     invocation_error(http.get(f"/restate/invocation/{unknown}/attach"), 404, "not found")
 
@@ -254,8 +280,9 @@ def _chunks(total: int, size: int = 1 << 20) -> Iterator[bytes]:
 def test_body_over_32_mib_is_413_and_ingress_keeps_serving(http: httpx.Client) -> None:
     """A streamed body over 32 MiB → 413 'cannot read body: LengthLimitError'; the next request still works."""
     try:
-        response = http.post("/Greeter/echo", content=_chunks(33 * 1024 * 1024),
-                             headers={"content-type": "application/json"})
+        response = http.post(
+            "/Greeter/echo", content=_chunks(33 * 1024 * 1024), headers={"content-type": "application/json"}
+        )
     except httpx.HTTPError:  # the server may close before the client finishes writing
         pytest.fail("the ingress dropped the connection instead of answering 413")
     ingress_error(response, 413, "cannot read body: LengthLimitError")
@@ -271,8 +298,16 @@ def test_body_just_under_the_limit_is_read(http: httpx.Client) -> None:
 
 def test_ingress_never_answers_500_on_garbage_paths(http: httpx.Client) -> None:
     """Odd paths and methods never make the ingress itself answer 500."""
-    for method, path in [("GET", "/"), ("POST", "//"), ("GET", "/restate"), ("POST", "/restate/"),
-                         ("GET", "/restate/workflow/Signup"), ("POST", "/restate/awakeables/x"),
-                         ("GET", "/%ff/%00"), ("POST", "/Counter//get"), ("DELETE", "/restate/health")]:
+    for method, path in [
+        ("GET", "/"),
+        ("POST", "//"),
+        ("GET", "/restate"),
+        ("POST", "/restate/"),
+        ("GET", "/restate/workflow/Signup"),
+        ("POST", "/restate/awakeables/x"),
+        ("GET", "/%ff/%00"),
+        ("POST", "/Counter//get"),
+        ("DELETE", "/restate/health"),
+    ]:
         response = http.request(method, path)
         assert response.status_code < 500 or response.json()["source"] != "ingress", (method, path, response.text)

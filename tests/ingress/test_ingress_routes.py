@@ -209,8 +209,10 @@ def test_send_with_completed_calls_key_is_previously_accepted(http: httpx.Client
 def test_call_with_a_sends_key_attaches(http: httpx.Client, tag: str) -> None:
     """Send twice with one key (Accepted, PreviouslyAccepted), then a call with it answers the result."""
     inv = _accepted(http.post("/Greeter/greet/send", json="S", headers={"idempotency-key": tag}))
-    assert _accepted(http.post("/Greeter/greet/send", json="S", headers={"idempotency-key": tag}),
-                     "PreviouslyAccepted") == inv
+    assert (
+        _accepted(http.post("/Greeter/greet/send", json="S", headers={"idempotency-key": tag}), "PreviouslyAccepted")
+        == inv
+    )
     _wait_output(http, f"/restate/invocation/{inv}/output")
     response = http.post("/Greeter/greet", json="S", headers={"idempotency-key": tag})
     assert _ok(response, "Hello S!") == inv
@@ -313,8 +315,9 @@ def test_unknown_idempotency_key_output_404_attach_404_with_id(http: httpx.Clien
 def test_workflow_lifecycle_over_http(http: httpx.Client, tag: str) -> None:
     """Run/send, 470 before completion, 409 on a second run, status, approve, attach/output, 409 on re-approve."""
     inv = _accepted(http.post(f"/Signup/{tag}/run/send", json="Ada"))
-    ingress_error(http.get(f"/restate/workflow/Signup/{tag}/output"), 470,
-                  "the invocation exists but has not completed yet")
+    ingress_error(
+        http.get(f"/restate/workflow/Signup/{tag}/output"), 470, "the invocation exists but has not completed yet"
+    )
     again = http.post(f"/Signup/{tag}/run", json="Ada")
     invocation_error(again, 409, "the workflow method was already invoked")
     assert again.headers["x-restate-id"] == inv
@@ -464,8 +467,13 @@ def test_post_lookup_by_idempotency_key_service_and_object(http: httpx.Client, t
     for verb in ("output", "attach"):
         assert _ok(http.post(f"/restate/{verb}", json=target), "Hello Ada!") == inv
     obj = _ok(http.post(f"/Counter/{tag}/add", json=1, headers={"idempotency-key": "k1"}), 1)
-    target = {"target": "idempotentInvocation", "service": "Counter", "key": tag, "handler": "add",
-              "idempotencyKey": "k1"}
+    target = {
+        "target": "idempotentInvocation",
+        "service": "Counter",
+        "key": tag,
+        "handler": "add",
+        "idempotencyKey": "k1",
+    }
     assert http.post("/restate/lookup", json=target).json() == {"invocationId": obj}
     for verb in ("output", "attach"):
         assert _ok(http.post(f"/restate/{verb}", json=target), 1) == obj

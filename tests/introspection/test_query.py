@@ -82,8 +82,12 @@ def test_bad_sql_is_a_400_error(lab: LocalRestate) -> None:
 def test_admin_query_answers_json_rows_without_nulls(lab: LocalRestate) -> None:
     """``POST /query`` answers ``{"rows": [...]}`` and leaves null columns out, as Restate does."""
     with LabServer(lab, port=0, admin_port=0) as server:
-        answer = httpx.post(server.admin_url + "/query", json={"query": "select 1 as one, null as n"},
-                            headers={"accept": "application/json"}, timeout=10)
+        answer = httpx.post(
+            server.admin_url + "/query",
+            json={"query": "select 1 as one, null as n"},
+            headers={"accept": "application/json"},
+            timeout=10,
+        )
         bad = httpx.post(server.admin_url + "/query", json={"query": "selec x"}, timeout=10)
     assert (answer.status_code, answer.json()) == (200, {"rows": [{"one": 1}]})
     assert bad.status_code == 400 and "message" in bad.json()
@@ -107,8 +111,10 @@ def test_query_frame_keeps_the_arrow_types(lab: LocalRestate) -> None:
     """Timestamps come back as tz-aware datetimes, counters as nullable unsigned integers."""
     key = uuid.uuid4().hex
     lab.call("Counter", "add", 1, key=key)
-    frame = lab.query(f"select created_at, journal_size, retry_count, completion_retention from sys_invocation "
-                      f"where target_service_key = '{key}'")
+    frame = lab.query(
+        f"select created_at, journal_size, retry_count, completion_retention from sys_invocation "
+        f"where target_service_key = '{key}'"
+    )
     assert str(frame["created_at"].dtype).startswith("datetime64[ms, ")
     assert str(frame["journal_size"].dtype) == "UInt32"
     assert str(frame["retry_count"].dtype) == "UInt64" and frame["retry_count"].isna().all()
@@ -119,8 +125,10 @@ def test_datafusion_dialect_answers_doc_queries(lab: LocalRestate) -> None:
     """``now() - interval``, case-sensitive LIKE and ``count(*)`` naming work as on Restate Server."""
     key = uuid.uuid4().hex
     lab.call("Counter", "add", 2, key=key)
-    recent = lab.query(f"select count(*) from sys_invocation where target_service_key = '{key}' "
-                       "and modified_at > now() - interval '1 hour'")
+    recent = lab.query(
+        f"select count(*) from sys_invocation where target_service_key = '{key}' "
+        "and modified_at > now() - interval '1 hour'"
+    )
     assert recent.to_dict("records") == [{"count(*)": 1}]
     lower = lab.query(f"select count(*) as n from sys_invocation where target like 'counter/{key}%'")
     assert list(lower["n"]) == [0]
@@ -129,8 +137,13 @@ def test_datafusion_dialect_answers_doc_queries(lab: LocalRestate) -> None:
 
 def test_statements_and_unknown_tables_are_refused_with_the_servers_codes(lab: LocalRestate) -> None:
     """DML/DDL and an empty query are 400, an unknown table 500, as Restate Server answers."""
-    for sql, code in [("delete from sys_invocation", 400), ("drop table state", 400), ("", 400),
-                      ("select * from sqlite_master", 500), ("select 1/0", 500)]:
+    for sql, code in [
+        ("delete from sys_invocation", 400),
+        ("drop table state", 400),
+        ("", 400),
+        ("select * from sqlite_master", 500),
+        ("select 1/0", 500),
+    ]:
         with pytest.raises(RestateError) as err:
             lab.query(sql)
         assert err.value.code == code, sql
@@ -160,8 +173,12 @@ def test_admin_query_answers_arrow_without_json_accept_and_refuses_other_methods
     with LabServer(lab, port=0, admin_port=0) as server:
         arrow = httpx.post(server.admin_url + "/query", json={"query": "select 1 as one"}, timeout=10)
         get = httpx.get(server.admin_url + "/query", timeout=10)
-        plain = httpx.post(server.admin_url + "/query", content=b'{"query": "select 1"}',
-                           headers={"content-type": "text/plain"}, timeout=10)
+        plain = httpx.post(
+            server.admin_url + "/query",
+            content=b'{"query": "select 1"}',
+            headers={"content-type": "text/plain"},
+            timeout=10,
+        )
     assert arrow.headers["content-type"] == "application/vnd.apache.arrow.stream"
     table = pa.ipc.open_stream(arrow.content).read_all()
     assert table.to_pylist() == [{"one": 1}] and str(table.schema.field("one").type) == "int64"
@@ -175,8 +192,10 @@ def test_client_query_reads_the_same_frame_as_the_runtime(lab: LocalRestate) -> 
 
     key = uuid.uuid4().hex
     lab.call("Counter", "add", 4, key=key)
-    sql = (f"select id, target, status, created_at, journal_size, retry_count from sys_invocation "
-           f"where target_service_key = '{key}'")
+    sql = (
+        f"select id, target, status, created_at, journal_size, retry_count from sys_invocation "
+        f"where target_service_key = '{key}'"
+    )
     local = lab.query(sql)
     with LabServer(lab, port=0, admin_port=0) as server, RestateClient(server.ingress_url, server.admin_url) as c:
         remote = c.query(sql)

@@ -15,11 +15,24 @@ from restate_lab.runtime.sql.session import classify
 pytest.importorskip("datafusion", reason="SQL introspection needs the datafusion package")
 
 
-@pytest.mark.parametrize(("value", "spelled"), [
-    (1.0, "1.0"), (0.1 + 0.2, "0.30000000000000004"), (1e20, "1.0e20"), (1e-7, "1.0e-7"), (1e9, "1000000000.0"),
-    (1e10, "1.0e10"), (12345678901.5, "1.23456789015e10"), (0.00001, "0.00001"), (1e-6, "1.0e-6"),
-    (5e-324, "5.0e-324"), (-0.0, "-0.0"), (float("inf"), "null"), (float("nan"), "null"),
-])
+@pytest.mark.parametrize(
+    ("value", "spelled"),
+    [
+        (1.0, "1.0"),
+        (0.1 + 0.2, "0.30000000000000004"),
+        (1e20, "1.0e20"),
+        (1e-7, "1.0e-7"),
+        (1e9, "1000000000.0"),
+        (1e10, "1.0e10"),
+        (12345678901.5, "1.23456789015e10"),
+        (0.00001, "0.00001"),
+        (1e-6, "1.0e-6"),
+        (5e-324, "5.0e-324"),
+        (-0.0, "-0.0"),
+        (float("inf"), "null"),
+        (float("nan"), "null"),
+    ],
+)
 def test_floats_are_spelled_as_the_servers_json_writer_does(value: float, spelled: str) -> None:
     """Shortest digits, plain from 1e-5 to below 1e10, ``1.0e10`` outside, non-finite as null."""
     assert format_float(value) == spelled
@@ -55,16 +68,19 @@ def test_a_query_sees_the_tables_and_columns_it_names() -> None:
     assert references("select 1").tables == frozenset()
 
 
-@pytest.mark.parametrize(("message", "status"), [
-    ('SQL error: ParserError("Expected: an SQL statement, found: selec at Line: 1, Column: 1")', 400),
-    ("Error during planning: DML not supported: Delete", 400),
-    ("Error during planning: table 'restate.public.nope' not found", 500),
-    ("Error during planning: Invalid function 'foo'.\nDid you mean 'log'?", 500),
-    ("Schema error: No field named nope. Valid fields are t.a, t.b.", 500),
-    ("Schema error: No field named nope. Valid fields are t.a, t.b, t.a, t.b.", 400),
-    ("Arrow error: Divide by zero error", 500),
-    ("This feature is not implemented: The context currently only supports a single SQL statement", 500),
-])
+@pytest.mark.parametrize(
+    ("message", "status"),
+    [
+        ('SQL error: ParserError("Expected: an SQL statement, found: selec at Line: 1, Column: 1")', 400),
+        ("Error during planning: DML not supported: Delete", 400),
+        ("Error during planning: table 'restate.public.nope' not found", 500),
+        ("Error during planning: Invalid function 'foo'.\nDid you mean 'log'?", 500),
+        ("Schema error: No field named nope. Valid fields are t.a, t.b.", 500),
+        ("Schema error: No field named nope. Valid fields are t.a, t.b, t.a, t.b.", 400),
+        ("Arrow error: Divide by zero error", 500),
+        ("This feature is not implemented: The context currently only supports a single SQL statement", 500),
+    ],
+)
 def test_error_statuses_follow_the_server(message: str, status: int) -> None:
     """Planning, schema and parser errors are 400, unless the planner wrapped them; the rest 500."""
     assert classify(message) == status

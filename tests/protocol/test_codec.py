@@ -69,19 +69,35 @@ def test_named_signal_notification_names_its_signal() -> None:
 def test_start_message_round_trips_every_field() -> None:
     """The StartMessage the server writes reads back field for field; no state means partial state."""
     frame = start_message(
-        invocation_id=b"\x01\x02", debug_id="inv_1", known_entries=3, state=None, key="alice",
-        retry_count=2, duration_since_last_stored_entry_ms=150, random_seed=-1,
+        invocation_id=b"\x01\x02",
+        debug_id="inv_1",
+        known_entries=3,
+        state=None,
+        key="alice",
+        retry_count=2,
+        duration_since_last_stored_entry_ms=150,
+        random_seed=-1,
     )
     start = decode(frame.type, frame.payload)
     assert isinstance(start, pb.StartMessage)
     assert (start.id, start.debug_id, start.known_entries, start.partial_state, start.key) == (
-        b"\x01\x02", "inv_1", 3, True, "alice"
+        b"\x01\x02",
+        "inv_1",
+        3,
+        True,
+        "alice",
     )
     assert (start.retry_count_since_last_stored_entry, start.duration_since_last_stored_entry) == (2, 150)
     assert start.random_seed == 2**64 - 1
     eager = start_message(
-        invocation_id=b"", debug_id="", known_entries=1, state=[(b"k", b"v")], key=None, retry_count=0,
-        duration_since_last_stored_entry_ms=0, random_seed=0,
+        invocation_id=b"",
+        debug_id="",
+        known_entries=1,
+        state=[(b"k", b"v")],
+        key=None,
+        retry_count=0,
+        duration_since_last_stored_entry_ms=0,
+        random_seed=0,
     ).message()
     assert not eager.partial_state and [(e.key, e.value) for e in eager.state_map] == [(b"k", b"v")]
 
@@ -99,9 +115,10 @@ def test_suspension_reads_v5_lists_and_a_v7_future_tree() -> None:
     """Versions 5/6 list waits flat; version 7 nests them in a Future tree; both flatten to one await point."""
     flat = pb.SuspensionMessage(waiting_completions=[1, 2], waiting_signals=[1], waiting_named_signals=["s"])
     tree = pb.SuspensionMessage(
-        awaiting_on=pb.Future(waiting_completions=[1], nested_futures=[
-            pb.Future(waiting_completions=[2], waiting_signals=[1], waiting_named_signals=["s"])
-        ])
+        awaiting_on=pb.Future(
+            waiting_completions=[1],
+            nested_futures=[pb.Future(waiting_completions=[2], waiting_signals=[1], waiting_named_signals=["s"])],
+        )
     )
     for suspension in (flat, tree):
         point = read_suspension(decode(MessageType.SUSPENSION, suspension.SerializeToString()))
@@ -133,7 +150,7 @@ def test_frame_decoder_splits_a_stream_at_any_boundary() -> None:
     decoder = FrameDecoder()
     out = []
     for i in range(0, len(stream), 3):
-        out += decoder.feed(stream[i:i + 3])
+        out += decoder.feed(stream[i : i + 3])
     assert out == frames and decoder.pending == 0
 
 
@@ -145,7 +162,9 @@ def test_committed_classes_match_the_proto(tmp_path: Path) -> None:
     shutil.copy(ROOT / proto, tmp_path / proto)
     subprocess.run(
         [sys.executable, "-m", "grpc_tools.protoc", "-I.", "--python_out=.", "--pyi_out=.", str(proto)],
-        cwd=tmp_path, check=True, timeout=60,
+        cwd=tmp_path,
+        check=True,
+        timeout=60,
     )
     for generated in ("service_protocol_pb2.py", "service_protocol_pb2.pyi"):
         assert filecmp.cmp(tmp_path / proto.parent / generated, ROOT / proto.parent / generated, shallow=False)

@@ -24,7 +24,6 @@ SLEEPY, FLAKY, WORKFLOWS = 300, 100, 100
 START_TIMEOUT_S = 60
 
 
-
 class Server:
     """``restate-lab serve --data-dir`` in its own process group, so kill -9 takes all of it."""
 
@@ -34,9 +33,23 @@ class Server:
         # The handlers' retry tracebacks go to a file: a full pipe would block the server.
         self.stderr = (data_dir.parent / f"serve-{self.port}.err").open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "restate_lab.cli", "serve", APP, "--port", str(self.port),
-             "--admin-port", str(self.admin_port), "--data-dir", str(data_dir)],
-            env=env, stdout=subprocess.DEVNULL, stderr=self.stderr, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "restate_lab.cli",
+                "serve",
+                APP,
+                "--port",
+                str(self.port),
+                "--admin-port",
+                str(self.admin_port),
+                "--data-dir",
+                str(data_dir),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.stderr,
+            start_new_session=True,
         )
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + START_TIMEOUT_S

@@ -29,6 +29,8 @@ from .conftest import serving  # noqa: E402
 #: Examples per operation and generation mode (~1 700 positive and ~200 negative requests in all).
 MAX_EXAMPLES = {GenerationMode.POSITIVE: 50, GenerationMode.NEGATIVE: 25}
 REQUEST_TIMEOUT_S = 10.0
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[Any]:
     with serving(fuzz_app()) as (_lab, lab_server):

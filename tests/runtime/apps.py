@@ -106,8 +106,11 @@ async def terminal(ctx: restate.Context, code: int) -> str:
     raise TerminalError(f"refused with {code}", status_code=code)
 
 
-@basics.handler(invocation_retry_policy=InvocationRetryPolicy(
-    initial_interval=timedelta(milliseconds=40), exponentiation_factor=2.0, max_interval=timedelta(seconds=2)))
+@basics.handler(
+    invocation_retry_policy=InvocationRetryPolicy(
+        initial_interval=timedelta(milliseconds=40), exponentiation_factor=2.0, max_interval=timedelta(seconds=2)
+    )
+)
 async def flaky(ctx: restate.Context, args: dict[str, Any]) -> int:
     tag, failures = args["tag"], args["failures"]
     ATTEMPTS[tag].append(time.monotonic())
@@ -116,15 +119,21 @@ async def flaky(ctx: restate.Context, args: dict[str, Any]) -> int:
     return len(ATTEMPTS[tag])
 
 
-@basics.handler(invocation_retry_policy=InvocationRetryPolicy(
-    initial_interval=timedelta(milliseconds=10), max_attempts=3, on_max_attempts="pause"))
+@basics.handler(
+    invocation_retry_policy=InvocationRetryPolicy(
+        initial_interval=timedelta(milliseconds=10), max_attempts=3, on_max_attempts="pause"
+    )
+)
 async def always_fails(ctx: restate.Context, tag: str) -> None:
     ATTEMPTS[tag].append(time.monotonic())
     raise ValueError(f"boom #{len(ATTEMPTS[tag])}")
 
 
-@basics.handler(invocation_retry_policy=InvocationRetryPolicy(
-    initial_interval=timedelta(milliseconds=10), max_attempts=2, on_max_attempts="kill"))
+@basics.handler(
+    invocation_retry_policy=InvocationRetryPolicy(
+        initial_interval=timedelta(milliseconds=10), max_attempts=2, on_max_attempts="kill"
+    )
+)
 async def fails_then_killed(ctx: restate.Context, tag: str) -> None:
     ATTEMPTS[tag].append(time.monotonic())
     raise ValueError(f"boom #{len(ATTEMPTS[tag])}")
@@ -429,6 +438,7 @@ class GarbageManifest:
         self.status, self.content_type, self.body = status, content_type, body
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": self.status,
-                    "headers": [(b"content-type", self.content_type)]})
+        await send(
+            {"type": "http.response.start", "status": self.status, "headers": [(b"content-type", self.content_type)]}
+        )
         await send({"type": "http.response.body", "body": self.body, "more_body": False})

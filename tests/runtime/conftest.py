@@ -43,8 +43,9 @@ def clock() -> ManualClock:
 @pytest.fixture(scope="module")
 def manual_lab(clock: ManualClock) -> Iterator[LocalRestate]:
     """A LocalRestate whose timers, back-offs and retentions run on ``clock``."""
-    with LocalRestate(make_app(), clock=clock, completion_retention_ms=MANUAL_COMPLETION_RETENTION_MS,
-                      http2=False) as local:
+    with LocalRestate(
+        make_app(), clock=clock, completion_retention_ms=MANUAL_COMPLETION_RETENTION_MS, http2=False
+    ) as local:
         yield local
 
 

@@ -31,14 +31,34 @@ MANIFEST_JSON = b"application/vnd.restate.endpointmanifest.v3+json"
         (GarbageManifest(200, b"text/html", b"<html></html>"), "not a manifest"),
         (GarbageManifest(500, MANIFEST_JSON, b"oops"), "HTTP 500"),
         (GarbageManifest(200, MANIFEST_JSON, b"[1, 2]"), "not an object"),
-        (GarbageManifest(200, MANIFEST_JSON, json.dumps({"minProtocolVersion": 5, "maxProtocolVersion": 6,
-                                                          "services": []}).encode()), "no services"),
-        (GarbageManifest(200, MANIFEST_JSON, json.dumps({"minProtocolVersion": 1, "maxProtocolVersion": 2,
-                                                          "services": [{"name": "X", "ty": "SERVICE"}]}).encode()),
-         "protocol"),
-        (GarbageManifest(200, MANIFEST_JSON, json.dumps({"minProtocolVersion": 5, "maxProtocolVersion": 6,
-                                                          "services": [{"name": "X", "ty": "GADGET"}]}).encode()),
-         "unknown type"),
+        (
+            GarbageManifest(
+                200,
+                MANIFEST_JSON,
+                json.dumps({"minProtocolVersion": 5, "maxProtocolVersion": 6, "services": []}).encode(),
+            ),
+            "no services",
+        ),
+        (
+            GarbageManifest(
+                200,
+                MANIFEST_JSON,
+                json.dumps(
+                    {"minProtocolVersion": 1, "maxProtocolVersion": 2, "services": [{"name": "X", "ty": "SERVICE"}]}
+                ).encode(),
+            ),
+            "protocol",
+        ),
+        (
+            GarbageManifest(
+                200,
+                MANIFEST_JSON,
+                json.dumps(
+                    {"minProtocolVersion": 5, "maxProtocolVersion": 6, "services": [{"name": "X", "ty": "GADGET"}]}
+                ).encode(),
+            ),
+            "unknown type",
+        ),
     ],
     ids=["not-json", "not-a-manifest", "http-500", "not-an-object", "no-services", "old-protocol", "bad-type"],
 )

@@ -62,8 +62,10 @@ def _invocation_of(lab: LocalRestate, key: str) -> str:
 def test_second_workflow_call_from_a_handler_is_refused_with_409(probe_lab: LocalRestate) -> None:
     """A handler calling a workflow's run twice on one id gets the result, then a 409 TerminalError."""
     answers = probe_lab.call("RtProbe", "workflow_twice", "wf-" + _key(), key=_key())
-    assert answers == {"first": "ran first",
-                       "second": {"code": 409, "message": "the workflow method was already invoked"}}
+    assert answers == {
+        "first": "ran first",
+        "second": {"code": 409, "message": "the workflow method was already invoked"},
+    }
 
 
 def test_workflow_sends_are_accepted_and_a_later_call_is_refused(probe_lab: LocalRestate) -> None:
@@ -137,7 +139,14 @@ def test_http_client_reads_terminal_error_metadata() -> None:
     body = b'{"code":422,"message":"with metadata","metadata":{"reason":"quota"},"source":"invocation"}'
     error = error_from_response(httpx.Response(422, content=body, headers={"content-type": "application/json"}))
     assert (error.code, error.message, error.source, error.metadata) == (
-        422, "with metadata", "invocation", {"reason": "quota"}
+        422,
+        "with metadata",
+        "invocation",
+        {"reason": "quota"},
     )
-    assert error.to_json() == {"code": 422, "message": "with metadata", "metadata": {"reason": "quota"},
-                               "source": "invocation"}
+    assert error.to_json() == {
+        "code": 422,
+        "message": "with metadata",
+        "metadata": {"reason": "quota"},
+        "source": "invocation",
+    }

@@ -23,7 +23,9 @@ def test_real_subcommand_serves_on_the_ports_asked_and_leaves_nothing_behind(res
     port, admin_port = free_port(), free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "restate_lab.cli", "real", DEMO, "--port", str(port), "--admin-port", str(admin_port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
         env={**os.environ, "RESTATE_SERVER_BIN": str(restate_binary)},
     )
     try:
@@ -96,7 +98,9 @@ def test_real_subcommand_stopped_by_a_signal_stops_the_server_and_removes_its_di
     """SIGTERM or SIGHUP to ``restate-lab real`` stops the real server and removes its temp dir, as Ctrl-C does."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "restate_lab.cli", "real", DEMO],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
         env={**os.environ, "RESTATE_SERVER_BIN": str(restate_binary)},
     )
     server_pid: int | None = None
@@ -130,7 +134,9 @@ def test_server_dies_with_its_parent_even_on_sigkill_and_its_dir_is_swept(restat
     from restate_lab.server.harness import sweep_orphaned_base_dirs
 
     proc = subprocess.Popen(
-        [sys.executable, "-c", _PARENT], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [sys.executable, "-c", _PARENT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         env={**os.environ, "RESTATE_SERVER_BIN": str(restate_binary)},
     )
     server_pid: int | None = None
@@ -156,7 +162,9 @@ def test_serve_subcommand_stops_cleanly_on_sigterm() -> None:
     port, admin_port = free_port(), free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "restate_lab.cli", "serve", DEMO, "--port", str(port), "--admin-port", str(admin_port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         _read_line(proc, "Press Ctrl-C", 60)

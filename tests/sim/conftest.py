@@ -6,8 +6,13 @@ import pandas as pd
 
 from restate_lab.sim import Simulation, summary_frame
 
-OBJECT = [{"name": "Obj", "ty": "VIRTUAL_OBJECT", "handlers": [{"name": "run", "ty": "EXCLUSIVE"},
-                                                              {"name": "peek", "ty": "SHARED"}]}]
+OBJECT = [
+    {
+        "name": "Obj",
+        "ty": "VIRTUAL_OBJECT",
+        "handlers": [{"name": "run", "ty": "EXCLUSIVE"}, {"name": "peek", "ty": "SHARED"}],
+    }
+]
 SERVICE = [{"name": "Svc", "ty": "SERVICE", "handlers": [{"name": "run", "ty": None}]}]
 
 

@@ -30,8 +30,13 @@ from restate_lab.sim import (
 
 from .conftest import OBJECT, SERVICE, assert_littles_law
 
-WORKFLOW = [{"name": "Signup", "ty": "WORKFLOW", "handlers": [{"name": "run", "ty": "WORKFLOW"},
-                                                             {"name": "status", "ty": "SHARED"}]}]
+WORKFLOW = [
+    {
+        "name": "Signup",
+        "ty": "WORKFLOW",
+        "handlers": [{"name": "run", "ty": "WORKFLOW"}, {"name": "status", "ty": "SHARED"}],
+    }
+]
 
 
 def test_resend_within_retention_is_deduplicated_to_first_invocation() -> None:
@@ -80,8 +85,9 @@ def test_retry_backoff_timings_equal_retry_policy_delays() -> None:
 def test_exhausted_retries_pause_and_keep_the_key_locked() -> None:
     """After max attempts the invocation is paused and, like Restate, still blocks its key."""
     policy = RetryPolicy(initial_interval_ms=10, max_attempts=3)
-    sim = Simulation(OBJECT, {"Obj/run": HandlerBehaviour(service_time=1, failure_probability=1.0,
-                                                          retry_policy=policy)})
+    sim = Simulation(
+        OBJECT, {"Obj/run": HandlerBehaviour(service_time=1, failure_probability=1.0, retry_policy=policy)}
+    )
     sim.submit("Obj", "run", key="k")
     sim.submit("Obj", "run", key="k")
     sim.run()
@@ -93,8 +99,9 @@ def test_exhausted_retries_pause_and_keep_the_key_locked() -> None:
 def test_exhausted_retries_kill_when_policy_says_kill() -> None:
     """With on_max_attempts='kill' the invocation completes with its last failure and the next one runs."""
     policy = RetryPolicy(initial_interval_ms=10, max_attempts=2, on_max_attempts="kill")
-    failing_early = HandlerBehaviour(service_time=1, failure_schedule=lambda attempt, now: now < 15,
-                                     retry_policy=policy)
+    failing_early = HandlerBehaviour(
+        service_time=1, failure_schedule=lambda attempt, now: now < 15, retry_policy=policy
+    )
     sim = Simulation(OBJECT, {"Obj/run": failing_early})
     sim.submit("Obj", "run", key="k")
     sim.submit("Obj", "run", key="k")
@@ -108,10 +115,13 @@ def test_exhausted_retries_kill_when_policy_says_kill() -> None:
 def test_terminal_failure_ends_without_retry_and_fails_the_caller() -> None:
     """A terminal error is not retried, and it surfaces as a failure in the handler that called it."""
     catalogue = SERVICE + [{"name": "Front", "ty": "SERVICE", "handlers": [{"name": "go", "ty": None}]}]
-    sim = Simulation(catalogue, {
-        "Svc/run": HandlerBehaviour(service_time=5, terminal_failure_probability=1.0),
-        "Front/go": HandlerBehaviour(steps=[Call("Svc", "run")]),
-    })
+    sim = Simulation(
+        catalogue,
+        {
+            "Svc/run": HandlerBehaviour(service_time=5, terminal_failure_probability=1.0),
+            "Front/go": HandlerBehaviour(steps=[Call("Svc", "run")]),
+        },
+    )
     sim.submit("Front", "go")
     sim.run()
     frame = invocations_frame(sim)
@@ -124,8 +134,7 @@ def test_terminal_failure_ends_without_retry_and_fails_the_caller() -> None:
 def test_invocations_on_one_key_start_in_submission_order() -> None:
     """Exclusive handlers on one key run one at a time, first come first served."""
     workload = Workload("Obj", "run", Poisson(500), count=3000, keys=Uniform(5))
-    sim = Simulation(OBJECT, {"Obj/run": HandlerBehaviour(service_time=Exponential(8))},
-                     workloads=[workload], seed=3)
+    sim = Simulation(OBJECT, {"Obj/run": HandlerBehaviour(service_time=Exponential(8))}, workloads=[workload], seed=3)
     sim.run()
     frame = invocations_frame(sim, ids=False)
     for _, group in frame.groupby("key", observed=True):
@@ -138,8 +147,9 @@ def test_invocations_on_one_key_start_in_submission_order() -> None:
 
 def test_shared_handlers_do_not_wait_for_the_key_lock() -> None:
     """A shared handler runs at once on a key whose exclusive handler is busy."""
-    sim = Simulation(OBJECT, {"Obj/run": HandlerBehaviour(service_time=100),
-                              "Obj/peek": HandlerBehaviour(service_time=1)})
+    sim = Simulation(
+        OBJECT, {"Obj/run": HandlerBehaviour(service_time=100), "Obj/peek": HandlerBehaviour(service_time=1)}
+    )
     sim.submit("Obj", "run", key="k")
     sim.submit("Obj", "run", key="k")
     peek = sim.submit("Obj", "peek", key="k")
@@ -153,8 +163,7 @@ def test_workflow_run_executes_once_per_workflow_id() -> None:
     restate = SimulatedRestate(sim)
     first = restate.send("Signup", "run", {"user": "ada"}, key="ada")
     again = restate.send("Signup", "run", {"user": "ada"}, key="ada")
-    assert (first.status, again.status, again.invocation_id) == ("Accepted", "PreviouslyAccepted",
-                                                                 first.invocation_id)
+    assert (first.status, again.status, again.invocation_id) == ("Accepted", "PreviouslyAccepted", first.invocation_id)
     with pytest.raises(RestateError) as error:
         restate.call("Signup", "run", key="ada")
     assert error.value.code == 409
@@ -182,8 +191,13 @@ def test_kafka_records_keep_per_partition_order() -> None:
     """Records are ingested in offset order per partition; with partition ordering they also run in order."""
     sub = KafkaSubscription("orders", "Svc", "run", partitions=3, ingest_ms=0.5, ordering="partition")
     workload = Workload(topic="orders", arrivals=Poisson(400), count=2000, keys=Uniform(20))
-    sim = Simulation(SERVICE, {"Svc/run": HandlerBehaviour(service_time=Exponential(5))},
-                     subscriptions=[sub], workloads=[workload], seed=5)
+    sim = Simulation(
+        SERVICE,
+        {"Svc/run": HandlerBehaviour(service_time=Exponential(5))},
+        subscriptions=[sub],
+        workloads=[workload],
+        seed=5,
+    )
     sim.run()
     from restate_lab.sim import consumer_lag_frame, kafka_frame
 
@@ -200,8 +214,11 @@ def test_kafka_record_key_queues_behind_a_failing_record() -> None:
     """A record's key becomes the object key, so later records on that key wait behind a retrying one."""
     sub = KafkaSubscription("events", "Obj", "run", partitions=1)
     schedule = [True, True]
-    behaviour = HandlerBehaviour(service_time=1, retry_policy=RetryPolicy(initial_interval_ms=100),
-                                 failure_schedule=lambda attempt, now: now < 1 and attempt <= len(schedule))
+    behaviour = HandlerBehaviour(
+        service_time=1,
+        retry_policy=RetryPolicy(initial_interval_ms=100),
+        failure_schedule=lambda attempt, now: now < 1 and attempt <= len(schedule),
+    )
     sim = Simulation(OBJECT, {"Obj/run": behaviour}, subscriptions=[sub])
     sim._produce("events", sim.key_code("k"))
     sim._produce("events", sim.key_code("k"))
@@ -213,15 +230,24 @@ def test_kafka_record_key_queues_behind_a_failing_record() -> None:
 def test_fan_out_calls_and_sends_reach_other_handlers() -> None:
     """Calls wait for the callee; sends do not; sleeps free the deployment slot; journaled steps replay."""
     catalogue = OBJECT + [{"name": "Front", "ty": "SERVICE", "handlers": [{"name": "go", "ty": None}]}]
-    sim = Simulation(catalogue, {
-        "Obj/run": HandlerBehaviour(service_time=10),
-        "Front/go": HandlerBehaviour(
-            steps=[Work(Constant(1)), Send("Obj", "run", "a", delay_ms=100), Call("Obj", "run", "b"),
-                   Sleep(Constant(20)), Work(Constant(2))],
-            failure_schedule=[True],
-            retry_policy=RetryPolicy(initial_interval_ms=5),
-        ),
-    }, concurrency={"Front": 1})
+    sim = Simulation(
+        catalogue,
+        {
+            "Obj/run": HandlerBehaviour(service_time=10),
+            "Front/go": HandlerBehaviour(
+                steps=[
+                    Work(Constant(1)),
+                    Send("Obj", "run", "a", delay_ms=100),
+                    Call("Obj", "run", "b"),
+                    Sleep(Constant(20)),
+                    Work(Constant(2)),
+                ],
+                failure_schedule=[True],
+                retry_policy=RetryPolicy(initial_interval_ms=5),
+            ),
+        },
+        concurrency={"Front": 1},
+    )
     sim.submit("Front", "go")
     sim.run()
     frame = invocations_frame(sim)
@@ -235,8 +261,13 @@ def test_fan_out_calls_and_sends_reach_other_handlers() -> None:
 def test_deployment_concurrency_limit_is_never_exceeded() -> None:
     """No more attempts run at once than the deployment's concurrency limit."""
     workload = Workload("Svc", "run", Poisson(1000), count=2000)
-    sim = Simulation(SERVICE, {"Svc/run": HandlerBehaviour(service_time=Exponential(5))},
-                     concurrency={"Svc": 3}, workloads=[workload], seed=9)
+    sim = Simulation(
+        SERVICE,
+        {"Svc/run": HandlerBehaviour(service_time=Exponential(5))},
+        concurrency={"Svc": 3},
+        workloads=[workload],
+        seed=9,
+    )
     sim.run()
     frame = invocations_frame(sim, ids=False)
     events = pd.concat([pd.Series(1, index=frame["started"]), pd.Series(-1, index=frame["completed"])])
@@ -248,11 +279,20 @@ def test_seeded_runs_are_reproducible() -> None:
     """The same seed gives identical frames; another seed gives different ones."""
 
     def run(seed: int) -> pd.DataFrame:
-        workload = Workload("Obj", "run", Poisson(200), count=2000, keys=Uniform(10), idempotency_fraction=0.5,
-                            client_retry_probability=0.3, client_retry_after=Exponential(50),
-                            delay=Exponential(20))
-        behaviour = HandlerBehaviour(service_time=Exponential(4), failure_probability=0.2,
-                                     retry_policy=RetryPolicy(initial_interval_ms=10))
+        workload = Workload(
+            "Obj",
+            "run",
+            Poisson(200),
+            count=2000,
+            keys=Uniform(10),
+            idempotency_fraction=0.5,
+            client_retry_probability=0.3,
+            client_retry_after=Exponential(50),
+            delay=Exponential(20),
+        )
+        behaviour = HandlerBehaviour(
+            service_time=Exponential(4), failure_probability=0.2, retry_policy=RetryPolicy(initial_interval_ms=10)
+        )
         sim = Simulation(OBJECT, {"Obj/run": behaviour}, workloads=[workload], seed=seed)
         return invocations_frame(sim.run())
 
@@ -262,10 +302,16 @@ def test_seeded_runs_are_reproducible() -> None:
 
 def test_client_retries_with_idempotency_keys_are_deduplicated() -> None:
     """Clients resending with the same idempotency key within retention create no new invocations."""
-    workload = Workload("Svc", "run", Poisson(100), count=1000, idempotency_fraction=1.0,
-                        client_retry_probability=1.0, client_retry_after=Constant(30))
-    sim = Simulation(SERVICE, {"Svc/run": HandlerBehaviour(service_time=Exponential(10))},
-                     workloads=[workload], seed=2)
+    workload = Workload(
+        "Svc",
+        "run",
+        Poisson(100),
+        count=1000,
+        idempotency_fraction=1.0,
+        client_retry_probability=1.0,
+        client_retry_after=Constant(30),
+    )
+    sim = Simulation(SERVICE, {"Svc/run": HandlerBehaviour(service_time=Exponential(10))}, workloads=[workload], seed=2)
     frame = invocations_frame(sim.run())
     assert len(frame) == 2000 and frame["deduplicated"].sum() == 1000
     assert frame["id"].nunique() == 1000

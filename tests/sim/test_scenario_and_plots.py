@@ -27,9 +27,10 @@ def test_scenario_file_builds_a_runnable_simulation() -> None:
 
 def test_catalogue_round_trips_the_admin_services_shape() -> None:
     """A catalogue read from admin GET /services writes back the same list."""
-    services = [{"name": "W", "ty": "WORKFLOW", "handlers": [{"name": "run", "ty": "WORKFLOW"},
-                                                             {"name": "q", "ty": "SHARED"}]},
-                {"name": "S", "ty": "SERVICE", "handlers": [{"name": "h", "ty": None}]}]
+    services = [
+        {"name": "W", "ty": "WORKFLOW", "handlers": [{"name": "run", "ty": "WORKFLOW"}, {"name": "q", "ty": "SHARED"}]},
+        {"name": "S", "ty": "SERVICE", "handlers": [{"name": "h", "ty": None}]},
+    ]
     assert Catalogue.from_admin(services).to_admin() == services
 
 

@@ -29,9 +29,17 @@ SCENARIO: dict[str, Any] = {
     "services": OBJECT,
     "retry_policy": {"initial_interval_ms": 10, "factor": 2.0, "max_interval_ms": 500, "max_attempts": None},
     "behaviours": {"Obj/run": {"service_time": {"kind": "exponential", "mean_ms": 4}}},
-    "workloads": [{"service": "Obj", "handler": "run", "count": 2_000,
-                   "arrivals": {"kind": "poisson", "rate_per_s": 100}, "keys": {"kind": "uniform", "n": 50},
-                   "idempotency_fraction": 0.2, "client_retry_probability": 0.3}],
+    "workloads": [
+        {
+            "service": "Obj",
+            "handler": "run",
+            "count": 2_000,
+            "arrivals": {"kind": "poisson", "rate_per_s": 100},
+            "keys": {"kind": "uniform", "n": 50},
+            "idempotency_fraction": 0.2,
+            "client_retry_probability": 0.3,
+        }
+    ],
     "record_queues": False,
 }
 GRID = {"behaviours.Obj/run.failure_probability": [0.0, 0.3], "workloads.0.arrivals.rate_per_s": [100, 400]}
@@ -58,8 +66,9 @@ def test_serial_sweep_has_a_row_per_point_and_seed_with_parameter_columns(serial
 
 def test_sweep_on_local_processes_gives_the_same_frame(serial: pd.DataFrame) -> None:
     """A ProcessPoolExecutor (ours or the caller's) returns exactly the serial frame."""
-    pd.testing.assert_frame_equal(sweep(SCENARIO, grid=GRID, seeds=2, executor="processes", workers=2,
-                                        progress=False), serial, check_exact=True)
+    pd.testing.assert_frame_equal(
+        sweep(SCENARIO, grid=GRID, seeds=2, executor="processes", workers=2, progress=False), serial, check_exact=True
+    )
     with ProcessPoolExecutor(max_workers=2) as pool:
         frame = sweep(SCENARIO, grid=GRID, seeds=2, executor=pool, progress=False)
     pd.testing.assert_frame_equal(frame, serial, check_exact=True)
@@ -69,15 +78,20 @@ def test_sweep_on_local_processes_gives_the_same_frame(serial: pd.DataFrame) -> 
 @pytest.fixture(scope="module")
 def dask_client() -> Iterator[Any]:
     distributed = pytest.importorskip("distributed", reason="dask[distributed] is not installed (restate-lab[dask])")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         yield client
 
 
 def test_sweep_on_a_dask_local_cluster_gives_the_same_frame(serial: pd.DataFrame, dask_client: Any) -> None:
     """Two Dask worker processes, through a Client or its executor, return exactly the serial frame."""
-    pd.testing.assert_frame_equal(sweep(SCENARIO, grid=GRID, seeds=2, executor=dask_client, progress=False),
-                                  serial, check_exact=True)
+    pd.testing.assert_frame_equal(
+        sweep(SCENARIO, grid=GRID, seeds=2, executor=dask_client, progress=False), serial, check_exact=True
+    )
     frame = sweep(SCENARIO, grid=GRID, seeds=2, executor=dask_client.get_executor(), progress=False)
     pd.testing.assert_frame_equal(frame, serial, check_exact=True)
     assert len(dask_client.scheduler_info()["workers"]) == 2
@@ -126,8 +140,9 @@ def napping(seed: int, nap: float) -> Simulation:
 def test_timeout_turns_unfinished_simulations_into_error_rows_and_keeps_the_finished() -> None:
     """Past the sweep's timeout, what has not finished is an error row; our worker processes are stopped."""
     with pytest.warns(SweepWarning, match="1 of 2"):
-        frame = sweep(napping, points=[{"nap": 0.0}, {"nap": 120.0}], executor="processes", workers=2,
-                      timeout=3, progress=False)
+        frame = sweep(
+            napping, points=[{"nap": 0.0}, {"nap": 120.0}], executor="processes", workers=2, timeout=3, progress=False
+        )
     assert frame["error"].isna().tolist() == [True, False]
     assert frame.loc[1, "error"].startswith("TimeoutError")
     with pytest.warns(SweepWarning, match="2 of 2"):
@@ -157,8 +172,16 @@ def test_function_base_gets_seed_and_keyword_parameters_on_any_executor() -> Non
 def test_kept_frames_are_written_to_parquet_one_file_per_point_and_seed(tmp_path: Path) -> None:
     """``keep`` invocations and queues writes Parquet files, named in the row, holding that run's rows."""
     scenario = {**SCENARIO, "record_queues": True}
-    frame = sweep(scenario, grid={"workloads.0.count": [200, 400]}, seeds=2, keep=("summary", "invocations", "queues"),
-                  out_dir=tmp_path / "runs", executor="processes", workers=2, progress=False)
+    frame = sweep(
+        scenario,
+        grid={"workloads.0.count": [200, 400]},
+        seeds=2,
+        keep=("summary", "invocations", "queues"),
+        out_dir=tmp_path / "runs",
+        executor="processes",
+        workers=2,
+        progress=False,
+    )
     files = sorted((tmp_path / "runs").iterdir())
     assert len(files) == 8
     for row in frame.itertuples(index=False):
@@ -231,8 +254,13 @@ def test_a_handler_policy_created_by_a_path_starts_from_the_scenario_policy() ->
 
 def test_seeds_default_to_the_scenario_seed_and_scenario_files_are_a_base() -> None:
     """``seeds=None`` runs the scenario's own seed; a file base inlines its CSV data for the workers."""
-    frame = sweep(DATA / "scenario_example.json", grid={"behaviours.Checkout/pay.failure_probability": [0.0, 0.3]},
-                  executor="processes", workers=2, progress=False)
+    frame = sweep(
+        DATA / "scenario_example.json",
+        grid={"behaviours.Checkout/pay.failure_probability": [0.0, 0.3]},
+        executor="processes",
+        workers=2,
+        progress=False,
+    )
     assert frame["seed"].tolist() == [7, 7] and frame["error"].isna().all()
     assert frame.loc[0, "mean_attempts"] < frame.loc[1, "mean_attempts"]
 
@@ -260,7 +288,9 @@ def test_sweep_plots_draw_lines_with_error_bars_and_a_labelled_heatmap(serial: p
     assert ax.get_xlabel() == "workload 0: arrival rate (per virtual s)"
     assert ax.get_ylabel() == "p99 latency (virtual ms)" and "over 2 seeds" in ax.get_title()
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "Obj/run: share of attempts failing = 0.0", "Obj/run: share of attempts failing = 0.3"]
+        "Obj/run: share of attempts failing = 0.0",
+        "Obj/run: share of attempts failing = 0.3",
+    ]
     line = ax.containers[0].lines[0]
     means = serial[serial[by] == 0.0].groupby(x)["p99_latency_ms"].mean()
     assert list(line.get_ydata()) == pytest.approx(list(means))

@@ -34,8 +34,13 @@ def _mean_wait(sim: Simulation) -> float:
 def _one_key(service_time: Constant | Exponential, rho: float, seed: int) -> Simulation:
     rate_per_s = rho / MEAN_SERVICE_MS * 1000
     workload = Workload("Obj", "run", Poisson(rate_per_s), count=N, keys=Fixed("hot"))
-    return Simulation(OBJECT, {"Obj/run": HandlerBehaviour(service_time=service_time)},
-                      workloads=[workload], seed=seed, record_queues=False)
+    return Simulation(
+        OBJECT,
+        {"Obj/run": HandlerBehaviour(service_time=service_time)},
+        workloads=[workload],
+        seed=seed,
+        record_queues=False,
+    )
 
 
 @pytest.mark.slow
@@ -74,8 +79,14 @@ def test_mmc_mean_wait_with_deployment_concurrency_matches_erlang_c() -> None:
     mu = 1 / MEAN_SERVICE_MS
     lam = rho * servers * mu
     workload = Workload("Svc", "run", Poisson(lam * 1000), count=N)
-    sim = Simulation(SERVICE, {"Svc/run": HandlerBehaviour(service_time=Exponential(MEAN_SERVICE_MS))},
-                     concurrency={"Svc": servers}, workloads=[workload], seed=13, record_queues=False)
+    sim = Simulation(
+        SERVICE,
+        {"Svc/run": HandlerBehaviour(service_time=Exponential(MEAN_SERVICE_MS))},
+        concurrency={"Svc": servers},
+        workloads=[workload],
+        seed=13,
+        record_queues=False,
+    )
     expected = erlang_c_wait(servers, lam, mu)
     simulated = _mean_wait(sim)
     assert simulated == pytest.approx(expected, rel=0.05)

@@ -37,8 +37,9 @@ class CompletedColumns:
         self.invocations.extend(fresh)
         self._members.update(id(i) for i in fresh)
 
-    def column(self, key: tuple[str, str], dtype: pa.DataType,
-               values: Callable[[list[Invocation]], list[Any]]) -> list[pa.Array]:
+    def column(
+        self, key: tuple[str, str], dtype: pa.DataType, values: Callable[[list[Invocation]], list[Any]]
+    ) -> list[pa.Array]:
         """The chunks of one column over :attr:`invocations`, computing only the part not cached yet."""
         import pyarrow as pa
 

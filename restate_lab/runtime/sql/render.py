@@ -97,14 +97,18 @@ def renderer(dtype: pa.DataType) -> Render:
         return lambda v: "[" + ",".join("null" if x is None else child(x) or "null" for x in v) + "]"
     if t.is_struct(dtype):
         fields = [(json.dumps(f.name) + ":", renderer(f.type), f.name) for f in dtype]
-        return lambda v: "{" + ",".join(
-            k + r for k, render, name in fields if v.get(name) is not None and (r := render(v[name])) is not None
-        ) + "}"
+        return lambda v: (
+            "{"
+            + ",".join(
+                k + r for k, render, name in fields if v.get(name) is not None and (r := render(v[name])) is not None
+            )
+            + "}"
+        )
     if t.is_map(dtype):
         item = renderer(dtype.item_type)
-        return lambda v: "{" + ",".join(
-            json.dumps(str(k)) + ":" + ("null" if x is None else item(x) or "null") for k, x in v
-        ) + "}"
+        return lambda v: (
+            "{" + ",".join(json.dumps(str(k)) + ":" + ("null" if x is None else item(x) or "null") for k, x in v) + "}"
+        )
     if dtype == pa.null():
         return lambda v: None
     return lambda v: json.dumps(str(v))

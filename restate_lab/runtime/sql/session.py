@@ -28,16 +28,19 @@ if TYPE_CHECKING:
 ERROR_PREFIX = "Datafusion error: "
 _BAD_REQUEST_KINDS = ("Error during planning: ", "Schema error: ", "SQL error: ")
 #: Planning and schema errors the server answers with 500 (the planner attaches a diagnostic to them).
-WRAPPED = tuple(re.compile(p) for p in (
-    r"^Error during planning: table '[^']*' not found",
-    r"^Error during planning: Invalid function '",
-    r"^Error during planning: Column in (SELECT|HAVING|QUALIFY) must be in GROUP BY",
-    r"^Error during planning: Cannot coerce arithmetic expression",
-    r"^Error during planning: UNION queries have different number of columns",
-    r"^Error during planning: Too many columns! The subquery should only return one column",
-    r"^Error during planning: Unary operator '\+' only supports",
-    r"^Schema error: Ambiguous reference to unqualified field",
-))
+WRAPPED = tuple(
+    re.compile(p)
+    for p in (
+        r"^Error during planning: table '[^']*' not found",
+        r"^Error during planning: Invalid function '",
+        r"^Error during planning: Column in (SELECT|HAVING|QUALIFY) must be in GROUP BY",
+        r"^Error during planning: Cannot coerce arithmetic expression",
+        r"^Error during planning: UNION queries have different number of columns",
+        r"^Error during planning: Too many columns! The subquery should only return one column",
+        r"^Error during planning: Unary operator '\+' only supports",
+        r"^Schema error: Ambiguous reference to unqualified field",
+    )
+)
 _NO_FIELD = re.compile(r"^Schema error: No field named [^.]+(?:\.[^.\s]+)?\. Valid fields are (.*)\.$", re.DOTALL)
 
 
@@ -63,7 +66,7 @@ def engine_error(exc: BaseException) -> SqlError:
     text = str(exc)
     for prefix in ("DataFusion error: ", "Execution error: DataFusion error: "):
         if text.startswith(prefix):
-            text = text[len(prefix):]
+            text = text[len(prefix) :]
             break
     return SqlError(classify(text), ERROR_PREFIX + text)
 

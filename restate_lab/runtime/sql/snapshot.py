@@ -35,12 +35,19 @@ if TYPE_CHECKING:
 #: The server version an invocation is created with, as the real server reports it.
 RESTATE_VERSION = "1.7.12"
 
-_SERVICE_TY = {ServiceType.SERVICE: "service", ServiceType.VIRTUAL_OBJECT: "virtual_object",
-               ServiceType.WORKFLOW: "workflow"}
+_SERVICE_TY = {
+    ServiceType.SERVICE: "service",
+    ServiceType.VIRTUAL_OBJECT: "virtual_object",
+    ServiceType.WORKFLOW: "workflow",
+}
 _INTERNAL_STATUS = {
-    InvocationStatus.PENDING: "inboxed", InvocationStatus.SCHEDULED: "scheduled",
-    InvocationStatus.READY: "invoked", InvocationStatus.RUNNING: "invoked", InvocationStatus.BACKING_OFF: "invoked",
-    InvocationStatus.SUSPENDED: "suspended", InvocationStatus.PAUSED: "paused",
+    InvocationStatus.PENDING: "inboxed",
+    InvocationStatus.SCHEDULED: "scheduled",
+    InvocationStatus.READY: "invoked",
+    InvocationStatus.RUNNING: "invoked",
+    InvocationStatus.BACKING_OFF: "invoked",
+    InvocationStatus.SUSPENDED: "suspended",
+    InvocationStatus.PAUSED: "paused",
     InvocationStatus.COMPLETED: "completed",
 }
 #: Before its first attempt an invocation has no journal length or pinned deployment on the server.
@@ -139,8 +146,10 @@ class _Builder:
                 break
         if rows is None:  # no column needed: only the row count matters
             rows = len(columns["id"](self.invocations))
-        arrays = [pa.nulls(rows, arrow_type(kind)) if part is None else part
-                  for part, (_, kind) in zip(parts, BASE_TABLES[name], strict=True)]
+        arrays = [
+            pa.nulls(rows, arrow_type(kind)) if part is None else part
+            for part, (_, kind) in zip(parts, BASE_TABLES[name], strict=True)
+        ]
         return pa.Table.from_arrays(arrays, schema=arrow_schema(name))
 
     # ---- tables ----
@@ -179,8 +188,9 @@ class _Builder:
             "id": attrgetter("id_str"),
             "status": lambda i: _INTERNAL_STATUS[i.status],
             "completion_result": result_kind,
-            "completion_failure": lambda i: f"[{i.result.code}] {i.result.message}"
-            if isinstance(i.result, Failure) else None,
+            "completion_failure": lambda i: (
+                f"[{i.result.code}] {i.result.message}" if isinstance(i.result, Failure) else None
+            ),
             "target": lambda i: str(i.target),
             "target_service_name": attrgetter("target.service"),
             "target_service_key": attrgetter("target.key"),
@@ -304,18 +314,22 @@ class _Builder:
             "key": lambda r: r[1],
             "completed": lambda r: r[2].result is not None,
             "completion_success_value": value,
-            "completion_success_value_utf8": lambda r: v.decode(errors="replace") if (v := value(r)) is not None
-            else None,
-            "completion_failure": lambda r: f"[{f.code}] {f.message}" if isinstance(f := r[2].result, Failure)
-            else None,
+            "completion_success_value_utf8": lambda r: (
+                v.decode(errors="replace") if (v := value(r)) is not None else None
+            ),
+            "completion_failure": lambda r: (
+                f"[{f.code}] {f.message}" if isinstance(f := r[2].result, Failure) else None
+            ),
         }
         return self.table("sys_promise", rows, columns)
 
     def service(self) -> pa.Table:
         columns: dict[str, Callable[[Any], Any]] = {
-            "name": lambda s: s.name, "revision": lambda s: s.revision,
+            "name": lambda s: s.name,
+            "revision": lambda s: s.revision,
             "public": lambda s: not s.manifest.get("ingressPrivate", False),
-            "ty": lambda s: _SERVICE_TY[s.ty], "deployment_id": lambda s: s.deployment.id,
+            "ty": lambda s: _SERVICE_TY[s.ty],
+            "deployment_id": lambda s: s.deployment.id,
         }
         return self.table("sys_service", list(self.engine.services.values()), columns)
 
@@ -325,7 +339,10 @@ class _Builder:
             return f"{uri}/" if isinstance(uri, str) else str(d.transport.description)
 
         columns: dict[str, Callable[[Any], Any]] = {
-            "id": lambda d: d.id, "ty": lambda d: "http", "endpoint": endpoint, "created_at": lambda d: d.created_at_ms,
+            "id": lambda d: d.id,
+            "ty": lambda d: "http",
+            "endpoint": endpoint,
+            "created_at": lambda d: d.created_at_ms,
             "min_service_protocol_version": lambda d: d.manifest.get("minProtocolVersion"),
             "max_service_protocol_version": lambda d: d.manifest.get("maxProtocolVersion"),
             "services": lambda d: list(d.service_names),
