@@ -26,6 +26,11 @@ _ALL = "(all)"
 _LABEL = {"description_width": "60px"}
 
 
+def _known(value: Any) -> bool:
+    """Whether a frame cell holds a value (not None, NaN, NaT or pandas' NA): nulls are not shown."""
+    return value is not None and not (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
 def _short(invocation_id: str) -> str:
     return invocation_id if len(invocation_id) <= 16 else invocation_id[:14] + "…"
 
@@ -214,7 +219,7 @@ class InvocationsView(w.VBox):  # type: ignore[misc]
             str(row["status"]),
             _clock(row["created_at"]),
             _clock(row["modified_at"]),
-            str(row["retry_count"]),
+            str(row["retry_count"]) if _known(row["retry_count"]) else "-",
         )
         return "  ".join(v[:width].ljust(width) for v, (_, width) in zip(values, self._WIDTHS, strict=True))
 
@@ -276,9 +281,9 @@ class InvocationsView(w.VBox):  # type: ignore[misc]
         for column, label in (("created_at", "created"), ("modified_at", "modified"), ("completed_at", "completed")):
             if row.get(column) is not None and not pd.isna(row.get(column)):
                 lines.append((label, esc(f"{pd.Timestamp(row[column]):%Y-%m-%d %H:%M:%S.%f}"[:-3] + " UTC")))
-        if row.get("retry_count"):
+        if _known(row.get("retry_count")) and row["retry_count"]:
             lines.append(("retries", esc(row["retry_count"])))
-        if row.get("last_failure"):
+        if _known(row.get("last_failure")) and row["last_failure"]:
             lines.append(("last failure", f'<span class="rl-msg">{esc(row["last_failure"])}</span>'))
         lines.append(("outcome", chip(str(res.get("outcome")), "ok" if res.get("outcome") == "success" else None)))
         if "value" in res:
