@@ -41,6 +41,7 @@ from restate_lab.ingress.replies import (
 from restate_lab.ingress.serde_errors import serde_json_error
 from restate_lab.protocol.transport import DISCOVERY_ACCEPT, DeploymentError, HttpTransport
 from restate_lab.rules.id_errors import id_error, invocation_id_error
+from restate_lab.runtime import operations as ops
 from restate_lab.runtime.describe import (
     describe_deployment,
     describe_handler,
@@ -418,9 +419,10 @@ class AdminApp:
         """Cancel, kill, purge, pause or resume one invocation with the server's statuses."""
         engine, inv_id, status = self.engine, inv.id_str, inv.status
         completed = status is InvocationStatus.COMPLETED
+        refusal = ops.management_refusal(op, inv)
+        if refusal is not None:
+            return error_reply(refusal.code, refusal.message)
         if op in ("cancel", "kill"):
-            if completed:
-                return error_reply(409, f"The invocation '{inv_id}' was already completed.")
             if op == "cancel":
                 # An inboxed or scheduled invocation is removed at once (200); a started one is
                 # asked to stop and ends later (202), as on Restate Server 1.7.12.
@@ -430,8 +432,6 @@ class AdminApp:
             engine.kill(inv_id)
             return Reply(200)
         if op in ("purge", "purge-journal"):
-            if not completed:
-                return error_reply(409, f"The invocation '{inv_id}' is not yet completed.")
             if op == "purge":
                 engine.purge(inv_id)
             else:
@@ -445,10 +445,6 @@ class AdminApp:
             engine.pause(inv_id)
             return Reply(202)
         if op == "resume":
-            if completed:
-                return error_reply(409, f"The invocation '{inv_id}' is completed, cannot be resumed.")
-            if status in (InvocationStatus.PENDING, InvocationStatus.SCHEDULED):
-                return error_reply(425, f"The invocation '{inv_id}' is either inboxed or scheduled, cannot be resumed.")
             engine.resume(inv_id)
             return Reply(200)
         # restart-as-new: the runtime keeps no completed journals to restart from.

@@ -113,7 +113,7 @@ def output(inv: Invocation) -> Result:
 
 
 def management_refusal(op: str, inv: Invocation) -> RestateError | None:
-    """Why the admin API refuses ``op`` (cancel, kill, purge, resume) on ``inv`` now, or ``None``.
+    """Why the admin API refuses ``op`` (cancel, kill, purge, purge-journal, resume) on ``inv`` now, or ``None``.
 
     Restate Server 1.7.12's answers: cancel/kill of a completed invocation and purge of an unfinished
     one are 409; resume of a completed one is 409, of an inboxed or scheduled one 425.
@@ -122,7 +122,7 @@ def management_refusal(op: str, inv: Invocation) -> RestateError | None:
     completed = status == "completed"
     if op in ("cancel", "kill") and completed:
         return already_completed(inv_id)
-    if op == "purge" and not completed:
+    if op in ("purge", "purge-journal") and not completed:
         return not_yet_completed(inv_id)
     if op == "resume":
         if completed:
