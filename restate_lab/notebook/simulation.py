@@ -52,6 +52,29 @@ class SimulationRun:
     summary: pd.DataFrame
 
 
+class _Settings:
+    """A settings dict read as attributes, so one builder serves the panel and each point of a sweep."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.__dict__.update(settings)
+
+    def __getattr__(self, name: str) -> Any:  # only for names the dict lacks: a clear error
+        raise KeyError(f"no setting {name!r}")
+
+
+#: Settings a sweep can vary, with their unit for the plot; integer settings are rounded.
+SWEEPABLE = {
+    "rate_per_s": "arrival rate (1/s)",
+    "key_count": "keys",
+    "zipf_s": "Zipf skew s",
+    "failure_rate": "failure rate (per attempt)",
+    "service_time_ms": "mean service time (ms)",
+    "idempotency_retention_s": "idempotency retention (s)",
+    "concurrency": "concurrency",
+}
+_INTEGER_SETTINGS = {"key_count", "concurrency", "count", "seed"}
+
+
 class SimulationPanel(w.VBox):  # type: ignore[misc]
     """Sliders and fields for a load model of one handler; Run simulates it and plots the outcome.
 
@@ -129,6 +152,15 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
             self.target = keyed[0]
         self.run_button = w.Button(description="Run", button_style="primary", icon="play")
         self.run_button.on_click(lambda _b: self.run())
+        #: The last small sweep (``restate_lab.sim.sweep``'s frame), ``None`` before the first.
+        self.sweep_frame: pd.DataFrame | None = None
+        self.sweep_picker = w.Dropdown(
+            options=[(label, name) for name, label in SWEEPABLE.items()], description="sweep", style=_LABEL
+        )
+        self.sweep_values = w.Text(description="values", placeholder="e.g. 50, 100, 200", style=_LABEL)
+        self.sweep_seeds = w.BoundedIntText(value=2, min=1, max=10, description="seeds per value", style=_LABEL)
+        self.sweep_button = w.Button(description="Sweep", icon="line-chart")
+        self.sweep_button.on_click(lambda _b: self.sweep())
         self.progress_bar = w.FloatProgress(
             value=0.0, min=0.0, max=1.0, description="virtual time", layout=w.Layout(width="360px")
         )
@@ -170,6 +202,7 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
                 w.HTML(STYLE),
                 w.HBox([load, failures]),
                 w.HBox([self.run_button, self.progress_bar, self.status_label]),
+                w.HBox([self.sweep_picker, self.sweep_values, self.sweep_seeds, self.sweep_button]),
                 self.summary_panel,
                 self.plots,
             ],
@@ -198,47 +231,53 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
         return service is not None and service.service_type.value != "SERVICE"
 
     def parameters(self) -> dict[str, Any]:
-        """The current settings, as recorded with each run."""
-        return {name: getattr(self, name) for name in ("target", *self.fields)}
+        """The current settings, as recorded with each run (``_keyed``: whether the handler takes keys)."""
+        settings = {name: getattr(self, name) for name in ("target", *self.fields)}
+        return {**settings, "_keyed": self._keyed(self.target)}
 
     def build(self) -> Any:
         """The :class:`restate_lab.Simulation` the current settings describe (not yet run)."""
+        return self.simulation(self.parameters())
+
+    def simulation(self, settings: dict[str, Any]) -> Any:
+        """The :class:`restate_lab.Simulation` that ``settings`` (as :meth:`parameters` gives them) describe."""
         from restate_lab.sim import Constant, Exponential, HandlerBehaviour, Poisson, Simulation, Workload, Zipf
 
-        if not self.target:
+        p = _Settings(settings)
+        if not p.target:
             raise ValueError("Pick a handler to simulate.")
-        service, _, handler = self.target.partition("/")
-        if self.rate_per_s <= 0 or self.count <= 0:
+        service, _, handler = p.target.partition("/")
+        if p.rate_per_s <= 0 or p.count <= 0:
             raise ValueError("The arrival rate and the number of invocations must be positive.")
         policy = RetryPolicy(
-            initial_interval_ms=int(self.retry_initial_ms),
-            factor=float(self.retry_factor),
-            max_attempts=int(self.retry_max_attempts),
-            on_max_attempts="kill" if self.on_max_attempts == "kill" else "pause",
+            initial_interval_ms=int(p.retry_initial_ms),
+            factor=float(p.retry_factor),
+            max_attempts=int(p.retry_max_attempts),
+            on_max_attempts="kill" if p.on_max_attempts == "kill" else "pause",
         )
         behaviour = HandlerBehaviour(
-            service_time=Exponential(max(self.service_time_ms, 1e-6)),
-            failure_probability=self.failure_rate,
+            service_time=Exponential(max(p.service_time_ms, 1e-6)),
+            failure_probability=p.failure_rate,
             retry_policy=policy,
-            idempotency_retention_ms=self.idempotency_retention_s * 1000.0,
+            idempotency_retention_ms=p.idempotency_retention_s * 1000.0,
         )
-        keys = Zipf(max(self.key_count, 1), s=self.zipf_s) if self._keyed(self.target) else None
+        keys = Zipf(max(int(p.key_count), 1), s=p.zipf_s) if settings["_keyed"] else None
         workload = Workload(
             service,
             handler,
-            Poisson(self.rate_per_s),
-            count=self.count,
+            Poisson(p.rate_per_s),
+            count=int(p.count),
             keys=keys,
-            idempotency_fraction=self.idempotent_share,
-            client_retry_probability=self.client_resend_share,
+            idempotency_fraction=p.idempotent_share,
+            client_retry_probability=p.client_resend_share,
             client_retry_after=Constant(1000.0),
         )
         return Simulation(
             self.catalogue,
-            {self.target: behaviour},
+            {p.target: behaviour},
             workloads=[workload],
-            seed=self.seed,
-            concurrency={service: self.concurrency or None},
+            seed=int(p.seed),
+            concurrency={service: int(p.concurrency) or None},
         )
 
     # ---- running ----
@@ -283,6 +322,73 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
 
         self._background.run(work, done)
         return True
+
+    def sweep(self) -> bool:
+        """Run a small sweep of one setting (``sweep_picker``) over ``sweep_values``, a few seeds each, with
+        :func:`restate_lab.sim.sweep`; the frame lands in :attr:`sweep_frame` and p99 latency is plotted."""
+        if self.busy:
+            self.message = "A run is still going; wait for it."
+            return False
+        name = self.sweep_picker.value
+        try:
+            values = [float(v) for v in self.sweep_values.value.replace(";", ",").split(",") if v.strip()]
+        except ValueError:
+            self.message = "Sweep values are numbers separated by commas, e.g. 50, 100, 200."
+            return False
+        if not 1 <= len(values) <= 20:
+            self.message = "Give between 1 and 20 values to sweep."
+            return False
+        grid = {name: [int(v) if name in _INTEGER_SETTINGS else v for v in values]}
+        settings = self.parameters()
+        try:
+            self.simulation({**settings, name: grid[name][0]})
+        except (ValueError, KeyError) as exc:
+            self.message = str(exc)
+            return False
+        self.message = ""
+        self.busy = True
+        self.progress = 0.0
+        seeds = int(self.sweep_seeds.value)
+        total = len(values) * seeds
+
+        def one(seed: int = 0, **point: Any) -> Any:
+            self.progress = min(0.95, self.progress + 1.0 / total)
+            return self.simulation({**settings, **point, "seed": seed})
+
+        def work() -> pd.DataFrame:
+            from restate_lab.sim import sweep
+
+            return sweep(one, grid=grid, seeds=seeds, target=str(settings["target"]), progress=False)
+
+        def done(result: pd.DataFrame | None, error: BaseException | None) -> None:
+            if error is not None or result is None:
+                self.message = f"The sweep failed: {type(error).__name__}: {error}"
+            else:
+                self.sweep_frame = result
+                self._plot_sweep(name)
+                self.progress = 1.0
+            self.busy = False
+
+        self._background.run(work, done)
+        return True
+
+    def _plot_sweep(self, name: str) -> None:
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        from restate_lab.sim.plots import sweep_lines
+
+        assert self.sweep_frame is not None
+        fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
+        sweep_lines(self.sweep_frame, x=name, y="p99_latency_ms", ax=ax)
+        ax.set_xlabel(SWEEPABLE[name])
+        ax.set_ylabel("p99 latency (virtual ms)")
+        ax.set_title(f"{self.target}: p99 latency against {SWEEPABLE[name]} (mean of seeds)")
+        self.figure = fig
+        self.plots.clear_output(wait=True)
+        with self.plots:
+            display(fig)  # type: ignore[no-untyped-call]
+        plt.close(fig)
 
     def wait(self, timeout: float = 120.0) -> bool:
         """Block until the current run is done (at most ``timeout`` s)."""
@@ -352,7 +458,7 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
     def _show_status(self, change: dict[str, Any]) -> None:
         if not hasattr(self, "run_button"):
             return
-        self.run_button.disabled = self.busy
+        self.run_button.disabled = self.sweep_button.disabled = self.busy
         if self.message:
             self.status_label.value = f'<span class="rl-msg">⚠ {esc(self.message)}</span>'
         elif self.busy:

@@ -86,3 +86,27 @@ def test_panel_from_a_simulated_target(simulated: Any) -> None:
     panel = _small(SimulationPanel(simulated, synchronous=True))
     panel.run()
     assert panel.summary is not None and panel.summary.loc["all", "completed"] == 400
+
+
+def test_a_small_sweep_from_the_panel_varies_one_setting_over_seeds(simulated: Any) -> None:
+    """Sweep runs restate_lab.sim.sweep over the typed values (a row per value and seed) and plots p99."""
+    panel = SimulationPanel(simulated, synchronous=True)
+    panel.target = "Counter/add"
+    panel.count, panel.service_time_ms = 300, 2.0
+    panel.sweep_picker.value = "rate_per_s"
+    panel.sweep_values.value = "50, 400"
+    panel.sweep_seeds.value = 2
+    assert panel.sweep() is True and panel.message == ""
+    frame = panel.sweep_frame
+    assert frame is not None and len(frame) == 4 and frame["error"].isna().all()
+    assert sorted(set(frame["rate_per_s"])) == [50.0, 400.0] and sorted(set(frame["seed"])) == [0, 1]
+    slow, fast = (frame[frame["rate_per_s"] == r]["mean_queue_wait_ms"].mean() for r in (400.0, 50.0))
+    assert slow > fast  # more load on the same keys queues longer
+    assert panel.figure is not None
+
+
+def test_sweep_values_that_are_not_numbers_are_refused_in_the_panel(simulated: Any) -> None:
+    """Bad sweep values get a message in the widget, and nothing runs."""
+    panel = SimulationPanel(simulated, synchronous=True)
+    panel.sweep_values.value = "fast, slow"
+    assert panel.sweep() is False and "numbers" in panel.message and panel.sweep_frame is None
