@@ -152,9 +152,10 @@ class LocalRestate:
             self.time = TimeSkipper(self.engine, self.engine.clock)
             if isinstance(self.engine.clock, VirtualClock) and self.engine.clock.auto_skip:
                 self._run(self._on_loop(self.time.start))
-            if http2 is None:
-                # An open stream holds its attempt for the inactivity timeout, measured on host time that
-                # a moved clock cannot skip: on a manual or virtual clock apps run request-response.
+            if http2 is None and isinstance(self.engine.clock, VirtualClock):
+                # Virtual time runs one instant at a time and skips only while no attempt is in flight; an
+                # open stream keeps its attempt in flight until the inactivity timeout, so apps on a virtual
+                # clock run request-response (a ManualClock keeps the default: a test moves it by hand).
                 http2 = False
         for app in loaded:
             self.register(app, http2=http2)
