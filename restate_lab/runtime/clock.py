@@ -115,6 +115,10 @@ class WallClock:
         return host_epoch_ms
 
 
+def _nothing() -> None:
+    """The callback of a cancelled timer."""
+
+
 class _ManualTimer:
     __slots__ = ("callback", "cancelled", "loop", "due", "background", "clock")
 
@@ -134,7 +138,10 @@ class _ManualTimer:
         self.clock = clock
 
     def cancel(self) -> None:
-        self.cancelled = True
+        if not self.cancelled:
+            self.cancelled = True
+            self.callback = _nothing  # what the callback holds (an attempt's queue, ...) is freed now
+            self.clock._cancelled_one()
 
     def _run(self) -> None:
         if not self.cancelled:
@@ -196,6 +203,20 @@ class ManualClock:
         self._progress: list[tuple[int, int, _ManualTimer]] = []
         #: Called (on the scheduling thread) whenever a timer an invocation waits for is set.
         self.on_progress_timer: Callable[[], None] | None = None
+        #: Cancelled timers still in the heaps (they leave when due, or when they are half the heap).
+        self._cancelled = 0
+
+    def _cancelled_one(self) -> None:
+        """Count a cancellation; once cancelled timers are most of the heap, rebuild it without them, as asyncio
+        does with its scheduled handles (a clock that is not advanced far would otherwise keep them all)."""
+        with self._lock:
+            self._cancelled += 1
+            if self._cancelled > 64 and self._cancelled * 2 > len(self._timers):
+                self._timers = [entry for entry in self._timers if not entry[2].cancelled]
+                self._progress = [entry for entry in self._progress if not entry[2].cancelled]
+                heapq.heapify(self._timers)
+                heapq.heapify(self._progress)
+                self._cancelled = 0
 
     def now_ms(self) -> int:
         return self._now

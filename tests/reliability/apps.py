@@ -30,6 +30,13 @@ def effect_count(request_id: str) -> int:
         return EFFECTS[request_id]
 
 
+def forget_effects(prefix: str) -> None:
+    """Drop the counts of request ids starting with ``prefix`` (a test that runs twice in one process)."""
+    with _effects_lock:
+        for request_id in [r for r in EFFECTS if r.startswith(prefix)]:
+            del EFFECTS[request_id]
+
+
 # ---- load and memory: a service with one journaled side effect, a virtual object that appends ----
 
 work = restate.Service("Work")
