@@ -69,6 +69,7 @@ from restate_lab.sim.records import (
     SUSPENDED,
     InvocationRecords,
     QueueTrace,
+    intern,
 )
 from restate_lab.sim.workload import Workload
 
@@ -287,22 +288,10 @@ class Simulation:
     # ----------------------------------------------------------------- names
 
     def key_code(self, key: str | None) -> int:
-        if key is None:
-            return -1
-        code = self._key_codes.get(key)
-        if code is None:
-            code = self._key_codes[key] = len(self.key_names)
-            self.key_names.append(key)
-        return code
+        return intern(key, self._key_codes, self.key_names)
 
     def idem_code(self, idempotency_key: str | None) -> int:
-        if idempotency_key is None:
-            return -1
-        code = self._idem_codes.get(idempotency_key)
-        if code is None:
-            code = self._idem_codes[idempotency_key] = len(self.idem_names)
-            self.idem_names.append(idempotency_key)
-        return code
+        return intern(idempotency_key, self._idem_codes, self.idem_names)
 
     def idem_name(self, code: int) -> str | None:
         """The idempotency key string of a code, rendering workload-generated keys on demand."""

@@ -56,6 +56,7 @@ from restate_lab.sim.records import (
     SUCCEEDED,
     InvocationRecords,
     QueueTrace,
+    intern,
 )
 from restate_lab.sim.workload import Workload
 
@@ -236,22 +237,10 @@ class RealLoad:
     # ---- codes ----
 
     def key_code(self, key: str | None) -> int:
-        if key is None:
-            return -1
-        code = self._key_codes.get(key)
-        if code is None:
-            code = self._key_codes[key] = len(self.key_names)
-            self.key_names.append(key)
-        return code
+        return intern(key, self._key_codes, self.key_names)
 
     def _idem_code(self, key: str | None) -> int:
-        if key is None:
-            return -1
-        code = self._idem_codes.get(key)
-        if code is None:
-            code = self._idem_codes[key] = len(self.idem_names)
-            self.idem_names.append(key)
-        return code
+        return intern(key, self._idem_codes, self.idem_names)
 
     def idem_name(self, code: int) -> str | None:
         return None if code < 0 else self.idem_names[code]

@@ -26,6 +26,17 @@ NOT_ENDED, SUCCEEDED, FAILED, EXHAUSTED, KILLED, CANCELLED = range(6)
 OUTCOME_NAMES = ("", "success", "terminal-error", "retries-exhausted", "killed", "cancelled")
 
 
+def intern(name: str | None, codes: dict[str, int], names: list[str]) -> int:
+    """The code of ``name`` in a table of names (``codes`` maps back into ``names``), added if new; -1 for None."""
+    if name is None:
+        return -1
+    code = codes.get(name)
+    if code is None:
+        code = codes[name] = len(names)
+        names.append(name)
+    return code
+
+
 class InvocationRecords:
     """One entry per submission, deduplicated ones included, in submission order."""
 
