@@ -27,6 +27,7 @@ from restate_lab.ingress.admin_edits import (
     set_state,
     valid_deployment_request,
 )
+from restate_lab.ingress.admin_restart import restart_as_new
 from restate_lab.ingress.asgi import ASGIApp, BodyTooLarge, Receive, Scope, Send, header, lifespan, read_body
 from restate_lab.ingress.openapi import service_openapi
 from restate_lab.ingress.query import make_query_app
@@ -399,6 +400,8 @@ class AdminApp:
             if method != "PATCH":
                 return not_allowed("PATCH")
             op = seg[2]
+            if op == "restart-as-new":
+                return restart_as_new(self.engine, seg[1], scope)
         reason = invocation_id_error(seg[1]) if seg[1] else "bad length"
         if reason is not None:
             return error_reply(400, f"The request field 'invocation_id' is invalid. Reason: {reason}")
@@ -416,7 +419,10 @@ class AdminApp:
         return self.manage(op, inv)
 
     def manage(self, op: str, inv: Invocation) -> Reply:
-        """Cancel, kill, purge, pause or resume one invocation with the server's statuses."""
+        """Cancel, kill, purge, pause or resume one invocation with the server's statuses.
+
+        Restart-as-new, which reads a query, is ``restate_lab.ingress.admin_restart``'s.
+        """
         engine, inv_id, status = self.engine, inv.id_str, inv.status
         completed = status is InvocationStatus.COMPLETED
         refusal = ops.management_refusal(op, inv)
@@ -447,8 +453,7 @@ class AdminApp:
         if op == "resume":
             engine.resume(inv_id)
             return Reply(200)
-        # restart-as-new: the runtime keeps no completed journals to restart from.
-        return error_reply(409, f"The invocation '{inv_id}' cannot be restarted as new.")
+        raise ValueError(f"not an invocation operation: {op}")
 
 
 def make_admin_app(

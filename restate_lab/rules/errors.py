@@ -155,6 +155,59 @@ def not_started_cannot_be_resumed(invocation_id: str) -> RestateError:
     return RestateError(425, f"The invocation '{invocation_id}' is either inboxed or scheduled, cannot be resumed.")
 
 
+# ---- admin: restart-as-new ---------------------------------------------------------------------
+
+
+def still_running(invocation_id: str) -> RestateError:
+    """Admin restart-as-new of an invocation that has started but not completed (running, suspended,
+    backing-off, paused)."""
+    return RestateError(409, f"The invocation '{invocation_id}' is still running.")
+
+
+def not_running_yet(invocation_id: str) -> RestateError:
+    """Admin restart-as-new of an invocation still in its key's inbox or scheduled (425 Too Early)."""
+    return RestateError(425, f"The invocation '{invocation_id}' cannot be restarted because it's not running yet.")
+
+
+def restart_not_supported(invocation_id: str) -> RestateError:
+    """Admin restart-as-new of any invocation of a workflow (its run or a shared handler)."""
+    return RestateError(
+        422,
+        f"Restarting the invocation '{invocation_id}' is not supported. Restarting workflows is not supported, "
+        "and restarting invocations created using the old service protocol.",
+    )
+
+
+def restart_input_gone(invocation_id: str) -> RestateError:
+    """Admin restart-as-new of a completed invocation whose journal (and so its input) is gone."""
+    return RestateError(
+        410,
+        f"The invocation '{invocation_id}' cannot be restarted because the input is not available. "
+        "This indicates that the journal was already purged, or not retained at all.",
+    )
+
+
+def restart_deployment_not_found(invocation_id: str) -> RestateError:
+    """Admin restart-as-new naming (``?deployment=dp_…``) a well-formed deployment id nobody registered."""
+    return RestateError(
+        400, f"The given deployment was not found when trying to restart as new the invocation '{invocation_id}'."
+    )
+
+
+def restart_prefix_incomplete(invocation_id: str) -> RestateError:
+    """Admin restart-as-new with ``?from=N`` past the journal's end or over a command still waiting."""
+    return RestateError(
+        400,
+        f"The prefix of the journal '{invocation_id}' up to 'from' (included) contains some Commands "
+        "without respective Completions.",
+    )
+
+
+def invalid_query_parameter(name: str, reason: str) -> RestateError:
+    """An admin query parameter that parsed as text but is not a valid value (``reason`` as for ids)."""
+    return RestateError(400, f"The query parameter '{name}' is invalid. Reason: {reason}")
+
+
 def key_required(service: str) -> RestateError:
     """A virtual object or workflow addressed without a key."""
     return RestateError(400, f"the service '{service}' is keyed and requires a key")

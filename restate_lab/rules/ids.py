@@ -83,6 +83,16 @@ class InvocationId:
         return text
 
 
+def new_deployment_id() -> str:
+    """A fresh deployment id in Restate Server's format (``dp_1`` and a base62 uuid), as ``?deployment=`` parses it.
+
+    >>> from restate_lab.rules.id_errors import id_error
+    >>> id_error(new_deployment_id(), "dp") is None
+    True
+    """
+    return "dp_1" + _b62_fixed(random.SystemRandom().getrandbits(128).to_bytes(16, "big"), 22)
+
+
 def invocation_id_for(
     service: str,
     handler: str,

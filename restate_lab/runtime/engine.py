@@ -43,6 +43,8 @@ from restate_lab.rules.errors import (
     key_required,
     not_yet_completed,
     promise_already_completed,
+    restart_deployment_not_found,
+    restart_prefix_incomplete,
     service_not_found,
 )
 from restate_lab.rules.idempotency import DEFAULT_IDEMPOTENCY_RETENTION_MS, IdempotencyTable
@@ -67,6 +69,7 @@ from restate_lab.runtime.durable import DurableStore
 from restate_lab.runtime.invocation import CompletionHook, Invocation, InvocationStatus
 from restate_lab.runtime.recovery import invocation_record, restore, rewire
 from restate_lab.runtime.registry import DEFAULT_INACTIVITY_TIMEOUT_MS, Deployment, ServiceMeta, parse_manifest
+from restate_lab.runtime.restart import adopt_journal, journal_prefix, restart_refusal
 from restate_lab.runtime.stores import PromiseStore, ServiceId, StateStore
 from restate_lab.runtime.types import IdempotencyKey, Submission
 
@@ -631,6 +634,47 @@ class Engine:
         inv.modified_at_ms = self.now_ms()
         self._changed(inv)
         self.flush()
+
+    def restart_as_new(
+        self, invocation_id: str, *, from_index: int | None = None, deployment_id: str | None = None
+    ) -> Invocation:
+        """Run a completed invocation again as a new one, with its input; the original stays as it is.
+
+        ``from_index`` keeps the original journal up to that entry (and the completions of its
+        commands), so the handler replays it; ``deployment_id`` must name a registered deployment.
+        Refusals are the real server's, in its order (:mod:`restate_lab.runtime.restart`).
+        """
+        old = self._get(invocation_id)
+        refusal = restart_refusal(old)
+        if refusal is not None:
+            raise refusal
+        if deployment_id is not None and deployment_id not in self.deployments:
+            raise restart_deployment_not_found(invocation_id)
+        journal = journal_prefix(old.journal, from_index or 0)
+        if journal is None:
+            raise restart_prefix_incomplete(invocation_id)
+        self.resolve(old.target.service, old.target.handler)  # the service may have gone since
+        new_id = InvocationId.new(old.id.partition_key, self._rng)
+        inv = Invocation(
+            id=new_id,
+            target=old.target,
+            service_type=old.service_type,
+            handler_type=old.handler_type,
+            input=old.input,
+            headers=list(old.headers),
+            created_at_ms=self.now_ms(),
+            invoked_by="restart_as_new",
+            restarted_from=old.id_str,
+            random_seed=int.from_bytes(hashlib.sha256(new_id.raw).digest()[:8], "big"),
+        )
+        adopt_journal(inv, journal)
+        self._seq += 1
+        inv.seq = self._seq
+        self.invocations[inv.id_str] = inv
+        self._enqueue(inv)
+        self._changed(inv)
+        self.flush()
+        return inv
 
     # ---- observers ----
 

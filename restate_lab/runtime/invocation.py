@@ -33,6 +33,8 @@ class Invocation:
     invoked_by: str = "ingress"
     invoked_by_id: str | None = None
     invoked_by_subscription_id: str | None = None
+    #: The invocation this one restarts (admin restart-as-new; ``invoked_by`` is then ``restart_as_new``).
+    restarted_from: str | None = None
     execution_time_ms: int | None = None
     status: InvocationStatus = InvocationStatus.READY
     journal: list[Frame] = field(default_factory=list)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from restate_lab.protocol.transport import DeploymentError, Transport
 from restate_lab.rules.admission import DEFAULT_WORKFLOW_RETENTION_MS
 from restate_lab.rules.idempotency import DEFAULT_IDEMPOTENCY_RETENTION_MS
+from restate_lab.rules.ids import new_deployment_id
 from restate_lab.rules.retry import RetryPolicy
 from restate_lab.rules.targets import HandlerType, ServiceType
 
@@ -77,10 +77,6 @@ class Deployment:
     @property
     def service_names(self) -> list[str]:
         return [s["name"] for s in self.manifest.get("services", [])]
-
-
-def new_deployment_id() -> str:
-    return "dp_" + secrets.token_hex(13)
 
 
 def _retry_policy(entry: dict[str, Any], inherited: RetryPolicy | None) -> RetryPolicy | None:

@@ -200,6 +200,7 @@ class _Builder:
             "invoked_by": attrgetter("invoked_by"),
             "invoked_by_id": attrgetter("invoked_by_id"),
             "invoked_by_subscription_id": attrgetter("invoked_by_subscription_id"),
+            "restarted_from": attrgetter("restarted_from"),
             "invoked_by_service_name": lambda i: c.target.service if (c := caller(i)) else None,
             "invoked_by_target": lambda i: str(c.target) if (c := caller(i)) else None,
             "pinned_deployment_id": lambda i: d.id if (d := self.deployment(i)) else None,
