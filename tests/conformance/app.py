@@ -271,7 +271,35 @@ async def count_around_call(ctx: restate.ObjectContext) -> int:
     return _bump(key + "/count_around_call")
 
 
-SERVICES = [greeter, counter, signup, flaky, rt_probe, once_flow]
+# ---- restart-as-new probes (issue 13): invocations held in each status ----
+
+stuck = restate.VirtualObject("Stuck")
+
+
+@stuck.handler(
+    invocation_retry_policy=InvocationRetryPolicy(initial_interval=timedelta(seconds=30), max_attempts=100)
+)
+async def fail_slowly(ctx: restate.ObjectContext) -> str:
+    """Fails every attempt and waits 30 s before the next: ``backing-off`` meanwhile."""
+    raise ValueError("always fails")
+
+
+@stuck.handler(invocation_retry_policy=InvocationRetryPolicy(max_attempts=1, on_max_attempts="pause"))
+async def fail_then_pause(ctx: restate.ObjectContext) -> str:
+    """Fails its only attempt and is ``paused``."""
+    raise ValueError("fails once, then pauses")
+
+
+@stuck.handler(inactivity_timeout=timedelta(milliseconds=500))
+async def nap(ctx: restate.ObjectContext, seconds: float) -> str:
+    """Sleeps; half a second of inactivity suspends the stream: ``suspended`` while it sleeps."""
+    count = (await ctx.get("naps", type_hint=int) or 0) + 1
+    ctx.set("naps", count)
+    await ctx.sleep(timedelta(seconds=seconds))
+    return f"nap {count}"
+
+
+SERVICES = [greeter, counter, signup, flaky, rt_probe, once_flow, stuck]
 
 
 def make_app() -> Any:

@@ -2,8 +2,9 @@
 
 Placeholders, replaced before each request: ``{key}`` (unique per scenario run and server, so no
 state leaks between scenarios), ``{idN}`` (the invocation id answered by step N, from the
-``invocationId`` body field or the ``x-restate-id`` header) and ``{awk}`` (the JSON string body of the
-last step marked ``capture_awk``). ``R(...)`` only builds a record; there is no logic in this table.
+``invocationId`` or ``new_invocation_id`` body field or the ``x-restate-id`` header) and ``{awk}``
+(the JSON string body of the last step marked ``capture_awk``). ``R(...)`` only builds a record; there
+is no logic in this table.
 """
 
 from __future__ import annotations
@@ -742,3 +743,261 @@ RUNTIME_FIDELITY_SCENARIOS: list[Scenario] = [
     ),
 ]
 SCENARIOS += RUNTIME_FIDELITY_SCENARIOS
+
+
+# --- admin restart-as-new (issue 13, item 8): every status an invocation can be in ----------------------
+_RAN = "/restart-as-new"
+
+
+def _restart(inv: str, query: str = "", **kw: Any) -> Req:
+    return R("PATCH", f"/invocations/{inv}{_RAN}{query}", admin=True, **kw)
+
+
+def _query(sql: str, **kw: Any) -> Req:
+    return R("POST", "/query", {"query": sql}, admin=True, headers=_QUERY_HEADERS, **kw)
+
+
+#: An ingress invocation without a key shows a generated (random) one: compare only whether there is one.
+_ROW = (
+    "SELECT id, status, invoked_by, restarted_from, idempotency_key IS NULL AS keyless, completion_result "
+    "FROM sys_invocation"
+)
+RESTART_SCENARIOS: list[Scenario] = [
+    S(
+        "restart_completed_service_runs_again",
+        R("POST", "/Greeter/greet", "Ada"),
+        _restart("{id0}"),
+        R("GET", "/restate/invocation/{id1}/attach", wait=0.3),
+        R("GET", "/restate/invocation/{id0}/output"),
+        _restart("{id0}"),
+        _restart("{id1}"),
+        R("GET", "/restate/invocation/{id5}/attach", wait=0.3),
+        _query(f"{_ROW} WHERE id IN ('{{id0}}', '{{id1}}', '{{id5}}') ORDER BY created_at"),
+        note="200 with a new id each time; the original keeps its output; a restarted one restarts too",
+    ),
+    S(
+        "restart_completed_failure",
+        R("POST", "/Greeter/terminal"),
+        _restart("{id0}"),
+        R("GET", "/restate/invocation/{id1}/attach", wait=0.3),
+        R("GET", "/restate/invocation/{id0}/output"),
+    ),
+    S(
+        "restart_idempotent_invocation_drops_the_key",
+        R("POST", "/Greeter/greet", "Ida", headers={"idempotency-key": "{key}"}),
+        _restart("{id0}"),
+        R("GET", "/restate/invocation/{id1}/attach", wait=0.3),
+        R("POST", "/Greeter/greet/send", "Ida", headers={"idempotency-key": "{key}"}),
+        R("GET", "/restate/invocation/Greeter/greet/{key}/output"),
+        _query(f"{_ROW} WHERE id IN ('{{id0}}', '{{id1}}') ORDER BY created_at"),
+        note="the new invocation has no idempotency key; the key still names the original",
+    ),
+    S(
+        "restart_object_handler_runs_again_on_its_key",
+        R("POST", "/Counter/{key}/add", 5),
+        _restart("{id0}"),
+        R("GET", "/restate/invocation/{id1}/attach", wait=0.3),
+        R("POST", "/Counter/{key}/get"),
+    ),
+    S(
+        "restart_workflow_refused",
+        R("POST", "/OnceFlow/{key}/once_run", "w"),
+        _restart("{id0}"),
+        _restart("{id0}", "?from=100&deployment=dp_10000000000000000000000"),
+        R("POST", "/Signup/{key}/status"),
+        _restart("{id3}"),
+        R("POST", "/Signup/{key}/run/send", "w"),
+        _restart("{id5}", wait=0.3),
+        R("POST", "/Signup/{key}/approve", "x"),
+        _restart("{id5}", wait=0.3),
+        note="422 for any workflow handler once completed; 409 while the run is running",
+    ),
+    S(
+        "restart_running_refused",
+        R("POST", "/Greeter/slow/send", 3),
+        _restart("{id0}", wait=0.3),
+        _restart("{id0}", "?from=100"),
+        _restart("{id0}", "?from=1&deployment=dp_10000000000000000000000"),
+        R("PATCH", "/invocations/{id0}/kill", admin=True),
+    ),
+    S(
+        "restart_suspended_refused",
+        R("POST", "/Stuck/{key}/nap/send", 5),
+        _query("SELECT status FROM sys_invocation WHERE id = '{id0}'", wait=1.5),
+        _restart("{id0}"),
+        R("PATCH", "/invocations/{id0}/kill", admin=True),
+    ),
+    S(
+        "restart_backing_off_refused_then_killed_restarts",
+        R("POST", "/Stuck/{key}/fail_slowly/send"),
+        _query("SELECT status FROM sys_invocation WHERE id = '{id0}'", wait=0.5),
+        _restart("{id0}"),
+        R("PATCH", "/invocations/{id0}/kill", admin=True),
+        _restart("{id0}"),
+        _query("SELECT status, invoked_by, restarted_from FROM sys_invocation WHERE id = '{id4}'", wait=0.5),
+        R("PATCH", "/invocations/{id4}/kill", admin=True),
+    ),
+    S(
+        "restart_paused_refused",
+        R("POST", "/Stuck/{key}/fail_then_pause/send"),
+        _query("SELECT status FROM sys_invocation WHERE id = '{id0}'", wait=0.5),
+        _restart("{id0}"),
+        _restart("{id0}", "?from=0"),
+        R("PATCH", "/invocations/{id0}/kill", admin=True),
+    ),
+    S(
+        "restart_not_started_too_early",
+        R("POST", "/Greeter/greet/send?delay=10s", "later"),
+        _restart("{id0}"),
+        R("PATCH", "/invocations/{id0}/cancel", admin=True),
+        R("POST", "/Counter/{key}/hold/send", 1),
+        R("POST", "/Counter/{key}/add/send", 1),
+        _restart("{id4}", wait=0.2),
+        _restart("{id3}"),
+        R("POST", "/Signup/{key}/run/send?delay=10s", "w"),
+        _restart("{id7}"),
+        R("PATCH", "/invocations/{id7}/cancel", admin=True),
+        R("GET", "/restate/invocation/{id4}/attach", wait=0.3),
+        note="scheduled and inboxed invocations (workflows too) are 425; the key's holder is still running",
+    ),
+    S(
+        "restart_killed_and_cancelled_run_again",
+        R("POST", "/Counter/{key}/hold/send", 5),
+        R("PATCH", "/invocations/{id0}/kill", admin=True, wait=0.3),
+        _restart("{id0}", wait=0.2),
+        _query("SELECT status, invoked_by, restarted_from FROM sys_invocation WHERE id = '{id2}'", wait=0.3),
+        R("PATCH", "/invocations/{id2}/kill", admin=True),
+        R("POST", "/Greeter/slow/send", 5),
+        R("PATCH", "/invocations/{id5}/cancel", admin=True, wait=0.3),
+        R("GET", "/restate/invocation/{id5}/attach", wait=0.3),
+        _restart("{id5}"),
+        R("PATCH", "/invocations/{id8}/cancel", admin=True, wait=0.3),
+        R("GET", "/restate/invocation/{id8}/attach", wait=0.3),
+    ),
+    S(
+        "restart_ids_unknown_malformed_purged",
+        _restart("inv_1abc"),
+        _restart("not-an-id"),
+        _restart("inv_10000000000000000000000000000000000000"),
+        _restart("inv_1gdJBtdVEcM942bjcDmb1c1khoaJe11Hbz"),
+        _restart(""),
+        _restart("%20"),
+        R("POST", "/Greeter/greet", "P"),
+        R("PATCH", "/invocations/{id6}/purge", admin=True),
+        _restart("{id6}"),
+    ),
+    S(
+        "restart_journal_purged_is_gone",
+        R("POST", "/Greeter/greet", "J"),
+        R("PATCH", "/invocations/{id0}/purge-journal", admin=True),
+        _restart("{id0}"),
+        _restart("{id0}", "?from=1&deployment=dp_10000000000000000000000"),
+        _restart("{id0}", "?from=1&deployment=garbage"),
+        R("GET", "/restate/invocation/{id0}/output"),
+    ),
+    S(
+        "restart_from_keeps_the_journal_prefix",
+        R("POST", "/Counter/{key}/add", 1),
+        _restart("{id0}", "?from=0"),
+        R("GET", "/restate/invocation/{id1}/attach", wait=0.3),
+        _restart("{id0}", "?from=1"),
+        R("GET", "/restate/invocation/{id3}/attach", wait=0.3),
+        _restart("{id0}", "?from=2"),
+        R("GET", "/restate/invocation/{id5}/attach", wait=0.3),
+        _restart("{id0}", "?from=3"),
+        R("GET", "/restate/invocation/{id7}/attach", wait=0.3),
+        _restart("{id0}", "?from=4"),
+        R("POST", "/Counter/{key}/get"),
+        _query("SELECT index, entry_type FROM sys_journal WHERE id = '{id5}' ORDER BY index"),
+        note="from=N replays entries 0..N (a copied GetEagerState answers its old value); N past the end is 400",
+    ),
+    S(
+        "restart_from_needs_completed_commands",
+        R("POST", "/Greeter/slow", 0.2),
+        _restart("{id0}", "?from=1"),
+        R("GET", "/restate/invocation/{id1}/attach", wait=0.3),
+        _restart("{id0}", "?from=2"),
+        R("GET", "/restate/invocation/{id3}/attach", wait=0.3),
+        _restart("{id0}", "?from=4"),
+        R("POST", "/Counter/{key}/hold/send", 5),
+        R("PATCH", "/invocations/{id6}/kill", admin=True, wait=0.3),
+        _restart("{id6}", "?from=1", wait=0.2),
+        _restart("{id6}", "?from=0"),
+        R("PATCH", "/invocations/{id9}/kill", admin=True, wait=0.2),
+        note="a sleep's completion is copied with it; a killed sleep without one makes from=1 a 400",
+    ),
+    S(
+        "restart_query_parameters",
+        R("POST", "/Greeter/greet", "Q"),
+        *(
+            _restart("{id0}", "?" + q)
+            for q in (
+                "from=-1",
+                "from=abc",
+                "from=",
+                "from",
+                "from=4294967296",
+                "from=+1",
+                "from=%201",
+                "from=1.0",
+                "from=1&from=2",
+                "from=1&from=abc",
+                "from=abc&from=1",
+                "FROM=100",
+                "from=01",
+                "x=1",
+                "deployment=Latest",
+                "deployment=latest",
+                "deployment=Keep",
+                "from=1&deployment=keep",
+                "from=0&deployment=Latest",
+                "deployment=LATEST",
+                "deployment=garbage",
+                "deployment=",
+                "deployment",
+                "from=1&deployment=Id",
+                "from=1&deployment=dp_1",
+                "from=1&deployment=xy_10000000000000000000000",
+                "from=1&deployment=inv_1gdJBtdVEcM942bjcDmb1c1khoaJe11Hbz",
+                "from=1&deployment=dp_10000000000000000000000",
+                "from=1&deployment=latest&deployment=keep",
+                "from=1&DEPLOYMENT=garbage",
+                "from=abc&deployment=garbage",
+            )
+        ),
+    ),
+    S(
+        "restart_error_order",
+        _restart("not-an-id", "?from=abc"),
+        _restart("not-an-id", "?from=1&deployment=garbage"),
+        _restart("inv_1gdJBtdVEcM942bjcDmb1c1khoaJe11Hbz", "?from=1&deployment=garbage"),
+        _restart("inv_1gdJBtdVEcM942bjcDmb1c1khoaJe11Hbz", "?from=1&deployment=dp_10000000000000000000000"),
+        R("POST", "/Greeter/greet", "K"),
+        _restart("{id4}", "?from=100&deployment=dp_10000000000000000000000"),
+        _restart("{id4}", "?deployment=garbage&from=0"),
+    ),
+    S(
+        "restart_methods_paths_bodies",
+        R("POST", "/Greeter/greet", "M"),
+        R("GET", "/invocations/{id0}/restart-as-new", admin=True),
+        R("POST", "/invocations/{id0}/restart-as-new", admin=True),
+        R("PUT", "/invocations/{id0}/restart-as-new", admin=True),
+        R("DELETE", "/invocations/{id0}/restart-as-new", admin=True),
+        R("HEAD", "/invocations/{id0}/restart-as-new", admin=True),
+        _restart("{id0}", raw=b"{", headers={"content-type": "application/json"}),
+        _restart("{id0}", json={"from": 100}),
+        _restart("{id0}", raw=b"xx", headers={"content-type": "text/plain"}),
+        R("PATCH", "/invocations/{id0}/restart-as-new/", admin=True),
+        R("PATCH", "/invocations/{id0}/restart-as-new/x", admin=True),
+        R("PATCH", "/invocations/{id0}/Restart-As-New", admin=True),
+        _restart("{id0}", headers={"origin": "http://example.com", "accept-encoding": "gzip"}),
+    ),
+    S(
+        "restart_delayed_send_after_it_ran",
+        R("POST", "/Greeter/greet/send?delay=100ms", "later"),
+        _restart("{id0}", wait=0.6),
+        R("GET", "/restate/invocation/{id1}/attach", wait=0.3),
+        _query("SELECT scheduled_at, invoked_by FROM sys_invocation WHERE id = '{id1}'"),
+    ),
+]
+SCENARIOS += RESTART_SCENARIOS

@@ -157,6 +157,8 @@ def run_scenario(endpoint: Endpoint, scenario: Scenario) -> list[dict[str, Any]]
                 payload = None
             if isinstance(payload, dict) and isinstance(payload.get("invocationId"), str):
                 invocation_id = payload["invocationId"]
+            if isinstance(payload, dict) and isinstance(payload.get("new_invocation_id"), str):
+                invocation_id = payload["new_invocation_id"]  # admin restart-as-new
             if invocation_id:
                 values[f"id{index}"] = invocation_id
             if step.capture_awk and isinstance(payload, str):
