@@ -11,6 +11,8 @@ each also listed in the README's table of deliberate differences.
 from __future__ import annotations
 
 import gzip
+import json
+import time
 import uuid
 import zlib
 from collections.abc import Callable
@@ -52,27 +54,56 @@ class Sent:
     norm: Normalizer
 
 
-def fill(request: FuzzRequest, key: str, dp: str) -> tuple[bytes, list[tuple[bytes, bytes]], bytes | None]:
-    """The request's target, headers and body with ``{key}`` and ``{dp}`` filled in."""
+def fill(
+    request: FuzzRequest, key: str, dp: str, inv: str = ""
+) -> tuple[bytes, list[tuple[bytes, bytes]], bytes | None]:
+    """The request's target, headers and body with ``{key}``, ``{dp}`` and ``{inv}`` filled in."""
 
     def sub(raw: bytes) -> bytes:
-        return raw.replace(b"{key}", key.encode()).replace(b"{dp}", dp.encode())
+        return raw.replace(b"{key}", key.encode()).replace(b"{dp}", dp.encode()).replace(b"{inv}", inv.encode())
 
     headers = [(name, sub(value)) for name, value in request.headers]
     return sub(request.target), headers, None if request.body is None else sub(request.body)
 
 
-def send(endpoint: Endpoint, request: FuzzRequest, dp: str) -> Sent:
-    """Send ``request`` to ``endpoint`` with a fresh key; return the raw answer and its normaliser."""
-    key = f"fz{uuid.uuid4().hex[:12]}"
+def _exchange(endpoint: Endpoint, request: FuzzRequest, key: str, dp: str, inv: str) -> Answer:
     base = endpoint.admin_url if request.admin else endpoint.ingress_url
     parts = urlsplit(base)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    target, headers, body = fill(request, key, dp)
+    target, headers, body = fill(request, key, dp, inv)
     raw = build_request(request.method, target, headers, body, host=f"{host}:{port}".encode(), version=request.version)
-    answer = exchange(host, port, raw, head=request.method == "HEAD")
-    norm = Normalizer(key)
-    return Sent(endpoint, request, answer, norm)
+    return exchange(host, port, raw, head=request.method == "HEAD")
+
+
+def _answered_id(answer: Answer) -> str | None:
+    """The invocation id a setup step answered (``x-restate-id``, or a send's ``invocationId``)."""
+    found = answer.header("x-restate-id")
+    try:
+        payload = json.loads(answer.body) if answer.body else None
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict) and isinstance(payload.get("invocationId"), str):
+        found = payload["invocationId"]
+    return found
+
+
+def send(endpoint: Endpoint, request: FuzzRequest, dp: str) -> Sent:
+    """Send ``request`` (after its setup, then its cleanup) to ``endpoint`` with a fresh key.
+
+    Returns the raw answer to ``request`` itself and its normaliser.
+    """
+    key = f"fz{uuid.uuid4().hex[:12]}"
+    inv = ""
+    for step, wait in request.setup:
+        if wait:
+            time.sleep(wait)
+        inv = _answered_id(_exchange(endpoint, step, key, dp, inv)) or inv
+    if request.settle:
+        time.sleep(request.settle)
+    answer = _exchange(endpoint, request, key, dp, inv)
+    for step in request.cleanup:
+        _exchange(endpoint, step, key, dp, inv)
+    return Sent(endpoint, request, answer, Normalizer(key))
 
 
 def _decoded_body(answer: Answer) -> bytes:

@@ -5,7 +5,8 @@ list (names, values and repeats as sent), body, HTTP version, and whether it goe
 ``{key}`` in the target, headers or body is replaced by a fresh key per example and server, so
 virtual-object state, workflow ids and idempotency keys never carry over from one example to the
 next; that is what keeps the two servers' answers comparable while sends create invocations.
-``{dp}`` is the server's own deployment id.
+``{dp}`` is the server's own deployment id, ``{inv}`` the invocation a request's setup steps created
+(restart-as-new is fuzzed on invocations in every status, :data:`RESTART_SETUPS`).
 
 What is deliberately *not* generated, because it would make both servers diverge for reasons that are
 not about the HTTP surface: calls that wait forever (``Signup/run`` by call, ``Counter/hold``,
@@ -43,6 +44,13 @@ class FuzzRequest:
     #: Sort JSON lists before comparing (the real server lists services in no stable order).
     sort: bool = False
     notes: tuple[str, ...] = field(default=(), compare=False)
+    #: Requests sent first, each after waiting its seconds, to bring an invocation into some status;
+    #: ``{inv}`` is then the id the last of them answered. Their answers are not compared.
+    setup: tuple[tuple[FuzzRequest, float], ...] = ()
+    #: Seconds to wait after the setup, before this request.
+    settle: float = 0.0
+    #: Requests sent after this one (not compared), so nothing the setup started keeps running.
+    cleanup: tuple[FuzzRequest, ...] = ()
 
     def show(self) -> str:
         """A one-line, copy-pasteable description (used in failure messages and reports)."""
@@ -50,7 +58,11 @@ class FuzzRequest:
         headers = " ".join(f"[{n.decode('latin-1')}: {v!r}]" for n, v in self.headers)
         body = "" if self.body is None else f" body {self.body[:200]!r}"
         version = "" if self.version == b"HTTP/1.1" else f" {self.version.decode()}"
-        return f"{self.method} {where}{self.target.decode('latin-1')}{version} {headers}{body}".strip()
+        shown = f"{self.method} {where}{self.target.decode('latin-1')}{version} {headers}{body}".strip()
+        if self.setup:
+            steps = "; ".join(f"{step.show()}" + (f" (after {wait}s)" if wait else "") for step, wait in self.setup)
+            shown = f"after [{steps}]" + (f" and {self.settle}s" if self.settle else "") + f": {shown}"
+        return shown
 
 
 # --- building blocks ---------------------------------------------------------------------------
@@ -742,6 +754,7 @@ def admin_request(draw: st.DrawFn) -> FuzzRequest:
         method = draw(st.sampled_from(["PATCH", "PATCH", "DELETE", "GET", "POST"]))
         if op == "restart-as-new":
             body = draw(st.sampled_from([None, b"{}", b'{"from": 0}', b"{"]))
+            path += draw(restart_query())
     else:
         path = draw(st.sampled_from(["/nope", "/", "/services/Greeter/nope", "/invocations/x/y/z", "/query/x"]))
         method = draw(st.sampled_from(["GET", "POST"]))
@@ -775,6 +788,106 @@ def admin_request(draw: st.DrawFn) -> FuzzRequest:
     )
 
 
+# --- admin restart-as-new on invocations in each status ----------------------------------------
+
+RESTART_FROM_VALID = ["0", "1", "2", "3", "01", "%2B1"]
+RESTART_FROM_ODD = ["4", "100", "-1", "abc", "", "+1", "4294967296", "1.0", None]
+RESTART_DEPLOYMENTS_VALID = ["latest", "Latest", "keep", "Keep", "{dp}"]
+RESTART_DEPLOYMENTS_ODD = [
+    "LATEST",
+    "garbage",
+    "",
+    None,
+    "dp_1",
+    "dp_10000000000000000000000",
+    "xy_10000000000000000000000",
+    "inv_1gdJBtdVEcM942bjcDmb1c1khoaJe11Hbz",
+]
+RESTART_PARAMS = ["from", "from", "from", "deployment", "deployment", "FROM", "Deployment", "fr%6Fm", "x"]
+
+
+def _ingress(path: str, body: bytes | None = None, headers: tuple[tuple[bytes, bytes], ...] = ()) -> FuzzRequest:
+    if body is not None:
+        headers = ((b"content-type", JSON_CT), *headers)
+    return FuzzRequest("setup", "POST", path.encode(), headers, body)
+
+
+def _manage(op: str) -> FuzzRequest:
+    return FuzzRequest("setup", "PATCH", f"/invocations/{{inv}}/{op}".encode(), admin=True)
+
+
+_IDEMPOTENT = ((b"idempotency-key", b"{key}"),)
+#: Each status an invocation can be restarted in: setup steps (request, seconds to wait before it),
+#: seconds to settle, and what stops it afterwards. Waits are what the real server needs to get there.
+RESTART_SETUPS: dict[str, tuple[tuple[tuple[FuzzRequest, float], ...], float, tuple[FuzzRequest, ...]]] = {
+    "completed": (((_ingress("/Greeter/greet", b'"Ada"'), 0.0),), 0.0, ()),
+    "failed": (((_ingress("/Greeter/terminal"), 0.0),), 0.0, ()),
+    "idempotent": (((_ingress("/Greeter/greet", b'"Ida"', _IDEMPOTENT), 0.0),), 0.0, ()),
+    "object": (((_ingress("/Counter/{key}/add", b"1"), 0.0),), 0.0, ()),
+    "slept": (((_ingress("/Greeter/slow", b"0.05"), 0.0),), 0.0, ()),
+    "workflow": (((_ingress("/OnceFlow/{key}/once_run", b'"w"'), 0.0),), 0.0, ()),
+    "workflow-shared": (((_ingress("/Signup/{key}/status"), 0.0),), 0.0, ()),
+    "running": (((_ingress("/Greeter/slow/send", b"2"), 0.0),), 0.3, (_manage("kill"),)),
+    "scheduled": (((_ingress("/Greeter/greet/send?delay=10s", b'"x"'), 0.0),), 0.0, (_manage("cancel"),)),
+    "inboxed": (
+        ((_ingress("/Counter/{key}/hold/send", b"0.5"), 0.0), (_ingress("/Counter/{key}/add/send", b"1"), 0.0)),
+        0.2,
+        (),
+    ),
+    "backing-off": (((_ingress("/Stuck/{key}/fail_slowly/send"), 0.0),), 0.4, (_manage("kill"),)),
+    "paused": (((_ingress("/Stuck/{key}/fail_then_pause/send"), 0.0),), 0.4, (_manage("kill"),)),
+    "killed": (((_ingress("/Counter/{key}/hold/send", b"5"), 0.0), (_manage("kill"), 0.3)), 0.3, ()),
+    "journal-purged": (((_ingress("/Greeter/greet", b'"J"'), 0.0), (_manage("purge-journal"), 0.0)), 0.0, ()),
+    "purged": (((_ingress("/Greeter/greet", b'"P"'), 0.0), (_manage("purge"), 0.0)), 0.0, ()),
+}
+
+
+def _often(draw: st.DrawFn) -> bool:
+    """True three times in four: the usual shape, leaving the odd ones a quarter of the examples."""
+    return draw(st.integers(0, 3)) != 3
+
+
+@st.composite
+def restart_query(draw: st.DrawFn) -> str:
+    """A restart-as-new query: ``from`` and ``deployment`` spelled, valued and repeated in any way."""
+    parts = []
+    for _ in range(draw(st.integers(0, 2)) if _often(draw) else 3):
+        name = draw(st.sampled_from(["from", "deployment"])) if _often(draw) else draw(st.sampled_from(RESTART_PARAMS))
+        valid, odd = (
+            (RESTART_FROM_VALID, RESTART_FROM_ODD)
+            if name.lower().startswith("fr")
+            else (RESTART_DEPLOYMENTS_VALID, RESTART_DEPLOYMENTS_ODD)
+        )
+        value = draw(st.sampled_from(valid if _often(draw) else odd))
+        parts.append(name if value is None else f"{name}={value}")
+    return "?" + "&".join(parts) if parts else ""
+
+
+@st.composite
+def restart_request(draw: st.DrawFn) -> FuzzRequest:
+    """``PATCH /invocations/{inv}/restart-as-new`` of an invocation brought into one of the statuses."""
+    status = draw(st.sampled_from(sorted(RESTART_SETUPS)))
+    setup, settle, cleanup = RESTART_SETUPS[status]
+    op = "restart-as-new" if _often(draw) else draw(st.sampled_from(["restart-as-new/", "Restart-As-New"]))
+    method = "PATCH" if _often(draw) else draw(st.sampled_from(["POST", "GET", "DELETE", "PUT"]))
+    body = None if _often(draw) else draw(st.sampled_from([b"{", b'{"from": 100}']))
+    headers: tuple[tuple[bytes, bytes], ...] = ((b"content-type", JSON_CT),) if body is not None else ()
+    if draw(st.booleans()):
+        headers += ((b"accept-encoding", b"gzip"),)
+    target = f"/invocations/{{inv}}/{op}{draw(restart_query())}".encode()
+    return FuzzRequest(
+        f"admin-restart-{status}",
+        method,
+        target,
+        headers,
+        body,
+        admin=True,
+        setup=setup,
+        settle=settle,
+        cleanup=cleanup,
+    )
+
+
 def requests() -> st.SearchStrategy[FuzzRequest]:
     """Any request of any family, weighted towards invocations (the widest surface)."""
     return st.one_of(
@@ -786,4 +899,5 @@ def requests() -> st.SearchStrategy[FuzzRequest]:
         misc_ingress_request(),
         admin_request(),
         admin_request(),
+        restart_request(),
     )
