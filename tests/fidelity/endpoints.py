@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,6 +51,9 @@ def _lab_command() -> list[str]:
 def lab_server() -> Iterator[Endpoint]:
     """``restate-lab serve`` over the conformance app on free loopback ports; stopped on exit."""
     port, admin_port = free_port(), free_port()
+    # stderr goes to a file, not a pipe: nobody reads a pipe while the server runs, and handler tracebacks
+    # (the Stuck object fails on purpose) would fill it and block the server on its next write.
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     proc = subprocess.Popen(
@@ -58,7 +62,7 @@ def lab_server() -> Iterator[Endpoint]:
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=errors,
         start_new_session=True,
     )
     endpoint = Endpoint("restate_lab", f"http://127.0.0.1:{port}", f"http://127.0.0.1:{admin_port}")
@@ -66,7 +70,8 @@ def lab_server() -> Iterator[Endpoint]:
         deadline = time.monotonic() + STARTUP_S
         while True:
             if proc.poll() is not None:
-                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                errors.seek(0)
+                err = errors.read()[-4000:].decode(errors="replace")
                 raise RuntimeError(f"restate-lab serve exited with {proc.returncode}: {err}")
             try:
                 if httpx.get(endpoint.admin_url + "/health", timeout=1.0).status_code == 200:
@@ -84,8 +89,7 @@ def lab_server() -> Iterator[Endpoint]:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(10.0)
         terminate_group(proc, 2.0)
-        if proc.stderr is not None:
-            proc.stderr.close()
+        errors.close()
 
 
 @contextlib.contextmanager
