@@ -488,6 +488,7 @@ class Simulation:
         d = self.handlers[self.records.handler[row]].deployment
         if d.waiting:
             nxt = d.waiting.popleft()
+            self.records.status[nxt] = RUNNING  # no longer waiting: a cancel it carries must not look for it there
             nxt_run = self._runs[nxt]
             nxt_run.holding = True
             self._proceed(nxt, nxt_run)
