@@ -12,7 +12,7 @@ DEFAULT_IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000
 K = TypeVar("K", bound=Hashable)
 
 
-@dataclass
+@dataclass(slots=True)
 class IdempotencyEntry:
     invocation_id: str
     expires_at_ms: float | None = None  # None while the invocation is still running
@@ -33,10 +33,11 @@ class IdempotencyTable(Generic[K]):
 
     def claim(self, key: K, invocation_id: str, now_ms: float) -> tuple[str, bool]:
         """Return the invocation owning ``key`` and whether ``invocation_id`` just became it."""
-        entry = self.lookup(key, now_ms)
-        if entry is not None:
+        entries = self._entries
+        entry = entries.get(key)  # lookup(), inlined: a live entry owns the key, an expired one is replaced
+        if entry is not None and (entry.expires_at_ms is None or now_ms < entry.expires_at_ms):
             return entry.invocation_id, False
-        self._entries[key] = IdempotencyEntry(invocation_id)
+        entries[key] = IdempotencyEntry(invocation_id)
         return invocation_id, True
 
     def lookup(self, key: K, now_ms: float) -> IdempotencyEntry | None:

@@ -81,8 +81,20 @@ def after_failure(policy: RetryPolicy, failures: int, requested_delay_ms: int | 
     Pause()
     """
     if policy.exhausted(failures):
-        return Kill() if policy.on_max_attempts == "kill" else Pause()
-    return Retry(policy.delay_ms(failures) if requested_delay_ms is None else requested_delay_ms)
+        return _KILL if policy.on_max_attempts == "kill" else _PAUSE
+    delay = policy.delay_ms(failures) if requested_delay_ms is None else requested_delay_ms
+    decision = _RETRIES.get(delay)
+    if decision is None:
+        decision = Retry(delay)
+        if len(_RETRIES) < 4096:
+            _RETRIES[delay] = decision
+    return decision
+
+
+# The decisions are immutable values: made once and handed out again (a simulation asks millions of times).
+_KILL = Kill()
+_PAUSE = Pause()
+_RETRIES: dict[int, Retry] = {}
 
 
 def failures_after_suspension(failures: int) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -29,13 +30,18 @@ class RetryPolicy:
     def delay_ms(self, failed_attempts: int) -> int:
         """Back-off before the next attempt, after ``failed_attempts`` (>= 1) attempts have failed."""
         exponent = max(failed_attempts - 1, 0)
-        if self.factor > 1 and self.initial_interval_ms > 0 and exponent > 0:
-            # Past the cap the power would only overflow a float (after ~1000 failures).
-            ceiling = math.log(max(self.max_interval_ms / self.initial_interval_ms, 1.0)) / math.log(self.factor)
-            if exponent > ceiling:
-                return int(self.max_interval_ms)
+        # Past the cap the power would only overflow a float (after ~1000 failures).
+        if exponent > self._cap_exponent:
+            return int(self.max_interval_ms)
         delay = self.initial_interval_ms * (self.factor**exponent)
         return int(min(delay, self.max_interval_ms))
+
+    @functools.cached_property
+    def _cap_exponent(self) -> float:
+        """The exponent past which the back-off is the cap (infinite when it never grows), computed once."""
+        if self.factor > 1 and self.initial_interval_ms > 0:
+            return math.log(max(self.max_interval_ms / self.initial_interval_ms, 1.0)) / math.log(self.factor)
+        return math.inf
 
     def exhausted(self, failed_attempts: int) -> bool:
         """True when no attempt is left after ``failed_attempts`` failures."""

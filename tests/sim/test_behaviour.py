@@ -27,6 +27,7 @@ from restate_lab.sim import (
     invocations_frame,
     queue_depth_frame,
 )
+from restate_lab.sim.records import READY
 
 from .conftest import OBJECT, SERVICE, assert_littles_law
 
@@ -346,3 +347,32 @@ def test_importing_the_simulator_does_not_import_matplotlib() -> None:
     """Plots import matplotlib lazily, so importing the package stays light."""
     code = "import sys, restate_lab.sim; print('matplotlib' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+TWO_HANDLERS = [
+    {"name": "Svc", "ty": "SERVICE", "handlers": [{"name": "flaky", "ty": None}, {"name": "slow", "ty": None}]}
+]
+
+
+def test_cancel_of_a_retry_waiting_for_a_deployment_slot_ends_it_when_the_slot_frees() -> None:
+    """A retry queued for a full deployment (ready, one attempt run) ends cancelled once it gets the slot."""
+    sim = Simulation(
+        TWO_HANDLERS,
+        {
+            "Svc/flaky": HandlerBehaviour(service_time=10, failure_schedule=[True, False]),
+            "Svc/slow": HandlerBehaviour(service_time=100),
+        },
+        retry_policy=RetryPolicy(initial_interval_ms=10, max_attempts=None),
+        concurrency={"Svc": 1},
+    )
+    flaky = sim.submit("Svc", "flaky")
+    slow = sim.submit("Svc", "slow")
+    sim.run(until=30)  # flaky failed at 10, slow holds the slot since, flaky's back-off ended at 20
+    assert (sim.records.status[flaky], sim.records.attempts[flaky]) == (READY, 1)
+    sim.cancel(flaky)
+    sim.run()
+    frame = invocations_frame(sim)
+    rows = frame.loc[[flaky, slow]]
+    assert list(rows["ended_by"]) == ["cancelled", "success"]
+    assert list(rows["completed"]) == [110.0, 110.0]
+    assert list(rows["attempts"]) == [1, 1]
