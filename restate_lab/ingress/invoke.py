@@ -6,7 +6,8 @@ import json
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
-from restate_lab.ingress.asgi import JSON_HEADERS, Receive, Scope, Send, read_body, respond, respond_json
+from restate_lab.ingress.asgi import JSON_HEADERS, Receive, Scope, Send, read_body, send_reply
+from restate_lab.ingress.replies import Reply
 from restate_lab.protocol.messages import Failure, Result, Value
 from restate_lab.rules.durations import InvalidDuration, fits_execution_time, format_rfc3339, parse_duration_ms
 from restate_lab.rules.errors import RestateError
@@ -55,8 +56,8 @@ def idempotency_expires(inv: Invocation) -> str | None:
     return when.isoformat(timespec="milliseconds")
 
 
-async def respond_result(send: Send, engine: Engine, inv: Invocation, result: Result, *, stored: bool) -> None:
-    """Answer with a result; ``stored`` when it was already completed as the request arrived."""
+def result_reply(engine: Engine, inv: Invocation, result: Result, *, stored: bool) -> Reply:
+    """The answer to a call with ``result``; ``stored`` when it was already completed as the request arrived."""
     headers: list[tuple[bytes, bytes]] = [(b"x-restate-id", inv.id_str.encode())]
     expires = idempotency_expires(inv) if stored else None
     if expires is not None:
@@ -64,25 +65,20 @@ async def respond_result(send: Send, engine: Engine, inv: Invocation, result: Re
     if isinstance(result, Failure):
         if 100 <= result.code < 200:
             # No 1xx status can end an answer: the real server answers a bare 500 (no headers, no body).
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [(b"content-length", b"0")],
-                    "restate_lab.bare": True,
-                }
-            )
-            await send({"type": "http.response.body", "body": b""})
-            return
+            return Reply(500, bare=True)
         headers += [(b"x-restate-error-source", b"invocation"), *JSON_HEADERS]
         error = RestateError(result.code, result.message, "invocation", metadata=dict(result.metadata))
         body = json.dumps(error.to_json(), separators=(",", ":")).encode()
-        await respond(send, http_status(result.code), body, headers)
-        return
+        return Reply(http_status(result.code), body, headers)
     content = result.content if isinstance(result, Value) else b""
     if content:
         headers.append((b"content-type", _output_content_type(engine, inv).encode()))
-    await respond(send, 200, content, headers)
+    return Reply(200, content, headers)
+
+
+async def respond_result(send: Send, engine: Engine, inv: Invocation, result: Result, *, stored: bool) -> None:
+    """Answer with a result (see :func:`result_reply`)."""
+    await send_reply(send, result_reply(engine, inv, result, stored=stored))
 
 
 def _output_content_type(engine: Engine, inv: Invocation) -> str:
@@ -164,8 +160,9 @@ def delay_parameter(scope: Scope) -> str | None:
     return None
 
 
-async def invoke(engine: Engine, scope: Scope, receive: Receive, send: Send, target: Target, *, is_send: bool) -> None:
-    """Handle ``/{Service}/{handler}`` and its keyed, ``/send`` and versioned forms."""
+def check_call(engine: Engine, scope: Scope, target: Target) -> tuple[HandlerMeta, str | None]:
+    """What is refused before the body is read: the handler, its visibility, a key on a workflow, the
+    method. Returns the handler and the request's idempotency key."""
     meta, handler = engine.resolve(target.service, target.handler)
     if handler.ingress_private:
         raise RestateError(400, "the invoked service is not public")
@@ -179,7 +176,21 @@ async def invoke(engine: Engine, scope: Scope, receive: Receive, send: Send, tar
         )
     if scope["method"] not in ("GET", "POST"):
         raise METHOD_NOT_ALLOWED
-    body = await read_body(receive)
+    return handler, idempotency_key
+
+
+def accept_call(
+    engine: Engine,
+    scope: Scope,
+    target: Target,
+    handler: HandlerMeta,
+    idempotency_key: str | None,
+    body: bytes,
+    *,
+    is_send: bool,
+) -> Reply | tuple[Invocation, bool]:
+    """Validate the body and query and submit: a send's 202 answer, or a call's invocation to wait for and
+    whether it had completed before this request (its answer then carries ``idempotency-expires``)."""
     _check_input(handler, first_header(scope, b"content-type"), body)
     delay_ms = None
     delay = delay_parameter(scope)
@@ -212,9 +223,20 @@ async def invoke(engine: Engine, scope: Scope, receive: Receive, send: Send, tar
         if execution_time is not None:
             payload["executionTime"] = execution_time
         payload["status"] = accepted.status
-        await respond_json(send, 202, payload, [(b"x-restate-id", inv.id_str.encode())])
-        return
+        body_out = json.dumps(payload, separators=(",", ":")).encode()
+        return Reply(202, body_out, [*JSON_HEADERS, (b"x-restate-id", inv.id_str.encode())])
     inv = ops.submit_call(engine, target, body, headers, idempotency_key).invocation
-    stored = inv.completed
+    return inv, inv.completed
+
+
+async def invoke(engine: Engine, scope: Scope, receive: Receive, send: Send, target: Target, *, is_send: bool) -> None:
+    """Handle ``/{Service}/{handler}`` and its keyed, ``/send`` and versioned forms."""
+    handler, idempotency_key = check_call(engine, scope, target)
+    body = await read_body(receive)
+    accepted = accept_call(engine, scope, target, handler, idempotency_key, body, is_send=is_send)
+    if isinstance(accepted, Reply):
+        await send_reply(send, accepted)
+        return
+    inv, stored = accepted
     result = await engine.wait(inv)
     await respond_result(send, engine, inv, result, stored=stored)

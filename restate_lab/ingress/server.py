@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from typing import Any
 
 import uvicorn
 
 from restate_lab.ingress.app import make_ingress_app
+from restate_lab.ingress.calls import CallAnswers
 from restate_lab.ingress.http1 import IngressHttpProtocol
 from restate_lab.runtime.local import LocalRestate
 
@@ -53,8 +55,11 @@ class LabServer:
         self._tasks: list[asyncio.Task[None]] = []
 
     def _config(self, app: Any, port: int, *, ingress: bool = False) -> uvicorn.Config:
-        # The ingress answers unparsable requests and status codes up to 999 as the real server does.
-        http: Any = IngressHttpProtocol if ingress else "auto"
+        # The ingress answers unparsable requests and status codes up to 999 as the real server does, and
+        # takes invocation requests on its hot path (restate_lab.ingress.http1).
+        http: Any = "auto"
+        if ingress:
+            http = functools.partial(IngressHttpProtocol, calls=CallAnswers(self.lab.engine))
         return uvicorn.Config(
             app,
             host=self.host,
@@ -66,6 +71,7 @@ class LabServer:
             h11_max_incomplete_event_size=None,
             http=http,
             server_header=False,
+            proxy_headers=False,  # nothing reads the client's address; the middleware was a cost per request
         )
 
     async def _start(self) -> None:
