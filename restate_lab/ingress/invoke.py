@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
@@ -24,9 +25,13 @@ METHOD_NOT_ALLOWED = RestateError(405, "method not allowed")
 _DROPPED_HEADERS = {b"host", b"connection", b"idempotency-key"}
 
 
+#: A byte the server's HTTP library does not accept in a header string (visible ASCII, space, tab are).
+_NOT_VISIBLE = re.compile(rb"[^\t\x20-\x7e]")
+
+
 def _visible_ascii(value: bytes) -> bool:
     """What the server's HTTP library accepts as a header string (visible ASCII, space, tab)."""
-    return all(32 <= b < 127 or b == 9 for b in value)
+    return _NOT_VISIBLE.search(value) is None
 
 
 def _bad_header(name: bytes) -> RestateError:
@@ -152,8 +157,11 @@ def handler_headers(scope: Scope) -> list[tuple[str, str]]:
 
 def delay_parameter(scope: Scope) -> str | None:
     """The first ``delay`` query parameter, its name compared case-insensitively (form-urlencoded)."""
+    query = scope.get("query_string", b"")
+    if not query:
+        return None
     for name, value in parse_qsl(
-        scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="replace"
+        query.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="replace"
     ):
         if name.lower() == "delay":
             return str(value)
