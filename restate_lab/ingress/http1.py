@@ -213,6 +213,43 @@ class IngressHttpProtocol(httptools_impl.HttpToolsProtocol):
         if self._h2 is not None:
             self._h2.connection_lost()
         super().connection_lost(exc)
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
+
+    # -- keep-alive: one timer per idle stretch, not one per answer --
+
+    _idle_since: float | None = None
+
+    def _unset_keepalive_if_required(self) -> None:
+        # uvicorn cancels its timer on every request and arms a new one after every answer; here a request
+        # only marks the connection busy, and the timer, when it fires, closes an idle connection or waits on.
+        self._idle_since = None
+
+    def on_response_complete(self) -> None:
+        """uvicorn's, but the keep-alive timer is armed only when none is pending."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._idle_since = self.loop.time()
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self._keep_alive_due)
+
+    def _keep_alive_due(self) -> None:
+        self.timeout_keep_alive_task = None
+        idle_since = self._idle_since
+        if idle_since is None:  # a request is in progress: its answer arms the timer again
+            return
+        left = idle_since + self.timeout_keep_alive - self.loop.time()
+        if left > 0:
+            self.timeout_keep_alive_task = self.loop.call_later(left, self._keep_alive_due)
+        elif not self.transport.is_closing():
+            self.transport.close()
 
     def shutdown(self) -> None:
         if self._h2 is not None:
