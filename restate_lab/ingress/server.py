@@ -34,6 +34,17 @@ def _admin_app(lab: LocalRestate, ingress_url: str) -> Any:
     return make_admin_app(lab, ingress_url=ingress_url)
 
 
+async def _serve_until_stopped(server: uvicorn.Server) -> None:
+    """``server.serve()``, with uvicorn's ``sys.exit`` on a failed start (a port in use) as an ``OSError``.
+
+    A ``SystemExit`` escaping a task stops the event loop it runs on: the runtime's own loop here.
+    """
+    try:
+        await server.serve()
+    except SystemExit as exc:
+        raise OSError(f"the server did not start (uvicorn exit status {exc.code})") from None
+
+
 class LabServer:
     """The ingress (default :8080) and admin API (default :9070) of a ``LocalRestate``."""
 
@@ -88,7 +99,7 @@ class LabServer:
     async def _serve(self, app: Any, port: int, *, ingress: bool = False) -> None:
         server = uvicorn.Server(self._config(app, port, ingress=ingress))
         self._servers.append(server)
-        self._tasks.append(asyncio.get_running_loop().create_task(server.serve()))
+        self._tasks.append(asyncio.get_running_loop().create_task(_serve_until_stopped(server)))
         deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT_S
         while not all(s.started for s in self._servers):
             failed = [t for t in self._tasks if t.done()]
@@ -99,7 +110,7 @@ class LabServer:
 
     def start(self) -> LabServer:
         """Start serving in the background; returns self so ``LabServer(lab).start()`` reads well."""
-        self.lab.portal.call(self._start())
+        self.lab.portal.call(self._start(), timeout=2 * STARTUP_TIMEOUT_S + 10)
         return self
 
     def _bound_port(self, index: int) -> int:
@@ -123,7 +134,7 @@ class LabServer:
         for server in self._servers:
             server.should_exit = True
         for task in self._tasks:
-            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, OSError):
                 await asyncio.wait_for(asyncio.shield(task), 5)
             if not task.done():
                 task.cancel()
