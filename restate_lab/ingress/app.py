@@ -34,7 +34,7 @@ log = logging.getLogger("restate_lab.ingress")
 INVOCATION_PATH = "bad path, expected either /:service-name/:handler or /:object-name/:object-key/:handler"
 
 
-def _invocation_target(engine: Engine, parts: list[str]) -> tuple[Target, bool]:
+def invocation_target(engine: Engine, parts: list[str]) -> tuple[Target, bool]:
     """``/{Service}/{handler}[/send]`` or ``/{Object}/{key}/{handler}[/send]``."""
     service = segment_text(parts[0])
     meta = engine.services.get(service)
@@ -76,7 +76,7 @@ def make_ingress_app(engine: Engine) -> ASGIApp:
                 return
             if parts[0] == "openapi":
                 raise restate_routes.NOT_FOUND
-            target, is_send = _invocation_target(engine, parts)
+            target, is_send = invocation_target(engine, parts)
             await invoke(engine, scope, receive, send, target, is_send=is_send)
         except RestateError as err:
             await respond_error(send, err)

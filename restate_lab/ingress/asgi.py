@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from restate_lab.ingress.replies import Reply
+
 # The ASGI types are declared once, in the protocol package; the ingress modules take them from here.
 from restate_lab.protocol.asgi import ASGIApp as ASGIApp
 from restate_lab.protocol.asgi import Message as Message
@@ -56,16 +58,32 @@ async def respond(
     headers: list[tuple[bytes, bytes]] | None = None,
     *,
     head_only: bool = False,
+    bare: bool = False,
 ) -> None:
     """Send a whole answer with its ``content-length`` (as the real ingress does; HTTP/1.0 needs it).
 
-    204 and 304 answers carry no body; ``head_only`` (a HEAD request) sends the length but no body.
+    204 and 304 answers carry no body; ``head_only`` (a HEAD request) sends the length but no body;
+    ``bare`` answers below the CORS layer (no CORS headers added).
     """
     if status in (204, 304):
         body = b""
-    framing = [] if status in (204, 304) else [(b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": [*(headers or []), *framing]})
+    start: Message = {"type": "http.response.start", "status": status, "headers": framed(status, body, headers)}
+    if bare:
+        start["restate_lab.bare"] = True
+    await send(start)
     await send({"type": "http.response.body", "body": b"" if head_only else body})
+
+
+def framed(status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None) -> list[tuple[bytes, bytes]]:
+    """``headers`` and the answer's ``content-length`` after them (none on 204 and 304, which have no body)."""
+    if status in (204, 304):
+        return list(headers or [])
+    return [*(headers or []), (b"content-length", b"%d" % len(body))]
+
+
+async def send_reply(send: Send, reply: Reply, *, head_only: bool = False) -> None:
+    """Send a :class:`Reply` whole (see :func:`respond`)."""
+    await respond(send, reply.status, reply.body, reply.headers, head_only=head_only, bare=reply.bare)
 
 
 async def respond_json(send: Send, status: int, payload: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
@@ -73,13 +91,17 @@ async def respond_json(send: Send, status: int, payload: Any, headers: list[tupl
     await respond(send, status, body, [*JSON_HEADERS, *(headers or [])])
 
 
-async def respond_error(send: Send, error: RestateError, *, head_only: bool = False) -> None:
+def error_reply(error: RestateError) -> Reply:
     """An ingress error: ``{"code","message","source"}`` with ``x-restate-error-source``."""
     headers = [(b"x-restate-error-source", error.source.encode()), *JSON_HEADERS]
     if error.invocation_id is not None:
         headers.insert(0, (b"x-restate-id", error.invocation_id.encode()))
-    body = json.dumps(error.to_json(), separators=(",", ":")).encode()
-    await respond(send, error.code, body, headers, head_only=head_only)
+    return Reply(error.code, json.dumps(error.to_json(), separators=(",", ":")).encode(), headers)
+
+
+async def respond_error(send: Send, error: RestateError, *, head_only: bool = False) -> None:
+    """Send :func:`error_reply`."""
+    await send_reply(send, error_reply(error), head_only=head_only)
 
 
 async def lifespan(receive: Receive, send: Send) -> None:

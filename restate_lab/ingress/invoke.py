@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
-from restate_lab.ingress.asgi import JSON_HEADERS, Receive, Scope, Send, read_body, respond, respond_json
+from restate_lab.ingress.asgi import JSON_HEADERS, Receive, Scope, Send, read_body, send_reply
+from restate_lab.ingress.replies import Reply
 from restate_lab.protocol.messages import Failure, Result, Value
 from restate_lab.rules.durations import InvalidDuration, fits_execution_time, format_rfc3339, parse_duration_ms
 from restate_lab.rules.errors import RestateError
@@ -23,9 +25,13 @@ METHOD_NOT_ALLOWED = RestateError(405, "method not allowed")
 _DROPPED_HEADERS = {b"host", b"connection", b"idempotency-key"}
 
 
+#: A byte the server's HTTP library does not accept in a header string (visible ASCII, space, tab are).
+_NOT_VISIBLE = re.compile(rb"[^\t\x20-\x7e]")
+
+
 def _visible_ascii(value: bytes) -> bool:
     """What the server's HTTP library accepts as a header string (visible ASCII, space, tab)."""
-    return all(32 <= b < 127 or b == 9 for b in value)
+    return _NOT_VISIBLE.search(value) is None
 
 
 def _bad_header(name: bytes) -> RestateError:
@@ -55,8 +61,8 @@ def idempotency_expires(inv: Invocation) -> str | None:
     return when.isoformat(timespec="milliseconds")
 
 
-async def respond_result(send: Send, engine: Engine, inv: Invocation, result: Result, *, stored: bool) -> None:
-    """Answer with a result; ``stored`` when it was already completed as the request arrived."""
+def result_reply(engine: Engine, inv: Invocation, result: Result, *, stored: bool) -> Reply:
+    """The answer to a call with ``result``; ``stored`` when it was already completed as the request arrived."""
     headers: list[tuple[bytes, bytes]] = [(b"x-restate-id", inv.id_str.encode())]
     expires = idempotency_expires(inv) if stored else None
     if expires is not None:
@@ -64,25 +70,20 @@ async def respond_result(send: Send, engine: Engine, inv: Invocation, result: Re
     if isinstance(result, Failure):
         if 100 <= result.code < 200:
             # No 1xx status can end an answer: the real server answers a bare 500 (no headers, no body).
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [(b"content-length", b"0")],
-                    "restate_lab.bare": True,
-                }
-            )
-            await send({"type": "http.response.body", "body": b""})
-            return
+            return Reply(500, bare=True)
         headers += [(b"x-restate-error-source", b"invocation"), *JSON_HEADERS]
         error = RestateError(result.code, result.message, "invocation", metadata=dict(result.metadata))
         body = json.dumps(error.to_json(), separators=(",", ":")).encode()
-        await respond(send, http_status(result.code), body, headers)
-        return
+        return Reply(http_status(result.code), body, headers)
     content = result.content if isinstance(result, Value) else b""
     if content:
         headers.append((b"content-type", _output_content_type(engine, inv).encode()))
-    await respond(send, 200, content, headers)
+    return Reply(200, content, headers)
+
+
+async def respond_result(send: Send, engine: Engine, inv: Invocation, result: Result, *, stored: bool) -> None:
+    """Answer with a result (see :func:`result_reply`)."""
+    await send_reply(send, result_reply(engine, inv, result, stored=stored))
 
 
 def _output_content_type(engine: Engine, inv: Invocation) -> str:
@@ -156,16 +157,20 @@ def handler_headers(scope: Scope) -> list[tuple[str, str]]:
 
 def delay_parameter(scope: Scope) -> str | None:
     """The first ``delay`` query parameter, its name compared case-insensitively (form-urlencoded)."""
+    query = scope.get("query_string", b"")
+    if not query:
+        return None
     for name, value in parse_qsl(
-        scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="replace"
+        query.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="replace"
     ):
         if name.lower() == "delay":
             return str(value)
     return None
 
 
-async def invoke(engine: Engine, scope: Scope, receive: Receive, send: Send, target: Target, *, is_send: bool) -> None:
-    """Handle ``/{Service}/{handler}`` and its keyed, ``/send`` and versioned forms."""
+def check_call(engine: Engine, scope: Scope, target: Target) -> tuple[HandlerMeta, str | None]:
+    """What is refused before the body is read: the handler, its visibility, a key on a workflow, the
+    method. Returns the handler and the request's idempotency key."""
     meta, handler = engine.resolve(target.service, target.handler)
     if handler.ingress_private:
         raise RestateError(400, "the invoked service is not public")
@@ -179,7 +184,21 @@ async def invoke(engine: Engine, scope: Scope, receive: Receive, send: Send, tar
         )
     if scope["method"] not in ("GET", "POST"):
         raise METHOD_NOT_ALLOWED
-    body = await read_body(receive)
+    return handler, idempotency_key
+
+
+def accept_call(
+    engine: Engine,
+    scope: Scope,
+    target: Target,
+    handler: HandlerMeta,
+    idempotency_key: str | None,
+    body: bytes,
+    *,
+    is_send: bool,
+) -> Reply | tuple[Invocation, bool]:
+    """Validate the body and query and submit: a send's 202 answer, or a call's invocation to wait for and
+    whether it had completed before this request (its answer then carries ``idempotency-expires``)."""
     _check_input(handler, first_header(scope, b"content-type"), body)
     delay_ms = None
     delay = delay_parameter(scope)
@@ -212,9 +231,20 @@ async def invoke(engine: Engine, scope: Scope, receive: Receive, send: Send, tar
         if execution_time is not None:
             payload["executionTime"] = execution_time
         payload["status"] = accepted.status
-        await respond_json(send, 202, payload, [(b"x-restate-id", inv.id_str.encode())])
-        return
+        body_out = json.dumps(payload, separators=(",", ":")).encode()
+        return Reply(202, body_out, [*JSON_HEADERS, (b"x-restate-id", inv.id_str.encode())])
     inv = ops.submit_call(engine, target, body, headers, idempotency_key).invocation
-    stored = inv.completed
+    return inv, inv.completed
+
+
+async def invoke(engine: Engine, scope: Scope, receive: Receive, send: Send, target: Target, *, is_send: bool) -> None:
+    """Handle ``/{Service}/{handler}`` and its keyed, ``/send`` and versioned forms."""
+    handler, idempotency_key = check_call(engine, scope, target)
+    body = await read_body(receive)
+    accepted = accept_call(engine, scope, target, handler, idempotency_key, body, is_send=is_send)
+    if isinstance(accepted, Reply):
+        await send_reply(send, accepted)
+        return
+    inv, stored = accepted
     result = await engine.wait(inv)
     await respond_result(send, engine, inv, result, stored=stored)

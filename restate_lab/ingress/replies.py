@@ -1,4 +1,4 @@
-"""The admin API's answers before encoding, worded as Restate Server 1.7.12's admin handlers word them.
+"""Answers before encoding; the admin API's, worded as Restate Server 1.7.12's admin handlers word them.
 
 Shared by ``restate_lab.ingress.admin`` and the Kafka routes (``restate_lab.ingress.kafka_routes``).
 """
@@ -13,13 +13,15 @@ _JSON_CT = (b"content-type", b"application/json")
 _TEXT_CT = (b"content-type", b"text/plain; charset=utf-8")
 
 
-@dataclass
+@dataclass(slots=True)
 class Reply:
-    """One admin answer before encoding."""
+    """One answer before encoding (admin answers, and the ingress's answers to invocation requests)."""
 
     status: int
     body: bytes = b""
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    #: Answered below the CORS layer, as Restate Server answers a few failures (no CORS headers added).
+    bare: bool = False
 
 
 def json_reply(status: int, payload: Any, *extra: tuple[bytes, bytes]) -> Reply:

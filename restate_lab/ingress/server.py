@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from typing import Any
 
 import uvicorn
 
 from restate_lab.ingress.app import make_ingress_app
+from restate_lab.ingress.calls import CallAnswers
 from restate_lab.ingress.http1 import IngressHttpProtocol
 from restate_lab.runtime.local import LocalRestate
 
@@ -30,6 +32,17 @@ def _admin_app(lab: LocalRestate, ingress_url: str) -> Any:
     from restate_lab.ingress.admin import make_admin_app
 
     return make_admin_app(lab, ingress_url=ingress_url)
+
+
+async def _serve_until_stopped(server: uvicorn.Server) -> None:
+    """``server.serve()``, with uvicorn's ``sys.exit`` on a failed start (a port in use) as an ``OSError``.
+
+    A ``SystemExit`` escaping a task stops the event loop it runs on: the runtime's own loop here.
+    """
+    try:
+        await server.serve()
+    except SystemExit as exc:
+        raise OSError(f"the server did not start (uvicorn exit status {exc.code})") from None
 
 
 class LabServer:
@@ -53,8 +66,11 @@ class LabServer:
         self._tasks: list[asyncio.Task[None]] = []
 
     def _config(self, app: Any, port: int, *, ingress: bool = False) -> uvicorn.Config:
-        # The ingress answers unparsable requests and status codes up to 999 as the real server does.
-        http: Any = IngressHttpProtocol if ingress else "auto"
+        # The ingress answers unparsable requests and status codes up to 999 as the real server does, and
+        # takes invocation requests on its hot path (restate_lab.ingress.http1).
+        http: Any = "auto"
+        if ingress:
+            http = functools.partial(IngressHttpProtocol, calls=CallAnswers(self.lab.engine))
         return uvicorn.Config(
             app,
             host=self.host,
@@ -66,6 +82,7 @@ class LabServer:
             h11_max_incomplete_event_size=None,
             http=http,
             server_header=False,
+            proxy_headers=False,  # nothing reads the client's address; the middleware was a cost per request
         )
 
     async def _start(self) -> None:
@@ -82,7 +99,7 @@ class LabServer:
     async def _serve(self, app: Any, port: int, *, ingress: bool = False) -> None:
         server = uvicorn.Server(self._config(app, port, ingress=ingress))
         self._servers.append(server)
-        self._tasks.append(asyncio.get_running_loop().create_task(server.serve()))
+        self._tasks.append(asyncio.get_running_loop().create_task(_serve_until_stopped(server)))
         deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT_S
         while not all(s.started for s in self._servers):
             failed = [t for t in self._tasks if t.done()]
@@ -93,7 +110,7 @@ class LabServer:
 
     def start(self) -> LabServer:
         """Start serving in the background; returns self so ``LabServer(lab).start()`` reads well."""
-        self.lab.portal.call(self._start())
+        self.lab.portal.call(self._start(), timeout=2 * STARTUP_TIMEOUT_S + 10)
         return self
 
     def _bound_port(self, index: int) -> int:
@@ -117,7 +134,7 @@ class LabServer:
         for server in self._servers:
             server.should_exit = True
         for task in self._tasks:
-            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, OSError):
                 await asyncio.wait_for(asyncio.shield(task), 5)
             if not task.done():
                 task.cancel()

@@ -96,3 +96,23 @@ def test_bad_target_is_a_clear_error_and_exit_code_2(target: str, message: str) 
     assert err.startswith("restate-lab: ")
     assert message in err
     assert "Traceback" not in err
+
+
+def test_port_in_use_is_a_clear_error_and_exit_code_1() -> None:
+    """An ingress port another socket holds → one-line error, exit code 1 (the command used to hang)."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = _start("serve", TARGET, "--port", str(port), "--admin-port", str(free_port()))
+        try:
+            out, err = proc.communicate(timeout=STARTUP_S)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 1, (out, err)
+    assert f"restate-lab: could not start a server on 127.0.0.1:{port} (port in use?)" in err
+    assert "Traceback" not in err
