@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from restate_lab.protocol.messages import AwaitPoint, Frame, Result
@@ -20,14 +20,20 @@ CompletionHook = Callable[["Invocation", Result], None]
 
 @dataclass(eq=False, slots=True)
 class Invocation:
-    """Everything the runtime knows of one invocation (slotted: thousands may wait at once)."""
+    """Everything the runtime knows of one invocation (slotted: thousands may wait at once).
+
+    A completed invocation is retained for a day, so it should hold few objects the cyclic collector
+    tracks (every young collection of a busy runtime rescans what survives): the containers that most
+    invocations never fill (waiters, hooks, callees, timers, notifications) are made on first use, and an
+    invocation without headers keeps a shared empty tuple.
+    """
 
     id: InvocationId
     target: Target
     service_type: ServiceType
     handler_type: HandlerType | None
     input: bytes
-    headers: list[tuple[str, str]]
+    headers: Sequence[tuple[str, str]]
     created_at_ms: int
     idempotency_key: str | None = None
     invoked_by: str = "ingress"
@@ -37,8 +43,9 @@ class Invocation:
     status: InvocationStatus = InvocationStatus.READY
     journal: list[Frame] = field(default_factory=list)
     command_count: int = 0
-    notified_completions: set[int] = field(default_factory=set)
-    notified_signals: set[int | str] = field(default_factory=set)
+    #: Completion ids and signals notified so far (a shared empty frozenset until the first one).
+    notified_completions: set[int] | frozenset[int] = frozenset()
+    notified_signals: set[int | str] | frozenset[int | str] = frozenset()
     awaiting: AwaitPoint | None = None
     result: Result | None = None
     pending_output: Result | None = None
@@ -59,12 +66,12 @@ class Invocation:
     completed_at_ms: int | None = None
     retention_ms: int = 0
     random_seed: int = 0
-    waiters: list[asyncio.Future[Result]] = field(default_factory=list)
-    on_complete: list[CompletionHook] = field(default_factory=list)
-    callees: list[str] = field(default_factory=list)
+    waiters: list[asyncio.Future[Result]] | None = None
+    on_complete: list[CompletionHook] | None = None
+    callees: list[str] | None = None
     live_input: asyncio.Queue[bytes | None] | None = None
     attempt_task: asyncio.Task[None] | None = None
-    timer_handles: list[Timer] = field(default_factory=list)
+    timer_handles: list[Timer] | None = None
     #: Submission order, which keeps per-key inbox order across a restart in durable mode.
     seq: int = 0
     #: How many journal entries the durable store already holds.
@@ -74,8 +81,33 @@ class Invocation:
 
     def __post_init__(self) -> None:
         self.id_str = str(self.id)
+        if not self.headers:
+            self.headers = ()
         self.modified_at_ms = self.created_at_ms
         self.stored_at_ms = self.created_at_ms
+
+    def note_completion(self, completion_id: int) -> None:
+        """Record that the notification for ``completion_id`` is in the journal."""
+        notified = self.notified_completions
+        if isinstance(notified, set):
+            notified.add(completion_id)
+        else:
+            self.notified_completions = {completion_id}
+
+    def note_signal(self, signal: int | str) -> None:
+        """Record that ``signal`` was notified."""
+        notified = self.notified_signals
+        if isinstance(notified, set):
+            notified.add(signal)
+        else:
+            self.notified_signals = {signal}
+
+    def add_callee(self, invocation_id: str) -> None:
+        """Remember a callee whose result this invocation waits for (cancel and kill reach it)."""
+        if self.callees is None:
+            self.callees = [invocation_id]
+        else:
+            self.callees.append(invocation_id)
 
     @property
     def holds_lock(self) -> bool:

@@ -34,7 +34,7 @@ def invocation_record(inv: Invocation) -> dict[str, Any]:
         "service_type": inv.service_type.value,
         "handler_type": inv.handler_type.value if inv.handler_type else None,
         "input": inv.input.hex(),
-        "headers": inv.headers,
+        "headers": list(inv.headers),
         "created_at": inv.created_at_ms,
         "idempotency_key": inv.idempotency_key,
         "invoked_by": inv.invoked_by,
@@ -57,7 +57,7 @@ def invocation_record(inv: Invocation) -> dict[str, Any]:
         "completed_at": inv.completed_at_ms,
         "retention": inv.retention_ms,
         "random_seed": inv.random_seed,
-        "callees": inv.callees,
+        "callees": inv.callees or [],
     }
 
 
@@ -91,7 +91,7 @@ def restore(stored: StoredInvocation) -> Invocation:
         completed_at_ms=rec["completed_at"],
         retention_ms=rec["retention"],
         random_seed=rec["random_seed"],
-        callees=list(rec["callees"]),
+        callees=list(rec["callees"]) or None,
         seq=stored.seq,
     )
     inv.modified_at_ms = rec["modified_at"]
@@ -102,9 +102,9 @@ def restore(stored: StoredInvocation) -> Invocation:
         if frame.is_notification:
             completion_id, signal = notified(frame.message())
             if signal is not None:
-                inv.notified_signals.add(signal)
+                inv.note_signal(signal)
             elif completion_id is not None:
-                inv.notified_completions.add(completion_id)
+                inv.note_completion(completion_id)
         elif frame.type == MessageType.OUTPUT_COMMAND:
             inv.pending_output = result_of(frame.message(), void=None)
     return inv
