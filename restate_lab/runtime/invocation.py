@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from restate_lab.protocol.body import LiveBody
 from restate_lab.protocol.messages import AwaitPoint, Frame, Result
 from restate_lab.rules.ids import InvocationId
 from restate_lab.rules.lifecycle import InvocationStatus
@@ -69,7 +70,7 @@ class Invocation:
     waiters: list[asyncio.Future[Result]] | None = None
     on_complete: list[CompletionHook] | None = None
     callees: list[str] | None = None
-    live_input: asyncio.Queue[bytes | None] | None = None
+    live_input: LiveBody | None = None
     attempt_task: asyncio.Task[None] | None = None
     timer_handles: list[Timer] | None = None
     #: Submission order, which keeps per-key inbox order across a restart in durable mode.
