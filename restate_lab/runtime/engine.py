@@ -505,6 +505,7 @@ class Engine:
             inv.on_complete = None
             for hook in hooks:
                 hook(inv, result)
+        inv.pack()
 
     def _idem_key(self, inv: Invocation) -> IdempotencyKey:
         assert inv.idempotency_key is not None
@@ -645,7 +646,7 @@ class Engine:
         inv = self._get(invocation_id)
         if not inv.completed:
             raise RestateError(409, f"invocation '{invocation_id}' is not completed yet, cannot purge its journal")
-        inv.journal.clear()
+        inv.journal = []
         inv.persisted_journal = 0
         inv.modified_at_ms = self.now_ms()
         self._changed(inv)
@@ -722,6 +723,8 @@ class Engine:
                 log.warning("not resuming %s: service %s is not registered", stored.id, stored.service)
                 continue
             inv = restore(stored)
+            if inv.completed:
+                inv.pack()
             self.invocations[inv.id_str] = inv
             self._seq = max(self._seq, inv.seq)
             restored.append(inv)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from restate_lab.protocol.body import LiveBody
-from restate_lab.protocol.messages import AwaitPoint, Frame, Result
+from restate_lab.protocol.messages import AwaitPoint, Frame, Result, Value
 from restate_lab.rules.ids import InvocationId
 from restate_lab.rules.lifecycle import InvocationStatus
 from restate_lab.rules.targets import HandlerType, ServiceType, Target
@@ -42,13 +42,18 @@ class Invocation:
     invoked_by_subscription_id: str | None = None
     execution_time_ms: int | None = None
     status: InvocationStatus = InvocationStatus.READY
-    journal: list[Frame] = field(default_factory=list)
+    #: The journal while the invocation may still change it; None once it is packed (see ``pack``).
+    _journal: list[Frame] | None = field(default_factory=list, repr=False)
+    #: A completed invocation's journal as (type, payload) pairs: tuples of atomic values, which the
+    #: collector stops tracking.
+    _packed_journal: tuple[tuple[int, bytes], ...] = field(default=(), repr=False)
     command_count: int = 0
     #: Completion ids and signals notified so far (a shared empty frozenset until the first one).
     notified_completions: set[int] | frozenset[int] = frozenset()
     notified_signals: set[int | str] | frozenset[int | str] = frozenset()
     awaiting: AwaitPoint | None = None
-    result: Result | None = None
+    #: The outcome; a packed successful one is kept as its bytes alone (see ``pack``).
+    _result: Result | bytes | None = field(default=None, repr=False)
     pending_output: Result | None = None
     attempts: int = 0
     retry_count: int = 0
@@ -86,6 +91,47 @@ class Invocation:
             self.headers = ()
         self.modified_at_ms = self.created_at_ms
         self.stored_at_ms = self.created_at_ms
+
+    @property
+    def journal(self) -> list[Frame]:
+        """The journal, oldest entry first. A packed journal is read as a fresh list: it no longer changes
+        (replace it, as purging it does, rather than change the list read)."""
+        journal = self._journal
+        if journal is not None:
+            return journal
+        return [Frame(msg_type, payload) for msg_type, payload in self._packed_journal]
+
+    @journal.setter
+    def journal(self, frames: list[Frame]) -> None:
+        self._journal = frames
+        self._packed_journal = ()
+
+    @property
+    def result(self) -> Result | None:
+        """The outcome once completed (a ``Value`` or a ``Failure``), else None."""
+        result = self._result
+        if type(result) is bytes:
+            return Value(result)
+        return result  # type: ignore[return-value]
+
+    @result.setter
+    def result(self, result: Result | None) -> None:
+        self._result = result
+
+    def pack(self) -> None:
+        """Keep a completed invocation in a form the cyclic collector does not scan.
+
+        Completed invocations are retained for a day (``completion_retention_ms``), and a busy runtime's
+        collections would otherwise rescan every retained journal entry and result object each time.
+        Nothing changes for readers: ``journal`` and ``result`` read the same values back.
+        """
+        journal = self._journal
+        if journal is not None:
+            self._packed_journal = tuple((int(frame.type), frame.payload) for frame in journal)
+            self._journal = None
+        if type(self._result) is Value:
+            self._result = self._result.content
+        self.pending_output = None
 
     def note_completion(self, completion_id: int) -> None:
         """Record that the notification for ``completion_id`` is in the journal."""

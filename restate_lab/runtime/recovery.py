@@ -80,7 +80,6 @@ def restore(stored: StoredInvocation) -> Invocation:
         status=InvocationStatus(rec["status"]),
         command_count=rec["command_count"],
         awaiting=await_point_from_json(rec["awaiting"]),
-        result=result_from_json(rec["result"]),
         attempts=rec["attempts"],
         retry_count=rec["retry_count"],
         retries_since_stored=rec.get("retries_since_stored", rec["retry_count"]),
@@ -94,6 +93,7 @@ def restore(stored: StoredInvocation) -> Invocation:
         callees=list(rec["callees"]) or None,
         seq=stored.seq,
     )
+    inv.result = result_from_json(rec["result"])
     inv.modified_at_ms = rec["modified_at"]
     inv.stored_at_ms = rec.get("stored_at", rec["modified_at"])
     inv.journal = list(stored.journal)
