@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 import httpx
 
 from restate_lab.protocol.asgi import ASGIApp, Message
-from restate_lab.protocol.body import RequestBody
+from restate_lab.protocol.body import LiveBody, RequestBody
 from restate_lab.protocol.h2c import H2StreamError, duplex_post
 
 DISCOVERY_ACCEPT = ", ".join(f"application/vnd.restate.endpointmanifest.v{v}+json" for v in (5, 4, 3, 2))
@@ -193,6 +193,124 @@ class AsgiTransport:
             if status != 200:
                 raise DeploymentError(f"deployment answered HTTP {status} for {service}/{handler}")
             yield chunk
+
+    async def stream(
+        self,
+        service: str,
+        handler: str,
+        content_type: str,
+        body: LiveBody,
+        on_chunk: Callable[[bytes], bool],
+    ) -> None:
+        """A bidirectional attempt that hands each answer chunk to ``on_chunk`` as the app sends it.
+
+        What ``invoke`` does in bidirectional mode without a chunk queue, an async generator or a wake-up
+        of the attempt per chunk: the app runs in its own task (so that cancelling the attempt can stop it,
+        within a bound) and the attempt waits once, for the app to close its answer. ``on_chunk`` answers
+        True when the attempt is over and the app is to be stopped (a malformed message). Returns once the
+        answer is closed; ``DeploymentError`` if the app raised or answered another status than 200.
+        """
+        path = f"/invoke/{service}/{handler}"
+        scope: dict[str, Any] = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "2",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "client": ("127.0.0.1", 0),
+            "server": ("127.0.0.1", 0),
+            "headers": [(b"content-type", content_type.encode()), (b"accept", content_type.encode())],
+        }
+        loop = asyncio.get_running_loop()
+        closed: asyncio.Future[None] = loop.create_future()  # the answer is closed (or the attempt stopped it)
+        finished = asyncio.Event()  # the attempt is over: a read still pending ends with a disconnect
+        status = 0
+        body_done = False
+        failures: list[BaseException] = []
+        refusal: list[BaseException] = []
+
+        def close() -> None:
+            if not closed.done():
+                closed.set_result(None)
+
+        async def receive() -> Message:
+            nonlocal body_done
+            if body_done or finished.is_set():
+                await finished.wait()
+                return {"type": "http.disconnect"}
+            try:  # what is already there needs no waiting (the first chunk always is)
+                chunk = body.get_nowait()
+            except asyncio.QueueEmpty:
+                try:
+                    chunk = await body.get()
+                except asyncio.CancelledError:
+                    if finished.is_set():  # interrupted by the end of the attempt
+                        return {"type": "http.disconnect"}
+                    raise
+            if chunk is None:
+                body_done = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.request", "body": chunk, "more_body": True}
+
+        async def send(message: Message) -> None:
+            nonlocal status
+            kind = message["type"]
+            if kind == "http.response.start":
+                status = message["status"]
+            elif kind == "http.response.body" and not closed.done():
+                data = message.get("body", b"")
+                if data:
+                    if status != 200:
+                        refusal.append(DeploymentError(f"deployment answered HTTP {status} for {service}/{handler}"))
+                        close()
+                        return
+                    try:
+                        stop = on_chunk(data)
+                    except Exception as exc:  # the attempt's own failure: it is raised there, not in the app
+                        failures.append(exc)
+                        stop = True
+                    if stop:
+                        close()
+                        return
+                if not message.get("more_body", False):
+                    close()
+
+        async def run() -> None:
+            try:
+                await self.app(scope, receive, send)
+            except BaseException as exc:  # the SDK signals protocol refusals by raising
+                if not closed.done():
+                    refusal.append(DeploymentError(f"deployment raised {type(exc).__name__}: {exc}"))
+                    refusal[-1].__cause__ = exc
+            finally:
+                close()
+
+        task = loop.create_task(run())
+        try:
+            await closed
+        finally:
+            finished.set()
+            body.interrupt()
+            if not task.done():
+                # An app that has answered returns within a loop turn or two: cheaper than cancelling it.
+                for _ in range(2):
+                    await asyncio.sleep(0)
+            if not task.done():
+                task.cancel()
+                # Bounded: an app that ignores cancellation must not hold the engine (or its shutdown) hostage.
+                await asyncio.wait((task,), timeout=APP_SHUTDOWN_TIMEOUT_S)
+        if failures:
+            raise failures[0]
+        if refusal:
+            raise refusal[0]
+        if status == 0:
+            raise DeploymentError("deployment closed the stream without answering")
+        if status != 200:
+            raise DeploymentError(f"deployment answered HTTP {status} for {service}/{handler}")
 
     async def request_response(self, service: str, handler: str, content_type: str, body: RequestBody) -> bytes:
         """A request-response attempt's whole answer, as ``invoke`` would yield it in one piece."""

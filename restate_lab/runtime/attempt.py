@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 
-from restate_lab.protocol.body import ClosedBody, RequestBody
+from restate_lab.protocol.body import ClosedBody, LiveBody, RequestBody
 from restate_lab.protocol.messages import (
     AttemptError,
     AwaitPoint,
@@ -141,8 +140,7 @@ async def run_attempt(engine: EngineCore, inv: Invocation, since_stored_ms: int)
     body: RequestBody
     watchdog: list[Timer] = []
     if deployment.bidi:
-        live: asyncio.Queue[bytes | None] = asyncio.Queue()
-        live.put_nowait(request)
+        live = LiveBody(request)
         inv.live_input = body = live
         timeout_ms = handler.inactivity_timeout_ms or engine.inactivity_timeout_ms
         _close_when_idle(engine, inv, live, timeout_ms, watchdog)
@@ -153,10 +151,25 @@ async def run_attempt(engine: EngineCore, inv: Invocation, since_stored_ms: int)
     content_type = f"application/vnd.restate.invocation.v{deployment.protocol_version}"
     # Request-response on a transport that can answer in one piece: no async generator per attempt.
     whole = None if deployment.bidi else getattr(deployment.transport, "request_response", None)
+    # Bidirectional on a transport that hands chunks to a callback: no async generator, no wake-up per chunk.
+    stream = getattr(deployment.transport, "stream", None) if deployment.bidi else None
+
+    def on_chunk(chunk: bytes) -> bool:
+        nonlocal outcome
+        if outcome is None:
+            try:
+                outcome = _take(engine, inv, decoder, chunk)
+            except WireError as exc:
+                outcome = Failed(PROTOCOL_VIOLATION, f"malformed message from the deployment: {exc}")
+                return True  # the attempt is over: the transport stops the app
+        return False
+
     try:
         if whole is not None:
             answer = await whole(inv.target.service, inv.target.handler, content_type, body)
             outcome = _take(engine, inv, decoder, answer)
+        elif stream is not None:
+            await stream(inv.target.service, inv.target.handler, content_type, body, on_chunk)
         else:
             async for chunk in deployment.transport.invoke(
                 inv.target.service, inv.target.handler, content_type, body, deployment.bidi
@@ -192,9 +205,7 @@ def _take(engine: EngineCore, inv: Invocation, decoder: FrameDecoder, chunk: byt
     return outcome
 
 
-def _close_when_idle(
-    engine: EngineCore, inv: Invocation, body: asyncio.Queue[bytes | None], timeout_ms: int, timers: list[Timer]
-) -> None:
+def _close_when_idle(engine: EngineCore, inv: Invocation, body: LiveBody, timeout_ms: int, timers: list[Timer]) -> None:
     """Close a bidirectional attempt's input once nothing has happened for ``timeout_ms`` (engine clock).
 
     ``timers`` holds the one pending check, so that the attempt can call it off when it ends. The

@@ -152,7 +152,7 @@ def _invoke(
         engine.notify(inv, failed, completion_id=result_cid)
         return
     if result_cid is not None:
-        inv.callees.append(callee.id_str)
+        inv.add_callee(callee.id_str)
         cid = result_cid
 
         def deliver(_callee: Invocation, result: Result) -> None:

@@ -120,11 +120,13 @@ class Engine:
         self._dirty: set[Invocation] = set()
         self._dirty_promises: set[tuple[ServiceId, str]] = set()
         self._forgotten: set[str] = set()
-        #: Completed invocations by expiry time; one sweeper timer, armed for the earliest, forgets them.
-        self._retained: list[tuple[int, int, Invocation]] = []
+        #: Completed invocations by expiry time (expiry, order, id, seq: atomic values, a tuple the collector
+        #: stops tracking); one sweeper timer, armed for the earliest, forgets them.
+        self._retained: list[tuple[int, int, str, int]] = []
         self._retained_order = itertools.count()
         self._sweeper: Timer | None = None
         self._sweep_at_ms: int | None = None
+        self._plain_targets: dict[tuple[str, str], Target] = {}
 
     # ---- clock and timers ----
 
@@ -137,7 +139,10 @@ class Engine:
         # A timer tied to no invocation is housekeeping (retention, watchdog): time-skipping ignores it.
         handle = self.clock.call_at(epoch_ms, callback, background=inv is None)
         if inv is not None:
-            inv.timer_handles.append(handle)
+            if inv.timer_handles is None:
+                inv.timer_handles = [handle]
+            else:
+                inv.timer_handles.append(handle)
         return handle
 
     def from_host_ms(self, host_epoch_ms: int, since_host_ms: float | None = None) -> int:
@@ -227,8 +232,12 @@ class Engine:
         meta, handler = self.resolve(target.service, target.handler)
         if meta.keyed and target.key is None:
             raise key_required(meta.name)
-        if not meta.keyed and target.key is not None:
-            target = Target(target.service, target.handler)
+        if not meta.keyed:
+            # One shared target per unkeyed handler: one object fewer per retained invocation.
+            plain = self._plain_targets.get((target.service, target.handler))
+            if plain is None:
+                plain = self._plain_targets[(target.service, target.handler)] = Target(target.service, target.handler)
+            target = plain
         now = self.now_ms()
         inv_id = self.invocation_id_for(target, idempotency_key, handler.ty)
         idem_key: IdempotencyKey | None = None
@@ -387,9 +396,9 @@ class Engine:
             return
         inv.journal.append(frame)
         if completion_id is not None:
-            inv.notified_completions.add(completion_id)
+            inv.note_completion(completion_id)
         if signal is not None:
-            inv.notified_signals.add(signal)
+            inv.note_signal(signal)
         inv.modified_at_ms = self.now_ms()
         if self.store is not None:
             self._dirty.add(inv)
@@ -438,6 +447,8 @@ class Engine:
         """Call ``hook`` with the result once ``inv`` completes (at once if it has)."""
         if inv.completed and inv.result is not None:
             hook(inv, inv.result)
+        elif inv.on_complete is None:
+            inv.on_complete = [hook]
         else:
             inv.on_complete.append(hook)
 
@@ -446,7 +457,10 @@ class Engine:
         if inv.completed and inv.result is not None:
             return inv.result
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        inv.waiters.append(future)
+        if inv.waiters is None:
+            inv.waiters = [future]
+        else:
+            inv.waiters.append(future)
         return await future
 
     def _complete(self, inv: Invocation, result: Result) -> None:
@@ -457,9 +471,11 @@ class Engine:
         inv.modified_at_ms = now
         inv.live_input = None
         inv.awaiting = None
-        for handle in inv.timer_handles:
-            handle.cancel()
-        inv.timer_handles.clear()
+        handles = inv.timer_handles
+        if handles is not None:
+            inv.timer_handles = None
+            for handle in handles:
+                handle.cancel()
         if inv.holds_lock:
             if self.locks.holder(inv.lock_key) is inv:
                 nxt = self.locks.release(inv.lock_key)
@@ -480,18 +496,19 @@ class Engine:
         self._retain(inv, now + retention)
         self._changed(inv)
         self.flush()
-        # New lists only where there was something to take: a retained invocation keeps few objects.
+        # A retained invocation keeps none of these lists (few objects for the collector to scan).
         waiters = inv.waiters
-        if waiters:
-            inv.waiters = []
+        if waiters is not None:
+            inv.waiters = None
             for future in waiters:
                 if not future.done():
                     future.set_result(result)
         hooks = inv.on_complete
-        if hooks:
-            inv.on_complete = []
+        if hooks is not None:
+            inv.on_complete = None
             for hook in hooks:
                 hook(inv, result)
+        inv.pack()
 
     def _idem_key(self, inv: Invocation) -> IdempotencyKey:
         assert inv.idempotency_key is not None
@@ -499,7 +516,7 @@ class Engine:
 
     def _retain(self, inv: Invocation, expires_at_ms: int) -> None:
         """Forget ``inv`` at ``expires_at_ms``: one sweeper on the engine clock, not one timer per completion."""
-        heapq.heappush(self._retained, (expires_at_ms, next(self._retained_order), inv))
+        heapq.heappush(self._retained, (expires_at_ms, next(self._retained_order), inv.id_str, inv.seq))
         if self._sweep_at_ms is None or expires_at_ms < self._sweep_at_ms:
             self._arm_sweeper(expires_at_ms)
 
@@ -514,12 +531,15 @@ class Engine:
         now = self.now_ms()
         retained = self._retained
         while retained and retained[0][0] <= now:
-            self._expire(heapq.heappop(retained)[2])
+            _at, _order, invocation_id, seq = heapq.heappop(retained)
+            self._expire(invocation_id, seq)
         if retained:
             self._arm_sweeper(retained[0][0])
 
-    def _expire(self, inv: Invocation) -> None:
-        if self.invocations.get(inv.id_str) is inv:
+    def _expire(self, invocation_id: str, seq: int) -> None:
+        """Forget the retained invocation ``invocation_id`` unless it has since been replaced (purged, re-run)."""
+        inv = self.invocations.get(invocation_id)
+        if inv is not None and inv.seq == seq:
             self._forget(inv)
 
     def _forget(self, inv: Invocation) -> None:
@@ -587,7 +607,7 @@ class Engine:
                 inv.attempt_task.cancel()
             self._complete(inv, CANCELED)
             return
-        for callee in list(inv.callees):
+        for callee in list(inv.callees or ()):
             self.cancel(callee, missing_ok=True)
         self.notify(inv, signal_notification(CANCEL_SIGNAL, VOID), signal=CANCEL_SIGNAL)
         if action is CancelAction.SIGNAL_AND_RESUME:
@@ -609,7 +629,7 @@ class Engine:
             self._complete(inv, KILLED_FAILURE)
             self._forget(inv)
             return
-        for callee in list(inv.callees):
+        for callee in list(inv.callees or ()):
             callee_inv = self.invocations.get(callee)
             if callee_inv is not None and not callee_inv.completed:
                 self.kill(callee)
@@ -629,7 +649,7 @@ class Engine:
         inv = self._get(invocation_id)
         if not inv.completed:
             raise RestateError(409, f"invocation '{invocation_id}' is not completed yet, cannot purge its journal")
-        inv.journal.clear()
+        inv.journal = []
         inv.persisted_journal = 0
         inv.modified_at_ms = self.now_ms()
         self._changed(inv)
@@ -747,6 +767,8 @@ class Engine:
                 log.warning("not resuming %s: service %s is not registered", stored.id, stored.service)
                 continue
             inv = restore(stored)
+            if inv.completed:
+                inv.pack()
             self.invocations[inv.id_str] = inv
             self._seq = max(self._seq, inv.seq)
             restored.append(inv)
@@ -805,7 +827,7 @@ class Engine:
         for hook in hooks:
             await hook()
         for inv in self.invocations.values():
-            for handle in inv.timer_handles:
+            for handle in inv.timer_handles or ():
                 handle.cancel()
         if self._sweeper is not None:
             self._sweeper.cancel()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from restate_lab.protocol.messages import AwaitPoint, Frame, Result
+from restate_lab.protocol.body import LiveBody
+from restate_lab.protocol.messages import AwaitPoint, Frame, Result, Value
 from restate_lab.rules.ids import InvocationId
 from restate_lab.rules.lifecycle import InvocationStatus
 from restate_lab.rules.targets import HandlerType, ServiceType, Target
@@ -20,14 +21,20 @@ CompletionHook = Callable[["Invocation", Result], None]
 
 @dataclass(eq=False, slots=True)
 class Invocation:
-    """Everything the runtime knows of one invocation (slotted: thousands may wait at once)."""
+    """Everything the runtime knows of one invocation (slotted: thousands may wait at once).
+
+    A completed invocation is retained for a day, so it should hold few objects the cyclic collector
+    tracks (every young collection of a busy runtime rescans what survives): the containers that most
+    invocations never fill (waiters, hooks, callees, timers, notifications) are made on first use, and an
+    invocation without headers keeps a shared empty tuple.
+    """
 
     id: InvocationId
     target: Target
     service_type: ServiceType
     handler_type: HandlerType | None
     input: bytes
-    headers: list[tuple[str, str]]
+    headers: Sequence[tuple[str, str]]
     created_at_ms: int
     idempotency_key: str | None = None
     invoked_by: str = "ingress"
@@ -37,12 +44,18 @@ class Invocation:
     restarted_from: str | None = None
     execution_time_ms: int | None = None
     status: InvocationStatus = InvocationStatus.READY
-    journal: list[Frame] = field(default_factory=list)
+    #: The journal while the invocation may still change it; None once it is packed (see ``pack``).
+    _journal: list[Frame] | None = field(default_factory=list, repr=False)
+    #: A completed invocation's journal as (type, payload) pairs: tuples of atomic values, which the
+    #: collector stops tracking.
+    _packed_journal: tuple[tuple[int, bytes], ...] = field(default=(), repr=False)
     command_count: int = 0
-    notified_completions: set[int] = field(default_factory=set)
-    notified_signals: set[int | str] = field(default_factory=set)
+    #: Completion ids and signals notified so far (a shared empty frozenset until the first one).
+    notified_completions: set[int] | frozenset[int] = frozenset()
+    notified_signals: set[int | str] | frozenset[int | str] = frozenset()
     awaiting: AwaitPoint | None = None
-    result: Result | None = None
+    #: The outcome; a packed successful one is kept as its bytes alone (see ``pack``).
+    _result: Result | bytes | None = field(default=None, repr=False)
     pending_output: Result | None = None
     attempts: int = 0
     retry_count: int = 0
@@ -61,12 +74,12 @@ class Invocation:
     completed_at_ms: int | None = None
     retention_ms: int = 0
     random_seed: int = 0
-    waiters: list[asyncio.Future[Result]] = field(default_factory=list)
-    on_complete: list[CompletionHook] = field(default_factory=list)
-    callees: list[str] = field(default_factory=list)
-    live_input: asyncio.Queue[bytes | None] | None = None
+    waiters: list[asyncio.Future[Result]] | None = None
+    on_complete: list[CompletionHook] | None = None
+    callees: list[str] | None = None
+    live_input: LiveBody | None = None
     attempt_task: asyncio.Task[None] | None = None
-    timer_handles: list[Timer] = field(default_factory=list)
+    timer_handles: list[Timer] | None = None
     #: Submission order, which keeps per-key inbox order across a restart in durable mode.
     seq: int = 0
     #: How many journal entries the durable store already holds.
@@ -76,8 +89,74 @@ class Invocation:
 
     def __post_init__(self) -> None:
         self.id_str = str(self.id)
+        if not self.headers:
+            self.headers = ()
         self.modified_at_ms = self.created_at_ms
         self.stored_at_ms = self.created_at_ms
+
+    @property
+    def journal(self) -> list[Frame]:
+        """The journal, oldest entry first. A packed journal is read as a fresh list: it no longer changes
+        (replace it, as purging it does, rather than change the list read)."""
+        journal = self._journal
+        if journal is not None:
+            return journal
+        return [Frame(msg_type, payload) for msg_type, payload in self._packed_journal]
+
+    @journal.setter
+    def journal(self, frames: list[Frame]) -> None:
+        self._journal = frames
+        self._packed_journal = ()
+
+    @property
+    def result(self) -> Result | None:
+        """The outcome once completed (a ``Value`` or a ``Failure``), else None."""
+        result = self._result
+        if type(result) is bytes:
+            return Value(result)
+        return result  # type: ignore[return-value]
+
+    @result.setter
+    def result(self, result: Result | None) -> None:
+        self._result = result
+
+    def pack(self) -> None:
+        """Keep a completed invocation in a form the cyclic collector does not scan.
+
+        Completed invocations are retained for a day (``completion_retention_ms``), and a busy runtime's
+        collections would otherwise rescan every retained journal entry and result object each time.
+        Nothing changes for readers: ``journal`` and ``result`` read the same values back.
+        """
+        journal = self._journal
+        if journal is not None:
+            self._packed_journal = tuple((int(frame.type), frame.payload) for frame in journal)
+            self._journal = None
+        if type(self._result) is Value:
+            self._result = self._result.content
+        self.pending_output = None
+
+    def note_completion(self, completion_id: int) -> None:
+        """Record that the notification for ``completion_id`` is in the journal."""
+        notified = self.notified_completions
+        if isinstance(notified, set):
+            notified.add(completion_id)
+        else:
+            self.notified_completions = {completion_id}
+
+    def note_signal(self, signal: int | str) -> None:
+        """Record that ``signal`` was notified."""
+        notified = self.notified_signals
+        if isinstance(notified, set):
+            notified.add(signal)
+        else:
+            self.notified_signals = {signal}
+
+    def add_callee(self, invocation_id: str) -> None:
+        """Remember a callee whose result this invocation waits for (cancel and kill reach it)."""
+        if self.callees is None:
+            self.callees = [invocation_id]
+        else:
+            self.callees.append(invocation_id)
 
     @property
     def holds_lock(self) -> bool:

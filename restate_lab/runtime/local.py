@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import json
 import weakref
 from collections.abc import Callable, Coroutine, Mapping
@@ -24,7 +23,7 @@ from restate_lab.runtime.describe import describe_service
 from restate_lab.runtime.durable import DurableStore
 from restate_lab.runtime.engine import Engine
 from restate_lab.runtime.invocation import Invocation
-from restate_lab.runtime.portal import Channel, Portal
+from restate_lab.runtime.portal import Answer, Channel, Portal
 from restate_lab.runtime.registry import Deployment
 from restate_lab.runtime.virtual import TimeSkipper, VirtualClock
 
@@ -276,12 +275,10 @@ class LocalRestate:
         if self.portal.in_portal:
             raise RuntimeError("blocking call from inside the runtime's own loop; use the async variant")
         limit = self._limit(timeout)
-        answer: concurrent.futures.Future[Result] = concurrent.futures.Future()
+        answer: Answer[Result] = Answer()
         accepted: list[str] = []
 
         def deliver(outcome: Result | BaseException) -> None:
-            if answer.done():
-                return
             if isinstance(outcome, BaseException):
                 answer.set_exception(outcome)
             else:
@@ -299,7 +296,7 @@ class LocalRestate:
         )
         try:
             result = answer.result(limit)
-        except concurrent.futures.TimeoutError:
+        except TimeoutError:
             raise self._timed_out_by_id(str(target), limit or 0.0, accepted[0] if accepted else None) from None
         return decode_result(result)
 
@@ -386,7 +383,7 @@ class LocalRestate:
 
     def _submit_send(
         self,
-        answer: concurrent.futures.Future[SendReceipt],
+        answer: Answer[SendReceipt],
         target: Target,
         body: bytes,
         headers: list[tuple[str, str]],
@@ -419,7 +416,7 @@ class LocalRestate:
         if self.portal.in_portal:
             raise RuntimeError("blocking call from inside the runtime's own loop; use the async variant")
         target = Target(service, handler, key)
-        answer: concurrent.futures.Future[SendReceipt] = concurrent.futures.Future()
+        answer: Answer[SendReceipt] = Answer()
         self.portal.mailbox.post(
             self._submit_send,
             answer,
@@ -432,7 +429,7 @@ class LocalRestate:
         limit = self._limit(None)
         try:
             return answer.result(limit)
-        except concurrent.futures.TimeoutError:
+        except TimeoutError:
             raise InvocationTimeout(f"send to {target}", limit or 0.0) from None
 
     async def asend(

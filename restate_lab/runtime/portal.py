@@ -12,7 +12,7 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -47,6 +47,44 @@ class Mailbox:
                 fn(*args)
             except Exception as exc:  # one failing callback must not drop the rest of the batch
                 self.loop.call_exception_handler({"message": "error in a posted callback", "exception": exc})
+
+
+class Answer(Generic[T]):
+    """One answer handed from the portal's loop to a thread blocked waiting for it: a value or an exception.
+
+    Lighter than a ``concurrent.futures.Future`` (no condition, no waiter lock per wait): one lock,
+    held until the answer is there. The first answer counts; later ones are ignored.
+    """
+
+    __slots__ = ("_lock", "_value", "_error", "_set")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._set = False
+
+    def set_result(self, value: T) -> None:
+        if not self._set:
+            self._set = True
+            self._value = value
+            self._lock.release()
+
+    def set_exception(self, error: BaseException) -> None:
+        if not self._set:
+            self._set = True
+            self._error = error
+            self._lock.release()
+
+    def result(self, timeout: float | None = None) -> T:
+        """The answer (or its exception raised); ``TimeoutError`` after ``timeout`` seconds without one."""
+        if not self._lock.acquire(timeout=-1 if timeout is None else max(timeout, 0.0)):
+            raise TimeoutError
+        self._lock.release()  # a second reader sees the answer too
+        if self._error is not None:
+            raise self._error
+        return cast(T, self._value)
 
 
 class Channel:

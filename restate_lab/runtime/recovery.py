@@ -34,7 +34,7 @@ def invocation_record(inv: Invocation) -> dict[str, Any]:
         "service_type": inv.service_type.value,
         "handler_type": inv.handler_type.value if inv.handler_type else None,
         "input": inv.input.hex(),
-        "headers": inv.headers,
+        "headers": list(inv.headers),
         "created_at": inv.created_at_ms,
         "idempotency_key": inv.idempotency_key,
         "invoked_by": inv.invoked_by,
@@ -58,7 +58,7 @@ def invocation_record(inv: Invocation) -> dict[str, Any]:
         "completed_at": inv.completed_at_ms,
         "retention": inv.retention_ms,
         "random_seed": inv.random_seed,
-        "callees": inv.callees,
+        "callees": inv.callees or [],
     }
 
 
@@ -82,7 +82,6 @@ def restore(stored: StoredInvocation) -> Invocation:
         status=InvocationStatus(rec["status"]),
         command_count=rec["command_count"],
         awaiting=await_point_from_json(rec["awaiting"]),
-        result=result_from_json(rec["result"]),
         attempts=rec["attempts"],
         retry_count=rec["retry_count"],
         retries_since_stored=rec.get("retries_since_stored", rec["retry_count"]),
@@ -93,9 +92,10 @@ def restore(stored: StoredInvocation) -> Invocation:
         completed_at_ms=rec["completed_at"],
         retention_ms=rec["retention"],
         random_seed=rec["random_seed"],
-        callees=list(rec["callees"]),
+        callees=list(rec["callees"]) or None,
         seq=stored.seq,
     )
+    inv.result = result_from_json(rec["result"])
     inv.modified_at_ms = rec["modified_at"]
     inv.stored_at_ms = rec.get("stored_at", rec["modified_at"])
     inv.journal = list(stored.journal)
@@ -104,9 +104,9 @@ def restore(stored: StoredInvocation) -> Invocation:
         if frame.is_notification:
             completion_id, signal = notified(frame.message())
             if signal is not None:
-                inv.notified_signals.add(signal)
+                inv.note_signal(signal)
             elif completion_id is not None:
-                inv.notified_completions.add(completion_id)
+                inv.note_completion(completion_id)
         elif frame.type == MessageType.OUTPUT_COMMAND:
             inv.pending_output = result_of(frame.message(), void=None)
     return inv
