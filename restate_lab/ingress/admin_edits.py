@@ -175,7 +175,7 @@ async def patch_service(app: AdminRoutes, name: str, scope: Any, body: bytes) ->
 
 
 def _bad_state_entry(text: str, state_end: int, state: dict[str, Any]) -> str | None:
-    """The first ``new_state`` entry that is not a list of bytes, in serde's words with its position."""
+    """The first ``new_state`` entry that is neither a list of bytes nor a string, in serde's words with its position."""
     decoder = json.JSONDecoder()
     start = text.rfind("{", 0, state_end)
     depth, pos = 0, state_end - 1
@@ -190,9 +190,11 @@ def _bad_state_entry(text: str, state_end: int, state: dict[str, Any]) -> str | 
     for name, value in state.items():
         end = start + entry_ends.get(name, state_end - start)
         column = start + entry_columns.get(name, state_end - start)
+        if isinstance(value, str):
+            continue  # a string is taken as its UTF-8 bytes (measured: 202, the handler reads them)
         if not isinstance(value, list):
             return (
-                f"new_state.{name}: invalid type: {_shown_type(value)}, expected a sequence at line 1 column {column}"
+                f"new_state.{name}: invalid type: {_shown_type(value)}, expected byte array at line 1 column {column}"
             )
         pos = text.index("[", text.rfind(json.dumps(name), start, end)) + 1
         for index, item in enumerate(value):
@@ -225,6 +227,11 @@ def _state_field_problem(
             return f"new_state: invalid type: {_shown_type(value)}, expected a map at line 1 column {columns[field]}"
         return _bad_state_entry(text, ends[field], value)
     return None
+
+
+def _state_bytes(value: str | list[int]) -> bytes:
+    """A ``new_state`` value as stored: a string's UTF-8 bytes, or the listed byte values."""
+    return value.encode() if isinstance(value, str) else bytes(value)
 
 
 async def set_state(app: AdminRoutes, name: str, scope: Any, body: bytes) -> Reply:
@@ -261,7 +268,7 @@ async def set_state(app: AdminRoutes, name: str, scope: Any, body: bytes) -> Rep
         sid = (name, key)
         app.engine.state.clear_all(sid)
         for entry, raw in state.items():
-            app.engine.state.set(sid, str(entry).encode(), bytes(raw))
+            app.engine.state.set(sid, str(entry).encode(), _state_bytes(raw))
     return Reply(202)
 
 

@@ -659,6 +659,21 @@ SCENARIOS: list[Scenario] = [
         R("GET", "/services/Counter/state", admin=True),
     ),
     S(
+        "admin_set_object_state_from_strings",
+        R("POST", "/services/Counter/state", {"object_key": "{key}", "new_state": {"count": "42"}}, admin=True),
+        R("POST", "/Counter/{key}/get", wait=0.5),
+        R(
+            "POST",
+            "/services/Counter/state",
+            {"object_key": "{key}", "new_state": {"count": "7", "n": [49]}},
+            admin=True,
+        ),
+        R("POST", "/Counter/{key}/get", wait=0.5),
+        R("POST", "/services/Counter/state", {"object_key": "{key}", "new_state": {"count": 5}}, admin=True),
+        R("POST", "/services/Counter/state", {"object_key": "{key}", "new_state": {"count": None}}, admin=True),
+        R("POST", "/services/Counter/state", {"object_key": "{key}", "new_state": {"count": {"a": 1}}}, admin=True),
+    ),
+    S(
         "admin_edit_deployment",
         R("PUT", "/deployments/dp_10000000000000000000000", {"uri": "http://127.0.0.1:1"}, admin=True),
         R("PATCH", "/deployments/dp_10000000000000000000000", {"uri": "http://127.0.0.1:1"}, admin=True),
