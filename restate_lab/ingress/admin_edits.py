@@ -175,7 +175,7 @@ async def patch_service(app: AdminRoutes, name: str, scope: Any, body: bytes) ->
 
 
 def _bad_state_entry(text: str, state_end: int, state: dict[str, Any]) -> str | None:
-    """The first ``new_state`` entry that is neither a list of bytes nor a string, in serde's words with its position."""
+    """The first ``new_state`` entry that is neither a list of bytes nor a string, in serde's words and place."""
     decoder = json.JSONDecoder()
     start = text.rfind("{", 0, state_end)
     depth, pos = 0, state_end - 1

@@ -137,6 +137,30 @@ def awakeable_id(invocation: InvocationId, signal_index: int) -> str:
 _OTHER_ID_PREFIXES = ("inv", "dp", "sub")
 
 
+def _parse_promise_id(rest: str) -> tuple[InvocationId, int]:
+    """``prom_1`` + strict unpadded base64url of the same 28 bytes as ``sign_1`` (measured on the real server).
+
+    Its errors, in the server's words: an empty rest is ``bad length``, another version digit is
+    ``unrecognized codec version``, anything that is not canonical base64url (padding, a stray character,
+    non-zero trailing bits, a length of 4n+1) is ``base62 decode error``, and a payload that is not 28 bytes
+    long is ``bad length``.
+    """
+    if not rest:
+        raise ValueError("bad length")
+    if rest[0] != "1":
+        raise ValueError("unrecognized codec version")
+    body = rest[1:]
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except ValueError as exc:
+        raise ValueError("base62 decode error") from exc
+    if "=" in body or base64.urlsafe_b64encode(raw).decode().rstrip("=") != body:
+        raise ValueError("base62 decode error")
+    if len(raw) != 28:
+        raise ValueError("bad length")
+    return InvocationId(raw[:24]), int(struct.unpack(">I", raw[24:])[0])
+
+
 def parse_awakeable_id(text: str) -> tuple[InvocationId, int]:
     """Split an awakeable id into its invocation and signal index; ``ValueError`` says why not."""
     prefix, sep, _rest = text.partition("_")
@@ -145,7 +169,7 @@ def parse_awakeable_id(text: str) -> tuple[InvocationId, int]:
     if not sep or prefix not in ("sign", "prom"):
         raise ValueError("bad format")
     if prefix == "prom":
-        raise ValueError("base62 decode error")
+        return _parse_promise_id(_rest)
     body = text[len(_AWAKEABLE_PREFIX) :]
     try:
         raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))

@@ -88,8 +88,8 @@ def adopt_journal(inv: Invocation, journal: list[Frame]) -> None:
         if frame.is_notification:
             completion_id, signal = notified(frame.message())
             if signal is not None:
-                inv.notified_signals.add(signal)
+                inv.note_signal(signal)
             elif completion_id is not None:
-                inv.notified_completions.add(completion_id)
+                inv.note_completion(completion_id)
         elif frame.type == MessageType.OUTPUT_COMMAND:
             inv.pending_output = result_of(frame.message(), void=None) or Value(b"")

@@ -659,6 +659,18 @@ SCENARIOS: list[Scenario] = [
         R("GET", "/services/Counter/state", admin=True),
     ),
     S(
+        "awakeable_promise_id_spellings",
+        R("POST", "/restate/a/prom_1abc/resolve", raw=b"1"),
+        R("POST", "/restate/a/prom_1" + "0" * 39 + "/resolve", raw=b"1"),
+        R("POST", "/restate/a/prom_1" + "0" * 38 + "/resolve", raw=b"1"),
+        R("POST", "/restate/a/prom_1" + "z" * 39 + "/resolve", raw=b"1"),
+        R("POST", "/restate/a/prom_1" + "0" * 33 + "/resolve", raw=b"1"),
+        R("POST", "/restate/a/prom_2abc/resolve", raw=b"1"),
+        R("POST", "/restate/a/prom_/resolve", raw=b"1"),
+        R("POST", "/restate/a/prom_1" + "A" * 36 + "==/resolve", raw=b"1"),
+        R("POST", "/restate/a/prom_1" + "A" * 38 + "/resolve", raw=b"1"),
+    ),
+    S(
         "admin_set_object_state_from_strings",
         R("POST", "/services/Counter/state", {"object_key": "{key}", "new_state": {"count": "42"}}, admin=True),
         R("POST", "/Counter/{key}/get", wait=0.5),
@@ -778,6 +790,12 @@ _ROW = (
     "FROM sys_invocation"
 )
 RESTART_SCENARIOS: list[Scenario] = [
+    S(
+        "restart_from_a_prefix_with_a_completed_sleep",
+        R("POST", "/Greeter/slow", 0.05),
+        _restart("{id0}", "?from=3&deployment=latest"),
+        R("GET", "/restate/invocation/{id1}/attach", wait=0.3),
+    ),
     S(
         "restart_completed_service_runs_again",
         R("POST", "/Greeter/greet", "Ada"),
