@@ -160,9 +160,7 @@ def delay_parameter(scope: Scope) -> str | None:
     query = scope.get("query_string", b"")
     if not query:
         return None
-    for name, value in parse_qsl(
-        query.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="replace"
-    ):
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="replace"):
         if name.lower() == "delay":
             return str(value)
     return None

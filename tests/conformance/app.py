@@ -276,9 +276,7 @@ async def count_around_call(ctx: restate.ObjectContext) -> int:
 stuck = restate.VirtualObject("Stuck")
 
 
-@stuck.handler(
-    invocation_retry_policy=InvocationRetryPolicy(initial_interval=timedelta(seconds=30), max_attempts=100)
-)
+@stuck.handler(invocation_retry_policy=InvocationRetryPolicy(initial_interval=timedelta(seconds=30), max_attempts=100))
 async def fail_slowly(ctx: restate.ObjectContext) -> str:
     """Fails every attempt and waits 30 s before the next: ``backing-off`` meanwhile."""
     raise ValueError("always fails")
