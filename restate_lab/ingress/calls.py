@@ -27,7 +27,8 @@ from restate_lab.runtime.invocation import Invocation
 
 log = logging.getLogger("restate_lab.ingress")
 
-Answer = Callable[[Reply], None]
+ReplySink = Callable[[Reply], None]
+"""Where an answer goes: called once, on the engine's loop, with the reply to write."""
 
 
 def _internal_error(scope: Scope, exc: Exception) -> Reply:
@@ -41,7 +42,7 @@ class CallAnswers:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def start(self, scope: Scope, body: bytes, answer: Answer) -> None:
+    def start(self, scope: Scope, body: bytes, answer: ReplySink) -> None:
         """Take the request in ``scope`` with its whole ``body``; ``answer`` gets the reply exactly once."""
         engine = self.engine
         try:
