@@ -129,7 +129,11 @@ def run_scenario(endpoint: Endpoint, scenario: Scenario) -> list[dict[str, Any]]
     norm = Normalizer(key)
     values: dict[str, str] = {"key": key}
     observed: list[dict[str, Any]] = []
-    with httpx.Client(timeout=REQUEST_TIMEOUT_S) as http:
+    # One connection per request: a server may close an idle keep-alive connection at the moment the
+    # next request is written on it (seen once from the real server under a loaded CI machine), which
+    # is a race of the transport, not an answer to compare.
+    no_reuse = httpx.Limits(max_keepalive_connections=0)
+    with httpx.Client(timeout=REQUEST_TIMEOUT_S, limits=no_reuse) as http:
         for index, step in enumerate(scenario.steps):
             if step.wait:
                 time.sleep(step.wait)
