@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 import pandas as pd
@@ -21,8 +21,12 @@ from restate_lab.notebook._background import Background
 from restate_lab.notebook._html import STYLE, esc
 from restate_lab.rules.retry import RetryPolicy
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 _LABEL = {"description_width": "170px"}
 _WIDE = w.Layout(width="440px")
+_WRAP = w.Layout(flex_flow="row wrap")  # rows wrap in a narrow notebook instead of running off its edge
 #: The summary columns the panel shows (all of ``summary_frame``'s are in :attr:`SimulationRun.summary`).
 SUMMARY_COLUMNS = (
     "submitted",
@@ -166,9 +170,13 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
         )
         self.status_label = w.HTML()
         self.summary_panel = w.HTML(
-            '<span class="rl-muted">Press Run to simulate; each run is compared with the one before.</span>'
+            '<span class="rl-muted">Press Run to simulate; each run is compared with the one before.</span>',
+            layout=w.Layout(overflow="auto", max_width="100%"),  # a wide summary scrolls, the panel does not
         )
-        self.plots = w.Output()
+        # Plots arrive from the background thread as PNG bytes in an Image widget: setting a trait is safe
+        # from any thread, where pyplot and an Output widget's context are not (ipykernel 7 routes a
+        # thread's display output by its parent message, and pyplot keeps global state).
+        self.plots = w.Image(format="png", layout=w.Layout(max_width="100%", display="none"))
         f = self.fields
         load = w.VBox(
             [
@@ -200,9 +208,9 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
         super().__init__(
             [
                 w.HTML(STYLE),
-                w.HBox([load, failures]),
-                w.HBox([self.run_button, self.progress_bar, self.status_label]),
-                w.HBox([self.sweep_picker, self.sweep_values, self.sweep_seeds, self.sweep_button]),
+                w.HBox([load, failures], layout=_WRAP),
+                w.HBox([self.run_button, self.progress_bar, self.status_label], layout=_WRAP),
+                w.HBox([self.sweep_picker, self.sweep_values, self.sweep_seeds, self.sweep_button], layout=_WRAP),
                 self.summary_panel,
                 self.plots,
             ],
@@ -373,22 +381,18 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
         return True
 
     def _plot_sweep(self, name: str) -> None:
-        import matplotlib.pyplot as plt
-        from IPython.display import display
+        from matplotlib.figure import Figure
 
         from restate_lab.sim.plots import sweep_lines
 
         assert self.sweep_frame is not None
-        fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
+        fig = Figure(figsize=(7, 4), layout="constrained")
+        ax = fig.subplots()
         sweep_lines(self.sweep_frame, x=name, y="p99_latency_ms", ax=ax)
         ax.set_xlabel(SWEEPABLE[name])
         ax.set_ylabel("p99 latency (virtual ms)")
         ax.set_title(f"{self.target}: p99 latency against {SWEEPABLE[name]} (mean of seeds)")
-        self.figure = fig
-        self.plots.clear_output(wait=True)
-        with self.plots:
-            display(fig)  # type: ignore[no-untyped-call]
-        plt.close(fig)
+        self._show_figure(fig)
 
     def wait(self, timeout: float = 120.0) -> bool:
         """Block until the current run is done (at most ``timeout`` s)."""
@@ -415,14 +419,14 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
         self._plot()
 
     def _plot(self) -> None:
-        import matplotlib.pyplot as plt
-        from IPython.display import display
+        from matplotlib.figure import Figure
 
         from restate_lab.notebook.plots import compare_latency_cdf, compare_queue_depth
         from restate_lab.sim.plots import key_timeline
 
         runs = self.runs[-2:]
-        fig, axes = plt.subplots(1, 3, figsize=(15, 4), layout="constrained")
+        fig = Figure(figsize=(15, 4), layout="constrained")
+        axes = fig.subplots(1, 3)
         compare_latency_cdf([(r.label, r.invocations) for r in runs], ax=axes[0])
         compare_queue_depth([(r.label, r.queues) for r in runs], ax=axes[1])
         latest = runs[-1].invocations
@@ -443,11 +447,17 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
             )
             axes[2].set_title("per-key timeline")
             axes[2].set_axis_off()
+        self._show_figure(fig)
+
+    def _show_figure(self, fig: Figure) -> None:
+        """Keep ``fig`` as :attr:`figure` and show it as a PNG (callable from the background thread)."""
+        import io
+
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=100)
         self.figure = fig
-        self.plots.clear_output(wait=True)
-        with self.plots:
-            display(fig)  # type: ignore[no-untyped-call]
-        plt.close(fig)
+        self.plots.value = buffer.getvalue()
+        self.plots.layout.display = None
 
     @traitlets.observe("progress")
     def _show_progress(self, change: dict[str, Any]) -> None:

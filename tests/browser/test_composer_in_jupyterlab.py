@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -76,13 +77,32 @@ view""",
 ]
 
 
+SIMULATION_CELLS = [
+    """import restate
+from restate_lab import LocalRestate
+from restate_lab.widgets import SimulationPanel
+
+counter = restate.VirtualObject("Counter")
+
+@counter.handler()
+async def add(ctx: restate.ObjectContext, delta: int) -> int:
+    count = (await ctx.get("count", type_hint=int) or 0) + delta
+    ctx.set("count", count)
+    return count
+
+panel = SimulationPanel(LocalRestate(restate.app([counter])))
+panel.rate_per_s, panel.count, panel.service_time_ms, panel.key_count, panel.zipf_s = 200, 2000, 4, 20, 1.1
+panel""",
+]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def _notebook() -> dict[str, object]:
+def _notebook(cells: list[str]) -> dict[str, object]:
     return {
         "cells": [
             {
@@ -93,7 +113,7 @@ def _notebook() -> dict[str, object]:
                 "outputs": [],
                 "source": source,
             }
-            for i, source in enumerate(CELLS)
+            for i, source in enumerate(cells)
         ],
         "metadata": {
             "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
@@ -121,7 +141,8 @@ def playwright_api() -> object:
 def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """JupyterLab on a free loopback port with a token, in a temp root holding the generated notebook."""
     root = tmp_path_factory.mktemp("lab")
-    (root / "composer.ipynb").write_text(json.dumps(_notebook(), indent=1))
+    (root / "composer.ipynb").write_text(json.dumps(_notebook(CELLS), indent=1))
+    (root / "simulation.ipynb").write_text(json.dumps(_notebook(SIMULATION_CELLS), indent=1))
     home = tmp_path_factory.mktemp("jupyter-home")
     port, token = _free_port(), secrets.token_hex(16)
     env = {
@@ -198,37 +219,44 @@ def _save(locator: object, name: str) -> Path:
     return target
 
 
+def _run_notebook(browser: object, base: str, token: str, name: str, cells: int) -> Any:
+    """Open notebook ``name`` in JupyterLab and run its cells as a user does; return the page."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1400})
+    page.set_default_timeout(KERNEL_READY * 1000)
+    # ?reset: a fresh workspace, so a notebook an earlier test opened is not restored beside this one
+    page.goto(f"{base}/lab/tree/{name}?reset&token={token}", wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=KERNEL_READY * 1000)
+    page.get_by_text("Kernel status: Idle").first.wait_for(state="attached", timeout=KERNEL_READY * 1000)
+    editors = page.locator(".jp-Notebook .jp-Cell .jp-InputArea-editor")
+    prompts = page.locator(".jp-Notebook .jp-Cell .jp-InputArea-prompt")
+    deadline = time.monotonic() + KERNEL_READY
+    for i in range(cells):  # run each cell as a user does: click into it, Shift+Enter
+        pressed_at = -1.0
+        while re.fullmatch(r"\[\d+\]:", prompts.nth(i).inner_text().strip()) is None:
+            if time.monotonic() > deadline:
+                page.screenshot(path=str(_artifacts() / "failed-page.png"), full_page=True)
+                texts = [prompts.nth(j).inner_text() for j in range(prompts.count())]
+                pytest.fail(f"cell {i} did not run within {KERNEL_READY:.0f} s; prompts: {texts!r}")
+            # a Shift+Enter sent while the kernel is still connecting is dropped: press again
+            idle = prompts.nth(i).inner_text().strip() == "[ ]:"
+            if idle and time.monotonic() - pressed_at > 5.0:
+                editors.nth(i).click()
+                page.keyboard.press("Shift+Enter")
+                pressed_at = time.monotonic()
+            page.wait_for_timeout(250)
+
+    # the "official Jupyter news?" toast would cover the widgets in the screenshots
+    page.add_style_tag(content=".Toastify, .jp-toast-container { display: none !important; }")
+    return page
+
+
 def test_compose_an_invocation_in_jupyterlab(playwright_api: object, jupyterlab: tuple[str, str]) -> None:
     """Run the notebook in Chromium, type a key and a body, click Call, and read the result from the page."""
     base, token = jupyterlab
     with playwright_api() as p:  # type: ignore[operator]
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1400})
-            page.set_default_timeout(KERNEL_READY * 1000)
-            page.goto(f"{base}/lab/tree/composer.ipynb?token={token}", wait_until="domcontentloaded")
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=KERNEL_READY * 1000)
-            page.get_by_text("Kernel status: Idle").first.wait_for(state="attached", timeout=KERNEL_READY * 1000)
-            editors = page.locator(".jp-Notebook .jp-Cell .jp-InputArea-editor")
-            prompts = page.locator(".jp-Notebook .jp-Cell .jp-InputArea-prompt")
-            deadline = time.monotonic() + KERNEL_READY
-            for i in range(len(CELLS)):  # run each cell as a user does: click into it, Shift+Enter
-                pressed_at = -1.0
-                while re.fullmatch(r"\[\d+\]:", prompts.nth(i).inner_text().strip()) is None:
-                    if time.monotonic() > deadline:
-                        page.screenshot(path=str(_artifacts() / "failed-page.png"), full_page=True)
-                        texts = [prompts.nth(j).inner_text() for j in range(prompts.count())]
-                        pytest.fail(f"cell {i} did not run within {KERNEL_READY:.0f} s; prompts: {texts!r}")
-                    # a Shift+Enter sent while the kernel is still connecting is dropped: press again
-                    idle = prompts.nth(i).inner_text().strip() == "[ ]:"
-                    if idle and time.monotonic() - pressed_at > 5.0:
-                        editors.nth(i).click()
-                        page.keyboard.press("Shift+Enter")
-                        pressed_at = time.monotonic()
-                    page.wait_for_timeout(250)
-
-            # the "official Jupyter news?" toast would cover the widgets in the screenshots
-            page.add_style_tag(content=".Toastify, .jp-toast-container { display: none !important; }")
+            page = _run_notebook(browser, base, token, "composer.ipynb", len(CELLS))
             composer = page.locator(".rl-composer")
             try:
                 composer.wait_for(state="visible", timeout=KERNEL_READY * 1000)
@@ -265,5 +293,34 @@ def test_compose_an_invocation_in_jupyterlab(playwright_api: object, jupyterlab:
             assert "Counter/alice/add" in details.inner_text()
             _save(view, "invocations.png")
             page.screenshot(path=str(_artifacts() / "page.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+def test_simulation_panel_runs_and_shows_its_plots_in_jupyterlab(
+    playwright_api: object, jupyterlab: tuple[str, str]
+) -> None:
+    """Click Run on the simulation panel in Chromium; the summary and the three plots (a PNG) appear."""
+    base, token = jupyterlab
+    with playwright_api() as p:  # type: ignore[operator]
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = _run_notebook(browser, base, token, "simulation.ipynb", len(SIMULATION_CELLS))
+            panel = page.locator(".rl-panel")
+            try:
+                panel.wait_for(state="visible", timeout=KERNEL_READY * 1000)
+            except Exception:
+                page.screenshot(path=str(_artifacts() / "failed-simulation-page.png"), full_page=True)
+                raise
+            panel.locator("button", has_text="Run").first.click()
+            panel.get_by_text("run 1").first.wait_for(timeout=ANSWER * 1000)
+            image = panel.locator("img").first
+            image.wait_for(state="visible", timeout=ANSWER * 1000)
+            size = image.evaluate("img => [img.naturalWidth, img.naturalHeight, img.clientWidth]")
+            assert size[0] == 1500 and size[1] == 400, size  # the 15 x 4 in figure at 100 dpi
+            assert 0 < size[2] <= 1500, size  # scaled to the notebook's width, never wider than drawn
+            text = panel.inner_text()
+            assert "p99 latency (ms)" in text and "virtual time" in text, text[:400]
+            _save(panel, "simulation.png")
         finally:
             browser.close()

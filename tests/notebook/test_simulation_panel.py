@@ -36,6 +36,7 @@ def test_run_shows_progress_summary_and_plots(lab: Any) -> None:
     assert "hottest key" in titles[2]
     assert all(ax.get_xlabel() for ax in panel.figure.axes)
     assert "p99 latency (ms)" in panel.summary_panel.value
+    assert panel.plots.value[:8] == b"\x89PNG\r\n\x1a\n" and panel.plots.layout.display is None
 
 
 def test_previous_run_stays_on_the_plot(lab: Any) -> None:
