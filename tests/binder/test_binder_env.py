@@ -118,6 +118,8 @@ def test_every_notebook_runs_in_the_binder_environment(binder_env: BinderEnv) ->
             "no:cacheprovider",
             "-q",
             "--nbmake",
+            # below pytest-timeout's 300 s per notebook, so a stuck cell is reported with its source
+            "--nbmake-timeout=240",
             "--durations=0",
             *notebooks,
         ],
