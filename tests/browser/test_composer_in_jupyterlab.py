@@ -82,13 +82,9 @@ SIMULATION_CELLS = [
 from restate_lab import LocalRestate
 from restate_lab.widgets import SimulationPanel
 
+# the panel simulates the handler's service time; it reads only the handler's name and kind from the app
 counter = restate.VirtualObject("Counter")
-
-@counter.handler()
-async def add(ctx: restate.ObjectContext, delta: int) -> int:
-    count = (await ctx.get("count", type_hint=int) or 0) + delta
-    ctx.set("count", count)
-    return count
+counter.handler(name="add")(lambda ctx, delta: delta)
 
 panel = SimulationPanel(LocalRestate(restate.app([counter])))
 panel.rate_per_s, panel.count, panel.service_time_ms, panel.key_count, panel.zipf_s = 200, 2000, 4, 20, 1.1
@@ -250,6 +246,17 @@ def _run_notebook(browser: object, base: str, token: str, name: str, cells: int)
     return page
 
 
+def _visible(page: Any, selector: str) -> Any:
+    """Wait until ``selector`` shows (bounded); on failure keep a screenshot of the whole page."""
+    locator = page.locator(selector)
+    try:
+        locator.wait_for(state="visible", timeout=KERNEL_READY * 1000)
+    except Exception:
+        page.screenshot(path=str(_artifacts() / "failed-page.png"), full_page=True)
+        raise
+    return locator
+
+
 def test_compose_an_invocation_in_jupyterlab(playwright_api: object, jupyterlab: tuple[str, str]) -> None:
     """Run the notebook in Chromium, type a key and a body, click Call, and read the result from the page."""
     base, token = jupyterlab
@@ -257,12 +264,7 @@ def test_compose_an_invocation_in_jupyterlab(playwright_api: object, jupyterlab:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             page = _run_notebook(browser, base, token, "composer.ipynb", len(CELLS))
-            composer = page.locator(".rl-composer")
-            try:
-                composer.wait_for(state="visible", timeout=KERNEL_READY * 1000)
-            except Exception:
-                page.screenshot(path=str(_artifacts() / "failed-page.png"), full_page=True)
-                raise
+            composer = _visible(page, ".rl-composer")
             page.locator(".rl-invocations").wait_for(state="visible", timeout=KERNEL_READY * 1000)
 
             page.locator(".rl-service select").select_option("Counter")
@@ -306,12 +308,7 @@ def test_simulation_panel_runs_and_shows_its_plots_in_jupyterlab(
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             page = _run_notebook(browser, base, token, "simulation.ipynb", len(SIMULATION_CELLS))
-            panel = page.locator(".rl-panel")
-            try:
-                panel.wait_for(state="visible", timeout=KERNEL_READY * 1000)
-            except Exception:
-                page.screenshot(path=str(_artifacts() / "failed-simulation-page.png"), full_page=True)
-                raise
+            panel = _visible(page, ".rl-panel")
             panel.locator("button", has_text="Run").first.click()
             panel.get_by_text("run 1").first.wait_for(timeout=ANSWER * 1000)
             image = panel.locator("img").first
