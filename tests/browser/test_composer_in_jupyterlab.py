@@ -225,6 +225,7 @@ def _run_notebook(browser: object, base: str, token: str, name: str, cells: int)
     page.get_by_text("Kernel status: Idle").first.wait_for(state="attached", timeout=KERNEL_READY * 1000)
     editors = page.locator(".jp-Notebook .jp-Cell .jp-InputArea-editor")
     prompts = page.locator(".jp-Notebook .jp-Cell .jp-InputArea-prompt")
+    dialogs: list[str] = []  # what JupyterLab asked on the way (e.g. a slow kernel start), for the failure
     deadline = time.monotonic() + KERNEL_READY
     for i in range(cells):  # run each cell as a user does: click into it, Shift+Enter
         pressed_at = -1.0
@@ -232,11 +233,28 @@ def _run_notebook(browser: object, base: str, token: str, name: str, cells: int)
             if time.monotonic() > deadline:
                 page.screenshot(path=str(_artifacts() / "failed-page.png"), full_page=True)
                 texts = [prompts.nth(j).inner_text() for j in range(prompts.count())]
-                pytest.fail(f"cell {i} did not run within {KERNEL_READY:.0f} s; prompts: {texts!r}")
+                pytest.fail(
+                    f"cell {i} did not run within {KERNEL_READY:.0f} s; prompts: {texts!r}; dialogs: {dialogs!r}"
+                )
+            dialog = page.locator(".jp-Dialog")
+            if dialog.count():
+                # a modal dialog takes every click: answer it as a user would (its default button)
+                dialogs.append(dialog.first.inner_text()[:300])
+                page.screenshot(path=str(_artifacts() / f"dialog-{len(dialogs)}.png"), full_page=True)
+                accept = dialog.locator(".jp-mod-accept")
+                if accept.count():
+                    accept.first.click(timeout=5_000)
+                else:
+                    page.keyboard.press("Escape")
+                page.wait_for_timeout(250)
+                continue
             # a Shift+Enter sent while the kernel is still connecting is dropped: press again
             idle = prompts.nth(i).inner_text().strip() == "[ ]:"
             if idle and time.monotonic() - pressed_at > 5.0:
-                editors.nth(i).click()
+                try:
+                    editors.nth(i).click(timeout=5_000)
+                except Exception:  # a dialog came up in between: answered on the next round
+                    continue
                 page.keyboard.press("Shift+Enter")
                 pressed_at = time.monotonic()
             page.wait_for_timeout(250)
