@@ -16,6 +16,7 @@ import ipywidgets as w
 import pandas as pd
 import traitlets
 
+from restate_lab.notebook._figures import figure_image, hide_figure
 from restate_lab.notebook._html import STYLE, chip, esc, kv_table, pretty, state_table, table
 from restate_lab.notebook.frames import INVOCATION_COLUMNS, invocations_frame_from_rows, journal_frame
 from restate_lab.rules.errors import RestateError
@@ -92,7 +93,7 @@ class InvocationsView(w.VBox):  # type: ignore[misc]
             '<span class="rl-muted">Select an invocation to see its result, journal and state.</span>'
         )
         self.journal_table = w.HTML()
-        self.timeline = w.Output()
+        self.timeline = figure_image()  # redrawn by the refresh timer's thread too
         self.state_panel = w.HTML()
         self.buttons = {
             action: w.Button(
@@ -301,7 +302,7 @@ class InvocationsView(w.VBox):  # type: ignore[misc]
         except Exception as exc:
             self.journal = None
             self.journal_table.value = f'<span class="rl-muted">No journal: {esc(exc)}</span>'
-            self.timeline.clear_output()
+            hide_figure(self.timeline)
             return
         shown = self.journal[["index", "entry_type", "name", "kind", "appended_at"]]
         self.journal_table.value = table(shown.columns, shown.itertuples(index=False))

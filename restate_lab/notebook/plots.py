@@ -100,6 +100,17 @@ def _spans(journal: pd.DataFrame) -> list[dict[str, Any]]:
     return spans
 
 
+def _timeline_size(spans: list[dict[str, Any]]) -> tuple[float, float]:
+    """Figure size (inches) that gives each of the timeline's bars a readable row."""
+    return (8.0, max(2.4, 0.9 + 0.32 * len(spans)))
+
+
+def journal_timeline_size(journal: pd.DataFrame) -> tuple[float, float]:
+    """The figure size :func:`journal_timeline` uses for ``journal`` when it makes its own figure."""
+    frame = journal if "kind" in journal.columns else journal_frame(journal)
+    return _timeline_size(_spans(frame))
+
+
 def journal_timeline(
     journal: pd.DataFrame, invocation: Mapping[str, Any] | None = None, ax: Axes | None = None
 ) -> Axes:
@@ -115,8 +126,7 @@ def journal_timeline(
     inv = dict(invocation or {})
     spans = _spans(frame)
     timed = bool(len(frame)) and frame["appended_at"].notna().any()
-    fig_height = max(2.4, 0.9 + 0.32 * len(spans))
-    ax = _axes(ax, (8, fig_height))
+    ax = _axes(ax, _timeline_size(spans))
     origin = (
         pd.Timestamp(inv["created_at"])
         if timed and inv.get("created_at") is not None

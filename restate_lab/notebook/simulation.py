@@ -18,6 +18,7 @@ import pandas as pd
 import traitlets
 
 from restate_lab.notebook._background import Background
+from restate_lab.notebook._figures import figure_image, new_figure, show_figure
 from restate_lab.notebook._html import STYLE, esc
 from restate_lab.rules.retry import RetryPolicy
 
@@ -173,10 +174,7 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
             '<span class="rl-muted">Press Run to simulate; each run is compared with the one before.</span>',
             layout=w.Layout(overflow="auto", max_width="100%"),  # a wide summary scrolls, the panel does not
         )
-        # Plots arrive from the background thread as PNG bytes in an Image widget: setting a trait is safe
-        # from any thread, where pyplot and an Output widget's context are not (ipykernel 7 routes a
-        # thread's display output by its parent message, and pyplot keeps global state).
-        self.plots = w.Image(format="png", layout=w.Layout(max_width="100%", display="none"))
+        self.plots = figure_image()  # drawn from the background thread (restate_lab.notebook._figures)
         f = self.fields
         load = w.VBox(
             [
@@ -381,12 +379,10 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
         return True
 
     def _plot_sweep(self, name: str) -> None:
-        from matplotlib.figure import Figure
-
         from restate_lab.sim.plots import sweep_lines
 
         assert self.sweep_frame is not None
-        fig = Figure(figsize=(7, 4), layout="constrained")
+        fig = new_figure((7, 4))
         ax = fig.subplots()
         sweep_lines(self.sweep_frame, x=name, y="p99_latency_ms", ax=ax)
         ax.set_xlabel(SWEEPABLE[name])
@@ -419,13 +415,11 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
         self._plot()
 
     def _plot(self) -> None:
-        from matplotlib.figure import Figure
-
         from restate_lab.notebook.plots import compare_latency_cdf, compare_queue_depth
         from restate_lab.sim.plots import key_timeline
 
         runs = self.runs[-2:]
-        fig = Figure(figsize=(15, 4), layout="constrained")
+        fig = new_figure((15, 4))
         axes = fig.subplots(1, 3)
         compare_latency_cdf([(r.label, r.invocations) for r in runs], ax=axes[0])
         compare_queue_depth([(r.label, r.queues) for r in runs], ax=axes[1])
@@ -450,14 +444,9 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
         self._show_figure(fig)
 
     def _show_figure(self, fig: Figure) -> None:
-        """Keep ``fig`` as :attr:`figure` and show it as a PNG (callable from the background thread)."""
-        import io
-
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=100)
+        """Keep ``fig`` as :attr:`figure` and show it (callable from the background thread)."""
         self.figure = fig
-        self.plots.value = buffer.getvalue()
-        self.plots.layout.display = None
+        show_figure(self.plots, fig)
 
     @traitlets.observe("progress")
     def _show_progress(self, change: dict[str, Any]) -> None:

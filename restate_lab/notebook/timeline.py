@@ -12,23 +12,18 @@ import ipywidgets as w
 import pandas as pd
 import traitlets
 
+from restate_lab.notebook._figures import figure_image, hide_figure, new_figure, show_figure
 from restate_lab.notebook._html import STYLE, esc
 from restate_lab.notebook.frames import journal_frame
 
 
-def draw_into(output: w.Output, journal: pd.DataFrame, invocation: dict[str, Any] | None) -> Any:
-    """Draw ``journal_timeline`` into an ``Output`` widget and return the figure (closed, so it shows once)."""
-    import matplotlib.pyplot as plt
-    from IPython.display import display
+def draw_into(image: w.Image, journal: pd.DataFrame, invocation: dict[str, Any] | None) -> Any:
+    """Draw ``journal_timeline`` into an ``Image`` widget and return the figure (safe from any thread)."""
+    from restate_lab.notebook.plots import journal_timeline, journal_timeline_size
 
-    from restate_lab.notebook.plots import journal_timeline
-
-    ax = journal_timeline(journal, invocation)
-    figure = ax.figure
-    output.clear_output(wait=True)
-    with output:
-        display(figure)  # type: ignore[no-untyped-call]
-    plt.close(figure)  # type: ignore[arg-type]
+    figure = new_figure(journal_timeline_size(journal))
+    journal_timeline(journal, invocation, ax=figure.subplots())
+    show_figure(image, figure)
     return figure
 
 
@@ -43,7 +38,7 @@ class JournalTimeline(w.VBox):  # type: ignore[misc]
         self.journal: pd.DataFrame | None = None
         self.invocation: dict[str, Any] | None = None
         self.figure: Any = None
-        self.output = w.Output()
+        self.output = figure_image()
         self.message_label = w.HTML()
         self.refresh_button = w.Button(description="Refresh", icon="refresh")
         self.refresh_button.on_click(lambda _b: self.refresh())
@@ -64,7 +59,7 @@ class JournalTimeline(w.VBox):  # type: ignore[misc]
         except Exception as exc:
             self.message = f"No journal for {self.invocation_id}: {exc}"
             self.journal = None
-            self.output.clear_output()
+            hide_figure(self.output)
             return
         frame = self.target.invocations()
         rows = frame[frame["id"] == self.invocation_id]

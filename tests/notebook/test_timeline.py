@@ -101,6 +101,8 @@ def test_journal_timeline_widget_draws_a_figure(lab: Any) -> None:
     assert widget.journal is not None and widget.journal["kind"].tolist() == ["input", "run", "run", "output"]
     assert widget.figure is not None and widget.invocation["target"] == "Greeter/greet"
     assert "Greeter/greet" in widget.figure.axes[0].get_title()
+    # shown as a PNG on an Image widget, which a refresh from another thread may set
+    assert widget.output.value[:8] == b"\x89PNG\r\n\x1a\n" and widget.output.layout.display is None
 
 
 def test_journal_timeline_widget_explains_a_target_without_journal(simulated: Any) -> None:
