@@ -41,7 +41,8 @@ class InvocationRecords:
     """One entry per submission, deduplicated ones included, in submission order."""
 
     #: Rows added at a time: columns grow in blocks of defaults, so adding a row writes only the
-    #: columns it sets (the rest keep NaN, 0 or NOT_ENDED until the row's invocation sets them).
+    #: columns it sets (the rest keep NaN, 0, -1 for ``dedup_of`` and ``parent``, or NOT_ENDED until
+    #: the row's invocation sets them).
     BLOCK = 8192
 
     def __init__(self) -> None:
@@ -59,8 +60,10 @@ class InvocationRecords:
         self.outcome = array("b")  # NOT_ENDED until completed, then how it ended
         self.dedup_of = array("i")  # the invocation this submission was answered by, -1 if new
         self.parent = array("i")  # calling invocation, -1 for ingress and Kafka
+        # -1 ("none") where a new row most often has it, so the simulator's hot path need not write it
+        minus_one = {"dedup_of", "parent"}
         self._blocks = {
-            name: array(col.typecode, [NAN if col.typecode == "d" else 0]) * self.BLOCK
+            name: array(col.typecode, [NAN if col.typecode == "d" else -1 if name in minus_one else 0]) * self.BLOCK
             for name, col in vars(self).items()
             if isinstance(col, array)
         }
