@@ -289,6 +289,7 @@ class Simulation:
         self._ready_cb = self._ready_event
         self._work_done_cb = self._work_done
         self._acquire_cb = self._acquire_event
+        self._client_retry_cb = self._client_retry
         concurrency = dict(concurrency or {})
         behaviours = dict(behaviours or {})
         self.service_names = list(self.catalogue.services)
@@ -686,13 +687,9 @@ class Simulation:
             return
         h = self.handlers[rec.handler[row]]
         run = self._runs.get(row)
-        if run is None:  # the first attempt of one Work step (see _Run) ends
-            attempt_start = rec.started[row]
-        elif run.cancel or run.pc < len(h.program):
+        if run is not None and (run.cancel or run.pc < len(h.program)):
             self._proceed(row, run)
             return
-        else:
-            attempt_start = run.attempt_start
         # the attempt's last step: straight to its end (_attempt_end, inlined)
         terminal_p = h.terminal_p
         if terminal_p > 0 and self._random() < terminal_p:
@@ -700,6 +697,7 @@ class Simulation:
             return
         fail_p = h.fail_p
         if fail_p is None:
+            attempt_start = rec.started[row] if run is None else run.attempt_start  # a first attempt has no _Run
             failed = h.behaviour.attempt_fails(rec.attempts[row], attempt_start, self.rng)
         else:  # attempt_fails without a schedule, inlined
             failed = fail_p > 0 and self._random() < fail_p
@@ -799,7 +797,8 @@ class Simulation:
             lock |= key
             keyed = self._keyed
             trace = self.queue_trace
-            if keyed.holder(lock) == row:
+            # past pending (in its key's inbox) or scheduled a row holds its key's lock
+            if previous != PENDING or keyed.holder(lock) == row:
                 nxt = keyed.release(lock)
                 if trace is not None:
                     trace.time.append(now)
@@ -899,7 +898,8 @@ class Simulation:
 
     def _on_arrival(self, event: simpy.Event) -> None:
         stream: _Stream = event.value  # type: ignore[assignment]
-        if self.env.now > stream.end:
+        end = stream.end
+        if end != math.inf and self.env.now > end:
             return
         # one arrival (_arrive, inlined for streams to a handler): key, idempotency key, client resend, delay
         h = stream.handler
@@ -920,7 +920,7 @@ class Simulation:
                 idem = ((stream.index + 1) << _IDEM_BITS) | stream.next_idem
                 stream.next_idem += 1
                 if stream.retry_p > 0 and random() < stream.retry_p:
-                    self._after(stream.retry_after(), self._client_retry, (stream, key, idem))
+                    self._timeout(stream.retry_after(), (stream, key, idem)).callbacks.append(self._client_retry_cb)
             delay = stream.delay
             self._submit(h, key, idem, delay() if delay is not None else 0.0, -1)
         left = stream.left
@@ -944,15 +944,17 @@ class Simulation:
             idem = ((stream.index + 1) << _IDEM_BITS) | stream.next_idem
             stream.next_idem += 1
             if w.client_retry_probability > 0 and rng.random() < w.client_retry_probability:
-                self._after(w.client_retry_after.sample(rng), self._client_retry, (stream, key, idem))
+                self._timeout(w.client_retry_after.sample(rng), (stream, key, idem)).callbacks.append(
+                    self._client_retry_cb
+                )
         delay = w.delay.sample(rng) if w.delay is not None else 0.0
         if stream.handler is None:
             self._produce(w.topic or "", key)
         else:
             self._submit(stream.handler, key, idem, delay, -1)
 
-    def _client_retry(self, request: tuple[_Stream, int, int]) -> None:
-        stream, key, idem = request
+    def _client_retry(self, event: simpy.Event) -> None:
+        stream, key, idem = cast("tuple[_Stream, int, int]", event.value)
         if stream.handler is not None:
             self._submit(stream.handler, key, idem, 0.0, -1)
 
