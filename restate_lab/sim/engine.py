@@ -471,7 +471,8 @@ class Simulation:
         rec.n = row + 1
         rec.handler[row] = h.index
         rec.key[row] = key
-        rec.idem[row] = idem
+        if idem >= 0:
+            rec.idem[row] = idem
         rec.submitted[row] = now
         if parent >= 0:
             rec.parent[row] = parent
