@@ -478,7 +478,8 @@ class Simulation:
             rec.parent[row] = parent
         if delay > 0:
             rec.status[row] = SCHEDULED
-            self._timeout(delay, row).callbacks.append(self._ready_cb)
+            timeout = self._timeout  # an attribute, not a method: a call through a local is the cheaper one
+            timeout(delay, row).callbacks.append(self._ready_cb)
         else:
             rec.status[row] = PENDING
             self._ready_event(_Due(row))
@@ -544,7 +545,8 @@ class Simulation:
         rec.status[row] = RUNNING
         rec.attempts[row] = 1
         rec.started[row] = now
-        self._timeout(work(), row).callbacks.append(self._work_done_cb)
+        timeout = self._timeout
+        timeout(work(), row).callbacks.append(self._work_done_cb)
 
     def _acquire_event(self, event: simpy.Event) -> None:
         self._acquire(event.value)  # type: ignore[arg-type]
@@ -692,8 +694,9 @@ class Simulation:
             self._proceed(row, run)
             return
         # the attempt's last step: straight to its end (_attempt_end, inlined)
+        random = self._random
         terminal_p = h.terminal_p
-        if terminal_p > 0 and self._random() < terminal_p:
+        if terminal_p > 0 and random() < terminal_p:
             self.complete(row, FAILED, h.behaviour.terminal_failure)
             return
         fail_p = h.fail_p
@@ -701,7 +704,7 @@ class Simulation:
             attempt_start = rec.started[row] if run is None else run.attempt_start  # a first attempt has no _Run
             failed = h.behaviour.attempt_fails(rec.attempts[row], attempt_start, self.rng)
         else:  # attempt_fails without a schedule, inlined
-            failed = fail_p > 0 and self._random() < fail_p
+            failed = fail_p > 0 and random() < fail_p
         if failed:
             self._attempt_failed(row, run if run is not None else self._run_of(row), h)
         elif run is None:  # complete(row, SUCCEEDED) of a first attempt: running, no _Run to take out
@@ -921,7 +924,9 @@ class Simulation:
                 idem = ((stream.index + 1) << _IDEM_BITS) | stream.next_idem
                 stream.next_idem += 1
                 if stream.retry_p > 0 and random() < stream.retry_p:
-                    self._timeout(stream.retry_after(), (stream, key, idem)).callbacks.append(self._client_retry_cb)
+                    resend_after = stream.retry_after
+                    timeout = self._timeout
+                    timeout(resend_after(), (stream, key, idem)).callbacks.append(self._client_retry_cb)
             delay = stream.delay
             self._submit(h, key, idem, delay() if delay is not None else 0.0, -1)
         left = stream.left
@@ -929,7 +934,8 @@ class Simulation:
             stream.left = left = left - 1
             if left == 0:
                 return
-        self._timeout(stream.next_gap(), stream).callbacks.append(self._on_arrival_cb)
+        timeout, next_gap = self._timeout, stream.next_gap
+        timeout(next_gap(), stream).callbacks.append(self._on_arrival_cb)
 
     def _arrive(self, stream: _Stream) -> None:
         w = stream.workload
