@@ -70,7 +70,7 @@ from restate_lab.sim.records import (
     SUCCEEDED,
     SUSPENDED,
     InvocationRecords,
-    QueueTrace,
+    RowQueueTrace,
     intern,
 )
 from restate_lab.sim.workload import Workload
@@ -308,7 +308,7 @@ class Simulation:
         self.epoch_ms = epoch_ms
         self.retry_policy = retry_policy or RetryPolicy()
         self.records = InvocationRecords()
-        self.queue_trace = QueueTrace() if record_queues else None
+        self.queue_trace = RowQueueTrace() if record_queues else None
         self.kafka_trace = KafkaTrace()
         self.bodies: dict[int, Any] = {}
         self.results: dict[int, Any] = {}
@@ -567,8 +567,7 @@ class Simulation:
             runs_now = self._keyed.offer(lock, row)
             trace = self.queue_trace
             if trace is not None:
-                trace.time.append(now)
-                trace.change.append(lock << 1 | 1)
+                trace.change.append(row << 1 | 1)
             if not runs_now:
                 rec.status[row] = PENDING
                 return
@@ -854,12 +853,11 @@ class Simulation:
             if previous != PENDING or keyed.holder(lock) == row:
                 nxt = keyed.release(lock)
                 if trace is not None:
-                    trace.time.append(now)
-                    trace.change.append(lock << 1)
+                    trace.change.append(row << 1)
                 if nxt is not None:
                     self._acquire(nxt)
             elif keyed.remove(lock, row) and trace is not None:
-                trace.left(now, lock)
+                trace.change.append(row << 1)
         idem = rec.idem[row]
         if idem >= 0:
             self._idempotency.completed((h.index, key, idem), now, h.retention_ms)

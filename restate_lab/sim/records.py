@@ -134,3 +134,15 @@ class QueueTrace:
     def left(self, now: float, lock_key: int) -> None:
         self.time.append(now)
         self.change.append(lock_key << 1)
+
+
+class RowQueueTrace:
+    """The simulator's per-key queue changes, as :class:`QueueTrace` s but one append per change.
+
+    Each change is a row code, ``row << 1 | 1`` when the row joins its key's queue (at its ``ready``
+    time) and ``row << 1`` when it leaves (at its ``completed`` time): the key and the time are the
+    row's own, read from the records when the frame is built (``queue_depth_frame``).
+    """
+
+    def __init__(self) -> None:
+        self.change = array("q")
