@@ -14,6 +14,7 @@ Writes ``benchmarks/results/sim.txt``. Run: ``python benchmarks/sim_benchmark.py
 
 from __future__ import annotations
 
+import argparse
 import platform
 import random
 import resource
@@ -140,6 +141,9 @@ def _best_of_interleaved(runs: int, *fns: Any) -> list[tuple[float, float]]:
 
 
 def main() -> None:
+    # No options: the parser is there so that ``--help`` says what a run does instead of starting one
+    # (a run takes about a minute and rewrites the results file).
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     lines = [
         "restate_lab simulator benchmark",
         f"python {platform.python_version()}, simpy {simpy.__version__}, {platform.machine()}, {platform.system()}",

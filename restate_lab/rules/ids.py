@@ -19,12 +19,14 @@ _AWAKEABLE_PREFIX = "sign_1"
 def _b62_fixed(raw: bytes, width: int) -> str:
     # Restate encodes the byte-swapped integer, most significant digit first, zero-padded in front.
     value = int.from_bytes(raw, "little")
-    digits = []
-    while value:
-        value, rem = divmod(value, 3844)
-        digits.append(_B62_PAIRS[rem])
-    # The top pair may carry a leading "0" past ``width``; the value itself always fits in ``width`` digits.
-    return "".join(reversed(digits))[-width:].rjust(width, "0")
+    pairs = _B62_PAIRS
+    text = ""
+    while value:  # four digits per division of the (up to 128-bit) value, two per small one
+        value, rem = divmod(value, 14_776_336)  # 62**4
+        high, low = divmod(rem, 3844)
+        text = pairs[high] + pairs[low] + text
+    # The top group may carry leading "0"s past ``width``; the value itself always fits in ``width`` digits.
+    return text[-width:].rjust(width, "0")
 
 
 def _b62_decode(text: str, size: int) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,11 @@ class Uniform:
 
     def sample(self, rng: random.Random) -> int:
         return int(rng.random() * self.n)
+
+    def sampler(self, rng: random.Random) -> Callable[[], int]:
+        """``sample`` bound to ``rng``: the same draws, one call each (the simulator's arrivals)."""
+        n, uniform = self.n, rng.random
+        return lambda: int(uniform() * n)
 
     def name(self, index: int) -> str:
         return f"{self.prefix}{index}"

@@ -7,6 +7,7 @@ memory; frames are built from these columns only when asked for.
 from __future__ import annotations
 
 from array import array
+from typing import Any
 
 from restate_lab.rules.lifecycle import InvocationStatus
 
@@ -41,8 +42,26 @@ class InvocationRecords:
     """One entry per submission, deduplicated ones included, in submission order."""
 
     #: Rows added at a time: columns grow in blocks of defaults, so adding a row writes only the
-    #: columns it sets (the rest keep NaN, 0 or NOT_ENDED until the row's invocation sets them).
+    #: columns it sets (the rest keep NaN, 0, -1 for ``idem``, ``dedup_of`` and ``parent``, or NOT_ENDED until
+    #: the row's invocation sets them).
     BLOCK = 8192
+    #: The column attributes, named here rather than found through ``vars(self)``: on Python 3.11 an
+    #: instance whose ``__dict__`` was materialised loses the specialised attribute access of its
+    #: other instances, and the simulator reads these columns several times per event.
+    COLUMNS = (
+        "handler",
+        "key",
+        "idem",
+        "submitted",
+        "ready",
+        "started",
+        "completed",
+        "attempts",
+        "status",
+        "outcome",
+        "dedup_of",
+        "parent",
+    )
 
     def __init__(self) -> None:
         self.n = 0  # rows in use; the columns hold ``capacity`` entries
@@ -59,11 +78,13 @@ class InvocationRecords:
         self.outcome = array("b")  # NOT_ENDED until completed, then how it ended
         self.dedup_of = array("i")  # the invocation this submission was answered by, -1 if new
         self.parent = array("i")  # calling invocation, -1 for ingress and Kafka
-        self._blocks = {
-            name: array(col.typecode, [NAN if col.typecode == "d" else 0]) * self.BLOCK
-            for name, col in vars(self).items()
-            if isinstance(col, array)
-        }
+        # -1 ("none") where a new row most often has it, so the simulator's hot path need not write it
+        minus_one = {"idem", "dedup_of", "parent"}
+        self._blocks: dict[str, array[Any]] = {}
+        for name in self.COLUMNS:
+            typecode = getattr(self, name).typecode
+            default = NAN if typecode == "d" else -1 if name in minus_one else 0
+            self._blocks[name] = array(typecode, [default]) * self.BLOCK
 
     def grow(self) -> None:
         """Make room for another block of rows."""
@@ -91,7 +112,7 @@ class InvocationRecords:
 
     def nbytes(self) -> int:
         """Bytes held by the rows in use."""
-        return sum(col.itemsize * self.n for col in vars(self).values() if isinstance(col, array))
+        return sum(getattr(self, name).itemsize * self.n for name in self.COLUMNS)
 
 
 class QueueTrace:
@@ -113,3 +134,15 @@ class QueueTrace:
     def left(self, now: float, lock_key: int) -> None:
         self.time.append(now)
         self.change.append(lock_key << 1)
+
+
+class RowQueueTrace:
+    """The simulator's per-key queue changes, as :class:`QueueTrace` s but one append per change.
+
+    Each change is a row code, ``row << 1 | 1`` when the row joins its key's queue (at its ``ready``
+    time) and ``row << 1`` when it leaves (at its ``completed`` time): the key and the time are the
+    row's own, read from the records when the frame is built (``queue_depth_frame``).
+    """
+
+    def __init__(self) -> None:
+        self.change = array("q")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from restate_lab.sim.records import OUTCOME_NAMES, STATUS_NAMES, SUCCEEDED
+from restate_lab.sim.records import OUTCOME_NAMES, STATUS_NAMES, SUCCEEDED, RowQueueTrace
 
 if TYPE_CHECKING:
     from restate_lab.sim.engine import Simulation
@@ -92,17 +92,28 @@ def invocations_frame(sim: Simulation, *, ids: bool = True) -> pd.DataFrame:
 def queue_depth_frame(sim: Simulation) -> pd.DataFrame:
     """Per-key queue depth (running plus waiting) after every change, for keys that take a lock."""
     trace = sim.queue_trace
-    if trace is None or not len(trace.time):
+    if trace is None or not len(trace.change):
         return pd.DataFrame({"time": [], "service": [], "key": [], "depth": []})
     change = np.frombuffer(trace.change, dtype=np.int64)
-    lock = change >> 1
-    delta = np.where(change & 1, 1, -1).astype(np.int32)
+    arrived = (change & 1).astype(bool)
+    if isinstance(trace, RowQueueTrace):  # the simulator's: row codes, key and time from the records
+        rec = sim.records
+        rows = change >> 1
+        handler_service = np.array([h.service_index for h in sim.handlers], dtype=np.int64)
+        key_codes = np.frombuffer(rec.key, dtype=np.int32)[rows].astype(np.int64)
+        lock = handler_service[np.frombuffer(rec.handler, dtype=np.int32)[rows]] << _KEY_BITS | key_codes
+        ready = np.frombuffer(rec.ready, dtype=np.float64)[rows]
+        time = np.where(arrived, ready, np.frombuffer(rec.completed, dtype=np.float64)[rows])
+    else:
+        lock = change >> 1
+        time = np.frombuffer(trace.time, dtype=np.float64).copy()
+    delta = np.where(arrived, 1, -1).astype(np.int32)
     depth = pd.Series(delta).groupby(lock).cumsum().to_numpy(dtype=np.int32)
     service = (lock >> _KEY_BITS).astype(np.int32)
     key = (lock & ((1 << _KEY_BITS) - 1)).astype(np.int32)
     return pd.DataFrame(
         {
-            "time": np.frombuffer(trace.time, dtype=np.float64).copy(),
+            "time": time,
             "service": _codes_to_categorical(service, sim.service_names),
             "key": _codes_to_categorical(key, sim.key_names),
             "depth": depth,
