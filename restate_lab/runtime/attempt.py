@@ -138,12 +138,13 @@ async def run_attempt(engine: EngineCore, inv: Invocation, since_stored_ms: int)
     request = start.encode() + b"".join(f.encode() for f in inv.journal)
     inv.attempt_host_start_ms = time.time() * 1000
     body: RequestBody
-    watchdog: list[Timer] = []
+    watchdog: list[Timer] = []  # the attempt's own inactivity timer, once it has outlived its first deadline
+    timeout_ms = 0
     if deployment.bidi:
         live = LiveBody(request)
         inv.live_input = body = live
         timeout_ms = handler.inactivity_timeout_ms or engine.inactivity_timeout_ms
-        _close_when_idle(engine, inv, live, timeout_ms, watchdog)
+        engine.idle_watch.watch(inv, live, timeout_ms, watchdog)
     else:
         body = ClosedBody(request)
     decoder = FrameDecoder()
@@ -182,8 +183,10 @@ async def run_attempt(engine: EngineCore, inv: Invocation, since_stored_ms: int)
         outcome = Failed(PROTOCOL_VIOLATION, f"malformed message from the deployment: {exc}")
     finally:
         inv.live_input = None
-        for timer in watchdog:
-            timer.cancel()
+        if deployment.bidi:
+            engine.idle_watch.unwatch(inv, timeout_ms)
+            for timer in watchdog:
+                timer.cancel()
     if outcome is None:
         return Failed(PROTOCOL_VIOLATION, "the deployment closed the attempt without End, Suspension or Error")
     if isinstance(outcome, Ended) and inv.pending_output is None:
@@ -203,25 +206,3 @@ def _take(engine: EngineCore, inv: Invocation, decoder: FrameDecoder, chunk: byt
         inv.live_input.put_nowait(None)
         inv.live_input = None
     return outcome
-
-
-def _close_when_idle(engine: EngineCore, inv: Invocation, body: LiveBody, timeout_ms: int, timers: list[Timer]) -> None:
-    """Close a bidirectional attempt's input once nothing has happened for ``timeout_ms`` (engine clock).
-
-    ``timers`` holds the one pending check, so that the attempt can call it off when it ends. The
-    timeout counts from the last activity (``modified_at_ms``), so a check that finds activity since
-    it was set looks again when the timeout from that activity is up.
-    """
-    seen = inv.modified_at_ms
-
-    def check() -> None:
-        timers.clear()
-        if inv.live_input is not body:
-            return
-        if inv.modified_at_ms == seen:
-            inv.live_input = None
-            body.put_nowait(None)
-            return
-        _close_when_idle(engine, inv, body, timeout_ms, timers)
-
-    timers.append(engine.at(None, inv.modified_at_ms + timeout_ms, check))
