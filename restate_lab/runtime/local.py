@@ -87,6 +87,68 @@ def _give_up(answer: asyncio.Future[Any]) -> None:
         answer.set_exception(_GaveUp())
 
 
+class _Reply:
+    """Where a call's result goes: a completion hook on the runtime's loop, or ``fail`` for a refusal.
+
+    One object per call rather than closures (each a function and a cell per variable it keeps).
+    """
+
+    __slots__ = ("accepted",)
+
+    def __init__(self) -> None:
+        #: The accepted invocation's id, once the runtime has accepted the call.
+        self.accepted: str | None = None
+
+    def __call__(self, _inv: Invocation, result: Result) -> None:
+        raise NotImplementedError
+
+    def fail(self, error: BaseException) -> None:
+        raise NotImplementedError
+
+
+class _BlockingReply(_Reply):
+    """A blocking call's reply: settles an :class:`Answer` the calling thread waits on."""
+
+    __slots__ = ("answer",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answer: Answer[Result] = Answer()
+
+    def __call__(self, _inv: Invocation, result: Result) -> None:
+        self.answer.set_result(result)
+
+    def fail(self, error: BaseException) -> None:
+        self.answer.set_exception(error)
+
+
+class _AsyncReply(_Reply):
+    """An awaited call's reply: settles a future of the caller's loop, through the channel back to it."""
+
+    __slots__ = ("answer", "replies")
+
+    def __init__(self, answer: asyncio.Future[Result], replies: Channel) -> None:
+        super().__init__()
+        self.answer = answer
+        self.replies = replies
+
+    def __call__(self, _inv: Invocation, result: Result) -> None:
+        self.replies.send(self.settle, result)
+
+    def fail(self, error: BaseException) -> None:
+        self.replies.send(self.settle, error)
+
+    def settle(self, outcome: Result | BaseException) -> None:
+        """On the caller's loop: the first outcome counts (a timed-out answer is already done)."""
+        answer = self.answer
+        if answer.done():
+            return
+        if isinstance(outcome, BaseException):
+            answer.set_exception(outcome)
+        else:
+            answer.set_result(outcome)
+
+
 def _receipt(accepted: ops.Accepted) -> SendReceipt:
     """What a send answers: the invocation's id, whether it is new, and when it will run."""
     if accepted.previously_accepted:
@@ -238,27 +300,20 @@ class LocalRestate:
         return decode_result(result)
 
     def _submit_call(
-        self,
-        target: Target,
-        body: bytes,
-        headers: list[tuple[str, str]],
-        idempotency_key: str | None,
-        deliver: Callable[[Result | BaseException], None],
-        accepted: list[str] | None = None,
+        self, target: Target, body: bytes, headers: list[tuple[str, str]], idempotency_key: str | None, reply: _Reply
     ) -> None:
-        """On the portal's loop: accept a call and hand its result (or refusal) to ``deliver``.
+        """On the portal's loop: accept a call and hand its result (or refusal) to ``reply``.
 
         A plain callback rather than a coroutine: no task per call on the runtime's loop. The accepted
-        invocation's id goes into ``accepted`` so a caller that times out can say what it is doing.
+        invocation's id goes into ``reply.accepted`` so a caller that times out can say what it is doing.
         """
         try:
             inv = ops.submit_call(self.engine, target, body, headers, idempotency_key).invocation
         except BaseException as exc:  # refusals (404, 409, ...) travel back to the caller
-            deliver(exc)
+            reply.fail(exc)
             return
-        if accepted is not None:
-            accepted.append(inv.id_str)
-        self.engine.when_complete(inv, lambda _inv, result: deliver(result))
+        reply.accepted = inv.id_str
+        self.engine.when_complete(inv, reply)
 
     def call(
         self,
@@ -275,29 +330,15 @@ class LocalRestate:
         if self.portal.in_portal:
             raise RuntimeError("blocking call from inside the runtime's own loop; use the async variant")
         limit = self._limit(timeout)
-        answer: Answer[Result] = Answer()
-        accepted: list[str] = []
-
-        def deliver(outcome: Result | BaseException) -> None:
-            if isinstance(outcome, BaseException):
-                answer.set_exception(outcome)
-            else:
-                answer.set_result(outcome)
-
+        reply = _BlockingReply()
         target = Target(service, handler, key)
         self.portal.mailbox.post(
-            self._submit_call,
-            target,
-            encode_body(body),
-            list((headers or {}).items()),
-            idempotency_key,
-            deliver,
-            accepted,
+            self._submit_call, target, encode_body(body), list((headers or {}).items()), idempotency_key, reply
         )
         try:
-            result = answer.result(limit)
+            result = reply.answer.result(limit)
         except TimeoutError:
-            raise self._timed_out_by_id(str(target), limit or 0.0, accepted[0] if accepted else None) from None
+            raise self._timed_out_by_id(str(target), limit or 0.0, reply.accepted) from None
         return decode_result(result)
 
     async def acall(
@@ -316,41 +357,22 @@ class LocalRestate:
         if self.portal.in_portal:
             return await self._call(service, handler, body, key, idempotency_key, headers, limit)
         loop = asyncio.get_running_loop()
-        answer: asyncio.Future[Result] = loop.create_future()
-        accepted: list[str] = []
-
-        def settle(outcome: Result | BaseException) -> None:
-            if answer.done():
-                return
-            if isinstance(outcome, BaseException):
-                answer.set_exception(outcome)
-            else:
-                answer.set_result(outcome)
-
         channels = self._channels.get(loop)
         if channels is None:
             channels = self._channels[loop] = (Channel(loop, self.portal.loop), Channel(self.portal.loop, loop))
         to_portal, replies = channels
-
-        def deliver(outcome: Result | BaseException) -> None:
-            replies.send(settle, outcome)
-
+        reply = _AsyncReply(loop.create_future(), replies)
         target = Target(service, handler, key)
         to_portal.send(
-            self._submit_call,
-            target,
-            encode_body(body),
-            list((headers or {}).items()),
-            idempotency_key,
-            deliver,
-            accepted,
+            self._submit_call, target, encode_body(body), list((headers or {}).items()), idempotency_key, reply
         )
+        answer = reply.answer
         # A timer on the answer rather than ``asyncio.wait_for``: no waiter future and no callbacks per call.
         timer = None if limit is None else loop.call_later(limit, _give_up, answer)
         try:
             result = await answer
         except _GaveUp:
-            found = accepted[0] if accepted else None
+            found = reply.accepted
 
             async def describe() -> InvocationTimeout:
                 return self._timed_out(str(target), limit or 0.0, self.engine.find(found) if found else None)
