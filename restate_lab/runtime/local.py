@@ -23,7 +23,7 @@ from restate_lab.runtime.describe import describe_service
 from restate_lab.runtime.durable import DurableStore
 from restate_lab.runtime.engine import Engine
 from restate_lab.runtime.invocation import Invocation
-from restate_lab.runtime.portal import Answer, Channel, Portal
+from restate_lab.runtime.portal import Answer, Channel, Deadlines, Portal
 from restate_lab.runtime.registry import Deployment
 from restate_lab.runtime.virtual import TimeSkipper, VirtualClock
 
@@ -197,10 +197,11 @@ class LocalRestate:
         self.timeout = timeout
         loaded = [app if isinstance(app, str) else as_app(app) for app in apps]
         self.portal = Portal()
-        #: Per calling loop, a channel to the portal's loop and one back: calls and results go in batches.
-        self._channels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Channel, Channel]] = (
-            weakref.WeakKeyDictionary()
-        )
+        #: Per calling loop, a channel to the portal's loop and one back (calls and results go in batches),
+        #: and the deadlines of its awaited answers by limit.
+        self._channels: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[Channel, Channel, dict[float, Deadlines]]
+        ] = weakref.WeakKeyDictionary()
         if data_dir is not None and engine is None:
             engine_options["store"] = DurableStore(Path(data_dir) / DATA_FILE)
         clock = engine_options.get("clock")
@@ -359,16 +360,21 @@ class LocalRestate:
         loop = asyncio.get_running_loop()
         channels = self._channels.get(loop)
         if channels is None:
-            channels = self._channels[loop] = (Channel(loop, self.portal.loop), Channel(self.portal.loop, loop))
-        to_portal, replies = channels
+            channels = self._channels[loop] = (Channel(loop, self.portal.loop), Channel(self.portal.loop, loop), {})
+        to_portal, replies, by_limit = channels
         reply = _AsyncReply(loop.create_future(), replies)
         target = Target(service, handler, key)
         to_portal.send(
             self._submit_call, target, encode_body(body), list((headers or {}).items()), idempotency_key, reply
         )
         answer = reply.answer
-        # A timer on the answer rather than ``asyncio.wait_for``: no waiter future and no callbacks per call.
-        timer = None if limit is None else loop.call_later(limit, _give_up, answer)
+        # A deadline on the answer rather than ``asyncio.wait_for``: no waiter future, no callbacks, no timer per call.
+        deadlines = None
+        if limit is not None:
+            deadlines = by_limit.get(limit)
+            if deadlines is None:
+                deadlines = by_limit[limit] = Deadlines(loop, limit, _give_up)
+            deadlines.add(answer)
         try:
             result = await answer
         except _GaveUp:
@@ -379,8 +385,8 @@ class LocalRestate:
 
             raise await self.portal.acall(describe()) from None
         finally:
-            if timer is not None:
-                timer.cancel()
+            if deadlines is not None:
+                deadlines.discard(answer)
         return decode_result(result)
 
     async def _send(
