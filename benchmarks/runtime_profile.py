@@ -21,7 +21,7 @@ from typing import Any
 import restate
 from runtime_benchmark import Rate, Runtime, bench, direct_invoke, prepared_request
 
-from restate_lab.runtime.portal import Answer, Portal
+from restate_lab.runtime.portal import Portal, PortalAnswer
 
 
 class CollectorClock:
@@ -67,7 +67,7 @@ def crossing_floor(count: int = 3000) -> str:
     """
     portal, app, body = Portal("floor"), restate.app([bench]), prepared_request()
 
-    def start(answer: Answer[None]) -> None:
+    def start(answer: PortalAnswer[None]) -> None:
         task = portal.loop.create_task(direct_invoke(app, body))
         task.add_done_callback(lambda _task: answer.set_result(None))
 
@@ -83,7 +83,7 @@ def crossing_floor(count: int = 3000) -> str:
                 portal.call(in_loop())
             else:
                 for _ in range(count):
-                    answer: Answer[None] = Answer()
+                    answer: PortalAnswer[None] = PortalAnswer()
                     portal.mailbox.post(start, answer)
                     answer.result()
             loop_us = (portal.call(_thread_cpu()) - loop_cpu) / count * 1e6

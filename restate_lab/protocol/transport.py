@@ -225,7 +225,7 @@ class AsgiTransport:
             "server": ("127.0.0.1", 0),
             "headers": [(b"content-type", content_type.encode()), (b"accept", content_type.encode())],
         }
-        attempt = _Stream(body, on_chunk, service, handler)
+        attempt = _StreamedAttempt(body, on_chunk, service, handler)
         task = attempt.loop.create_task(attempt.run(self.app, scope))
         try:
             await attempt.closed
@@ -318,7 +318,7 @@ class AsgiTransport:
         return None
 
 
-class _Stream:
+class _StreamedAttempt:
     """One bidirectional attempt's ASGI side: ``receive`` and ``send`` for the app, and how it ended.
 
     One slotted object per attempt rather than closures over a dozen cells: an attempt is short and

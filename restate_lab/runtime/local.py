@@ -23,7 +23,7 @@ from restate_lab.runtime.describe import describe_service
 from restate_lab.runtime.durable import DurableStore
 from restate_lab.runtime.engine import Engine
 from restate_lab.runtime.invocation import Invocation
-from restate_lab.runtime.portal import Answer, Channel, Deadlines, Portal
+from restate_lab.runtime.portal import Channel, Deadlines, Portal, PortalAnswer
 from restate_lab.runtime.registry import Deployment
 from restate_lab.runtime.virtual import TimeSkipper, VirtualClock
 
@@ -107,13 +107,13 @@ class _Reply:
 
 
 class _BlockingReply(_Reply):
-    """A blocking call's reply: settles an :class:`Answer` the calling thread waits on."""
+    """A blocking call's reply: settles a :class:`PortalAnswer` the calling thread waits on."""
 
     __slots__ = ("answer",)
 
     def __init__(self) -> None:
         super().__init__()
-        self.answer: Answer[Result] = Answer()
+        self.answer: PortalAnswer[Result] = PortalAnswer()
 
     def __call__(self, _inv: Invocation, result: Result) -> None:
         self.answer.set_result(result)
@@ -411,7 +411,7 @@ class LocalRestate:
 
     def _submit_send(
         self,
-        answer: Answer[SendReceipt],
+        answer: PortalAnswer[SendReceipt],
         target: Target,
         body: bytes,
         headers: list[tuple[str, str]],
@@ -444,7 +444,7 @@ class LocalRestate:
         if self.portal.in_portal:
             raise RuntimeError("blocking call from inside the runtime's own loop; use the async variant")
         target = Target(service, handler, key)
-        answer: Answer[SendReceipt] = Answer()
+        answer: PortalAnswer[SendReceipt] = PortalAnswer()
         self.portal.mailbox.post(
             self._submit_send,
             answer,

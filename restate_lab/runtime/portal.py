@@ -50,7 +50,7 @@ class Mailbox:
                 self.loop.call_exception_handler({"message": "error in a posted callback", "exception": exc})
 
 
-class Answer(Generic[T]):
+class PortalAnswer(Generic[T]):
     """One answer handed from the portal's loop to a thread blocked waiting for it: a value or an exception.
 
     Lighter than a ``concurrent.futures.Future`` (no condition, no waiter lock per wait): one lock,
