@@ -229,9 +229,14 @@ def rss_bytes() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def suspended_memory(count: int) -> tuple[int, float]:
-    """RSS growth per invocation while ``count`` invocations are suspended on a one-hour sleep."""
-    lab = LocalRestate(restate.app([bench]))
+def suspended_memory(count: int, http2: bool | None = None) -> tuple[int, float]:
+    """RSS growth per invocation while ``count`` invocations are suspended on a one-hour sleep.
+
+    In the default (bidirectional) mode a sleeping handler's attempt stays open until the inactivity
+    timeout (a minute) before it suspends, so the figure there is the high-water mark of open attempts;
+    ``http2=False`` (request-response) suspends at once.
+    """
+    lab = LocalRestate(restate.app([bench]), http2=http2)
     try:
         lab.call("Bench", "noop", 1)
         gc.collect()
@@ -343,8 +348,11 @@ def main() -> None:
         tune_gc_for_serving()
     text = report(measure(args.seconds, args.concurrency, args.rounds), args.seconds, args.rounds, args.concurrency)
     if args.suspended:
+        # Request-response first: RSS does not shrink again after the default mode's open attempts.
+        count, rr_per_inv = suspended_memory(args.suspended, http2=False)
         count, per_inv = suspended_memory(args.suspended)
         text += f"\n\nmemory: {count} invocations suspended on a sleep, RSS grew {per_inv / 1024:.2f} kB each"
+        text += f"\nrequest-response: the same, RSS grew {rr_per_inv / 1024:.2f} kB each"
     text += "\ncollector: " + ("tuned as `restate-lab serve` tunes it" if args.serve_gc else "Python's defaults")
     print(text)
     if args.out:

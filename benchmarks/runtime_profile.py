@@ -18,7 +18,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from runtime_benchmark import Rate, Runtime
+import restate
+from runtime_benchmark import Rate, Runtime, bench, direct_invoke, prepared_request
+
+from restate_lab.runtime.portal import Portal, PortalAnswer
 
 
 class CollectorClock:
@@ -56,6 +59,41 @@ def split(rt: Runtime, load: Callable[[], Rate], collector: CollectorClock) -> s
     )
 
 
+def crossing_floor(count: int = 3000) -> str:
+    """The SDK app alone, driven from its own loop and then through one thread crossing per invocation.
+
+    The second is the least a blocking ``call`` can cost: the portal's loop goes idle between calls and
+    is woken by the calling thread, which waits for the answer.
+    """
+    portal, app, body = Portal("floor"), restate.app([bench]), prepared_request()
+
+    def start(answer: PortalAnswer[None]) -> None:
+        task = portal.loop.create_task(direct_invoke(app, body))
+        task.add_done_callback(lambda _task: answer.set_result(None))
+
+    async def in_loop() -> None:
+        for _ in range(count):
+            await direct_invoke(app, body)
+
+    lines = []
+    try:
+        for label in ("SDK app, from its own loop", "SDK app, one thread crossing each"):
+            loop_cpu, caller_cpu = portal.call(_thread_cpu()), time.thread_time()
+            if label.endswith("own loop"):
+                portal.call(in_loop())
+            else:
+                for _ in range(count):
+                    answer: PortalAnswer[None] = PortalAnswer()
+                    portal.mailbox.post(start, answer)
+                    answer.result()
+            loop_us = (portal.call(_thread_cpu()) - loop_cpu) / count * 1e6
+            caller_us = (time.thread_time() - caller_cpu) / count * 1e6
+            lines.append(f"{label:34}{loop_us + caller_us:8.1f} us{loop_us:10.1f} us{caller_us:10.1f} us")
+    finally:
+        portal.stop()
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0)
@@ -73,6 +111,8 @@ def main() -> None:
         print(f"{'CPU per invocation':18}{'all':>11}{'runtime':>13}{'caller':>13}{'collector':>13}")
         for label, load in loads:
             print(f"{label:18}{split(rt, load, collector)}")
+        print(f"\n{'the floor, per invocation':34}{'all':>11}{'its loop':>13}{'caller':>13}")
+        print(crossing_floor())
         if args.yappi:
             import yappi
 

@@ -105,6 +105,8 @@ class Frame:
 class FrameDecoder:
     """Splits a byte stream into frames, keeping any incomplete tail for the next chunk."""
 
+    __slots__ = ("_buf",)
+
     def __init__(self) -> None:
         self._buf = bytearray()
 

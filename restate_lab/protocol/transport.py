@@ -225,75 +225,12 @@ class AsgiTransport:
             "server": ("127.0.0.1", 0),
             "headers": [(b"content-type", content_type.encode()), (b"accept", content_type.encode())],
         }
-        loop = asyncio.get_running_loop()
-        closed: asyncio.Future[None] = loop.create_future()  # the answer is closed (or the attempt stopped it)
-        finished = asyncio.Event()  # the attempt is over: a read still pending ends with a disconnect
-        status = 0
-        body_done = False
-        failures: list[BaseException] = []
-        refusal: list[BaseException] = []
-
-        def close() -> None:
-            if not closed.done():
-                closed.set_result(None)
-
-        async def receive() -> Message:
-            nonlocal body_done
-            if body_done or finished.is_set():
-                await finished.wait()
-                return {"type": "http.disconnect"}
-            try:  # what is already there needs no waiting (the first chunk always is)
-                chunk = body.get_nowait()
-            except asyncio.QueueEmpty:
-                try:
-                    chunk = await body.get()
-                except asyncio.CancelledError:
-                    if finished.is_set():  # interrupted by the end of the attempt
-                        return {"type": "http.disconnect"}
-                    raise
-            if chunk is None:
-                body_done = True
-                return {"type": "http.request", "body": b"", "more_body": False}
-            return {"type": "http.request", "body": chunk, "more_body": True}
-
-        async def send(message: Message) -> None:
-            nonlocal status
-            kind = message["type"]
-            if kind == "http.response.start":
-                status = message["status"]
-            elif kind == "http.response.body" and not closed.done():
-                data = message.get("body", b"")
-                if data:
-                    if status != 200:
-                        refusal.append(DeploymentError(f"deployment answered HTTP {status} for {service}/{handler}"))
-                        close()
-                        return
-                    try:
-                        stop = on_chunk(data)
-                    except Exception as exc:  # the attempt's own failure: it is raised there, not in the app
-                        failures.append(exc)
-                        stop = True
-                    if stop:
-                        close()
-                        return
-                if not message.get("more_body", False):
-                    close()
-
-        async def run() -> None:
-            try:
-                await self.app(scope, receive, send)
-            except BaseException as exc:  # the SDK signals protocol refusals by raising
-                if not closed.done():
-                    refusal.append(DeploymentError(f"deployment raised {type(exc).__name__}: {exc}"))
-                    refusal[-1].__cause__ = exc
-            finally:
-                close()
-
-        task = loop.create_task(run())
+        attempt = _StreamedAttempt(body, on_chunk, service, handler)
+        task = attempt.loop.create_task(attempt.run(self.app, scope))
         try:
-            await closed
+            await attempt.closed
         finally:
-            finished.set()
+            attempt.finish()
             body.interrupt()
             if not task.done():
                 # An app that has answered returns within a loop turn or two: cheaper than cancelling it.
@@ -303,14 +240,14 @@ class AsgiTransport:
                 task.cancel()
                 # Bounded: an app that ignores cancellation must not hold the engine (or its shutdown) hostage.
                 await asyncio.wait((task,), timeout=APP_SHUTDOWN_TIMEOUT_S)
-        if failures:
-            raise failures[0]
-        if refusal:
-            raise refusal[0]
-        if status == 0:
+        if attempt.failure is not None:
+            raise attempt.failure
+        if attempt.refusal is not None:
+            raise attempt.refusal
+        if attempt.status == 0:
             raise DeploymentError("deployment closed the stream without answering")
-        if status != 200:
-            raise DeploymentError(f"deployment answered HTTP {status} for {service}/{handler}")
+        if attempt.status != 200:
+            raise DeploymentError(f"deployment answered HTTP {attempt.status} for {service}/{handler}")
 
     async def request_response(self, service: str, handler: str, content_type: str, body: RequestBody) -> bytes:
         """A request-response attempt's whole answer, as ``invoke`` would yield it in one piece."""
@@ -379,6 +316,122 @@ class AsgiTransport:
 
     async def close(self) -> None:
         return None
+
+
+class _StreamedAttempt:
+    """One bidirectional attempt's ASGI side: ``receive`` and ``send`` for the app, and how it ended.
+
+    One slotted object per attempt rather than closures over a dozen cells: an attempt is short and
+    frequent, and every object it allocates counts towards the next young collection.
+    """
+
+    __slots__ = (
+        "loop",
+        "body",
+        "on_chunk",
+        "target",
+        "closed",
+        "finished",
+        "finished_waiters",
+        "body_done",
+        "status",
+        "failure",
+        "refusal",
+    )
+
+    def __init__(self, body: LiveBody, on_chunk: Callable[[bytes], bool], service: str, handler: str) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.body = body
+        self.on_chunk = on_chunk
+        self.target = (service, handler)
+        #: The answer is closed (or the attempt stopped it).
+        self.closed: asyncio.Future[None] = self.loop.create_future()
+        #: The attempt is over: a read still pending ends with a disconnect.
+        self.finished = False
+        self.finished_waiters: list[asyncio.Future[None]] | None = None
+        self.body_done = False
+        self.status = 0
+        self.failure: BaseException | None = None  # the attempt's own failure, raised there, not in the app
+        self.refusal: BaseException | None = None
+
+    def close(self) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def finish(self) -> None:
+        """The attempt is over: reads waiting past the end of the body answer a disconnect."""
+        self.finished = True
+        for waiter in self.finished_waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _until_finished(self) -> Message:
+        if not self.finished:
+            waiter: asyncio.Future[None] = self.loop.create_future()
+            if self.finished_waiters is None:
+                self.finished_waiters = [waiter]
+            else:
+                self.finished_waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                self.finished_waiters.remove(waiter)
+        return {"type": "http.disconnect"}
+
+    async def receive(self) -> Message:
+        if self.body_done or self.finished:
+            return await self._until_finished()
+        body = self.body
+        try:  # what is already there needs no waiting (the first chunk always is)
+            chunk = body.get_nowait()
+        except asyncio.QueueEmpty:
+            try:
+                chunk = await body.get()
+            except asyncio.CancelledError:
+                if self.finished:  # interrupted by the end of the attempt
+                    return {"type": "http.disconnect"}
+                raise
+        if chunk is None:
+            self.body_done = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": chunk, "more_body": True}
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            self.status = message["status"]
+        elif kind == "http.response.body" and not self.closed.done():
+            data = message.get("body", b"")
+            if data:
+                if self.status != 200:
+                    if self.refusal is None:
+                        service, handler = self.target
+                        self.refusal = DeploymentError(
+                            f"deployment answered HTTP {self.status} for {service}/{handler}"
+                        )
+                    self.close()
+                    return
+                try:
+                    stop = self.on_chunk(data)
+                except Exception as exc:  # the attempt's own failure: it is raised there, not in the app
+                    if self.failure is None:
+                        self.failure = exc
+                    stop = True
+                if stop:
+                    self.close()
+                    return
+            if not message.get("more_body", False):
+                self.close()
+
+    async def run(self, app: ASGIApp, scope: dict[str, Any]) -> None:
+        try:
+            await app(scope, self.receive, self.send)
+        except BaseException as exc:  # the SDK signals protocol refusals by raising
+            if not self.closed.done() and self.refusal is None:
+                self.refusal = DeploymentError(f"deployment raised {type(exc).__name__}: {exc}")
+                self.refusal.__cause__ = exc
+        finally:
+            self.close()
 
 
 class HttpTransport:

@@ -47,6 +47,8 @@ class Failed:
 
 
 Outcome = Ended | Suspended | Failed
+#: Every attempt that ends with End has this outcome (nothing to tell apart: one object).
+ENDED = Ended()
 
 
 def _read_message(engine: EngineCore, inv: Invocation, frame: Frame) -> Outcome | None:
@@ -69,7 +71,7 @@ def _read_message(engine: EngineCore, inv: Invocation, frame: Frame) -> Outcome 
         )
         return Failed(err.code, err.message, err.next_retry_delay_ms, related)
     if msg_type == MessageType.END:
-        return Ended()
+        return ENDED
     if msg_type in (MessageType.COMMAND_ACK, MessageType.AWAITING_ON):
         return None
     return Failed(PROTOCOL_VIOLATION, f"unexpected message type 0x{msg_type:04x} from the deployment")
@@ -118,9 +120,9 @@ async def run_attempt(engine: EngineCore, inv: Invocation, since_stored_ms: int)
     service = engine.services[inv.target.service]
     handler = service.handlers[inv.target.handler]
     deployment = service.deployment
-    state = None
+    state: tuple[()] | list[tuple[bytes, bytes]] | None = None
     if not service.keyed:
-        state = []
+        state = ()
     elif not handler.lazy_state:
         state = list(engine.state.all(inv.lock_key).items())
     start = start_message(
@@ -135,60 +137,79 @@ async def run_attempt(engine: EngineCore, inv: Invocation, since_stored_ms: int)
     )
     engine.mark(inv)
     engine.flush()  # the SDK may act only on what is already durable
-    request = start.encode() + b"".join(f.encode() for f in inv.journal)
+    journal = inv.journal
+    request = start.encode() + (journal[0].encode() if len(journal) == 1 else b"".join([f.encode() for f in journal]))
     inv.attempt_host_start_ms = time.time() * 1000
     body: RequestBody
-    watchdog: list[Timer] = []
+    watchdog: list[Timer] = []  # the attempt's own inactivity timer, once it has outlived its first deadline
+    timeout_ms = 0
     if deployment.bidi:
         live = LiveBody(request)
         inv.live_input = body = live
         timeout_ms = handler.inactivity_timeout_ms or engine.inactivity_timeout_ms
-        _close_when_idle(engine, inv, live, timeout_ms, watchdog)
+        engine.idle_watch.watch(inv, live, timeout_ms, watchdog)
     else:
         body = ClosedBody(request)
-    decoder = FrameDecoder()
-    outcome: Outcome | None = None
+    reader = _Reader(engine, inv)
     content_type = f"application/vnd.restate.invocation.v{deployment.protocol_version}"
     # Request-response on a transport that can answer in one piece: no async generator per attempt.
     whole = None if deployment.bidi else getattr(deployment.transport, "request_response", None)
     # Bidirectional on a transport that hands chunks to a callback: no async generator, no wake-up per chunk.
     stream = getattr(deployment.transport, "stream", None) if deployment.bidi else None
-
-    def on_chunk(chunk: bytes) -> bool:
-        nonlocal outcome
-        if outcome is None:
-            try:
-                outcome = _take(engine, inv, decoder, chunk)
-            except WireError as exc:
-                outcome = Failed(PROTOCOL_VIOLATION, f"malformed message from the deployment: {exc}")
-                return True  # the attempt is over: the transport stops the app
-        return False
-
     try:
         if whole is not None:
             answer = await whole(inv.target.service, inv.target.handler, content_type, body)
-            outcome = _take(engine, inv, decoder, answer)
+            reader.outcome = _take(engine, inv, reader.decoder, answer)
         elif stream is not None:
-            await stream(inv.target.service, inv.target.handler, content_type, body, on_chunk)
+            await stream(inv.target.service, inv.target.handler, content_type, body, reader)
         else:
             async for chunk in deployment.transport.invoke(
                 inv.target.service, inv.target.handler, content_type, body, deployment.bidi
             ):
-                if outcome is None:
-                    outcome = _take(engine, inv, decoder, chunk)
+                if reader.outcome is None:
+                    reader.outcome = _take(engine, inv, reader.decoder, chunk)
     except DeploymentError as exc:
-        outcome = outcome or Failed(500, str(exc))
+        reader.outcome = reader.outcome or Failed(500, str(exc))
     except WireError as exc:
-        outcome = Failed(PROTOCOL_VIOLATION, f"malformed message from the deployment: {exc}")
+        reader.outcome = Failed(PROTOCOL_VIOLATION, f"malformed message from the deployment: {exc}")
     finally:
         inv.live_input = None
-        for timer in watchdog:
-            timer.cancel()
+        if deployment.bidi:
+            engine.idle_watch.unwatch(inv, timeout_ms)
+            for timer in watchdog:
+                timer.cancel()
+    outcome = reader.outcome
     if outcome is None:
         return Failed(PROTOCOL_VIOLATION, "the deployment closed the attempt without End, Suspension or Error")
-    if isinstance(outcome, Ended) and inv.pending_output is None:
+    if outcome is ENDED and inv.pending_output is None:
         return Failed(PROTOCOL_VIOLATION, "the deployment ended the invocation without an Output command")
     return outcome
+
+
+class _Reader:
+    """Acts on the chunks of one attempt's answer as they come, and keeps the outcome once one ends it.
+
+    Called by a streaming transport with each chunk; answers True when the attempt is over because
+    the answer is malformed (the transport then stops the app). An object rather than a closure:
+    one allocation per attempt instead of a function and a cell per variable.
+    """
+
+    __slots__ = ("engine", "inv", "decoder", "outcome")
+
+    def __init__(self, engine: EngineCore, inv: Invocation) -> None:
+        self.engine = engine
+        self.inv = inv
+        self.decoder = FrameDecoder()
+        self.outcome: Outcome | None = None
+
+    def __call__(self, chunk: bytes) -> bool:
+        if self.outcome is None:
+            try:
+                self.outcome = _take(self.engine, self.inv, self.decoder, chunk)
+            except WireError as exc:
+                self.outcome = Failed(PROTOCOL_VIOLATION, f"malformed message from the deployment: {exc}")
+                return True  # the attempt is over: the transport stops the app
+        return False
 
 
 def _take(engine: EngineCore, inv: Invocation, decoder: FrameDecoder, chunk: bytes) -> Outcome | None:
@@ -203,25 +224,3 @@ def _take(engine: EngineCore, inv: Invocation, decoder: FrameDecoder, chunk: byt
         inv.live_input.put_nowait(None)
         inv.live_input = None
     return outcome
-
-
-def _close_when_idle(engine: EngineCore, inv: Invocation, body: LiveBody, timeout_ms: int, timers: list[Timer]) -> None:
-    """Close a bidirectional attempt's input once nothing has happened for ``timeout_ms`` (engine clock).
-
-    ``timers`` holds the one pending check, so that the attempt can call it off when it ends. The
-    timeout counts from the last activity (``modified_at_ms``), so a check that finds activity since
-    it was set looks again when the timeout from that activity is up.
-    """
-    seen = inv.modified_at_ms
-
-    def check() -> None:
-        timers.clear()
-        if inv.live_input is not body:
-            return
-        if inv.modified_at_ms == seen:
-            inv.live_input = None
-            body.put_nowait(None)
-            return
-        _close_when_idle(engine, inv, body, timeout_ms, timers)
-
-    timers.append(engine.at(None, inv.modified_at_ms + timeout_ms, check))

@@ -66,6 +66,7 @@ from restate_lab.rules.targets import HandlerType, Target
 from restate_lab.runtime.attempt import Ended, Failed, Suspended, run_attempt
 from restate_lab.runtime.clock import Clock, Timer, WallClock
 from restate_lab.runtime.durable import DurableStore
+from restate_lab.runtime.idle import IdleWatch
 from restate_lab.runtime.invocation import CompletionHook, Invocation, InvocationStatus
 from restate_lab.runtime.recovery import invocation_record, restore, rewire
 from restate_lab.runtime.registry import DEFAULT_INACTIVITY_TIMEOUT_MS, Deployment, ServiceMeta, parse_manifest
@@ -127,6 +128,8 @@ class Engine:
         self._sweeper: Timer | None = None
         self._sweep_at_ms: int | None = None
         self._plain_targets: dict[tuple[str, str], Target] = {}
+        #: Closes the input of bidirectional attempts once they have been inactive for their timeout.
+        self.idle_watch = IdleWatch(self)
 
     # ---- clock and timers ----
 
@@ -835,6 +838,7 @@ class Engine:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.idle_watch.close()
         for deployment in self.deployments.values():
             await deployment.transport.close()
         if self.store is not None:

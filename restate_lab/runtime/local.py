@@ -23,7 +23,7 @@ from restate_lab.runtime.describe import describe_service
 from restate_lab.runtime.durable import DurableStore
 from restate_lab.runtime.engine import Engine
 from restate_lab.runtime.invocation import Invocation
-from restate_lab.runtime.portal import Answer, Channel, Portal
+from restate_lab.runtime.portal import Channel, Deadlines, Portal, PortalAnswer
 from restate_lab.runtime.registry import Deployment
 from restate_lab.runtime.virtual import TimeSkipper, VirtualClock
 
@@ -87,6 +87,68 @@ def _give_up(answer: asyncio.Future[Any]) -> None:
         answer.set_exception(_GaveUp())
 
 
+class _Reply:
+    """Where a call's result goes: a completion hook on the runtime's loop, or ``fail`` for a refusal.
+
+    One object per call rather than closures (each a function and a cell per variable it keeps).
+    """
+
+    __slots__ = ("accepted",)
+
+    def __init__(self) -> None:
+        #: The accepted invocation's id, once the runtime has accepted the call.
+        self.accepted: str | None = None
+
+    def __call__(self, _inv: Invocation, result: Result) -> None:
+        raise NotImplementedError
+
+    def fail(self, error: BaseException) -> None:
+        raise NotImplementedError
+
+
+class _BlockingReply(_Reply):
+    """A blocking call's reply: settles a :class:`PortalAnswer` the calling thread waits on."""
+
+    __slots__ = ("answer",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answer: PortalAnswer[Result] = PortalAnswer()
+
+    def __call__(self, _inv: Invocation, result: Result) -> None:
+        self.answer.set_result(result)
+
+    def fail(self, error: BaseException) -> None:
+        self.answer.set_exception(error)
+
+
+class _AsyncReply(_Reply):
+    """An awaited call's reply: settles a future of the caller's loop, through the channel back to it."""
+
+    __slots__ = ("answer", "replies")
+
+    def __init__(self, answer: asyncio.Future[Result], replies: Channel) -> None:
+        super().__init__()
+        self.answer = answer
+        self.replies = replies
+
+    def __call__(self, _inv: Invocation, result: Result) -> None:
+        self.replies.send(self.settle, result)
+
+    def fail(self, error: BaseException) -> None:
+        self.replies.send(self.settle, error)
+
+    def settle(self, outcome: Result | BaseException) -> None:
+        """On the caller's loop: the first outcome counts (a timed-out answer is already done)."""
+        answer = self.answer
+        if answer.done():
+            return
+        if isinstance(outcome, BaseException):
+            answer.set_exception(outcome)
+        else:
+            answer.set_result(outcome)
+
+
 def _receipt(accepted: ops.Accepted) -> SendReceipt:
     """What a send answers: the invocation's id, whether it is new, and when it will run."""
     if accepted.previously_accepted:
@@ -135,10 +197,11 @@ class LocalRestate:
         self.timeout = timeout
         loaded = [app if isinstance(app, str) else as_app(app) for app in apps]
         self.portal = Portal()
-        #: Per calling loop, a channel to the portal's loop and one back: calls and results go in batches.
-        self._channels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Channel, Channel]] = (
-            weakref.WeakKeyDictionary()
-        )
+        #: Per calling loop, a channel to the portal's loop and one back (calls and results go in batches),
+        #: and the deadlines of its awaited answers by limit.
+        self._channels: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[Channel, Channel, dict[float, Deadlines]]
+        ] = weakref.WeakKeyDictionary()
         if data_dir is not None and engine is None:
             engine_options["store"] = DurableStore(Path(data_dir) / DATA_FILE)
         clock = engine_options.get("clock")
@@ -238,27 +301,20 @@ class LocalRestate:
         return decode_result(result)
 
     def _submit_call(
-        self,
-        target: Target,
-        body: bytes,
-        headers: list[tuple[str, str]],
-        idempotency_key: str | None,
-        deliver: Callable[[Result | BaseException], None],
-        accepted: list[str] | None = None,
+        self, target: Target, body: bytes, headers: list[tuple[str, str]], idempotency_key: str | None, reply: _Reply
     ) -> None:
-        """On the portal's loop: accept a call and hand its result (or refusal) to ``deliver``.
+        """On the portal's loop: accept a call and hand its result (or refusal) to ``reply``.
 
         A plain callback rather than a coroutine: no task per call on the runtime's loop. The accepted
-        invocation's id goes into ``accepted`` so a caller that times out can say what it is doing.
+        invocation's id goes into ``reply.accepted`` so a caller that times out can say what it is doing.
         """
         try:
             inv = ops.submit_call(self.engine, target, body, headers, idempotency_key).invocation
         except BaseException as exc:  # refusals (404, 409, ...) travel back to the caller
-            deliver(exc)
+            reply.fail(exc)
             return
-        if accepted is not None:
-            accepted.append(inv.id_str)
-        self.engine.when_complete(inv, lambda _inv, result: deliver(result))
+        reply.accepted = inv.id_str
+        self.engine.when_complete(inv, reply)
 
     def call(
         self,
@@ -275,29 +331,15 @@ class LocalRestate:
         if self.portal.in_portal:
             raise RuntimeError("blocking call from inside the runtime's own loop; use the async variant")
         limit = self._limit(timeout)
-        answer: Answer[Result] = Answer()
-        accepted: list[str] = []
-
-        def deliver(outcome: Result | BaseException) -> None:
-            if isinstance(outcome, BaseException):
-                answer.set_exception(outcome)
-            else:
-                answer.set_result(outcome)
-
+        reply = _BlockingReply()
         target = Target(service, handler, key)
         self.portal.mailbox.post(
-            self._submit_call,
-            target,
-            encode_body(body),
-            list((headers or {}).items()),
-            idempotency_key,
-            deliver,
-            accepted,
+            self._submit_call, target, encode_body(body), list((headers or {}).items()), idempotency_key, reply
         )
         try:
-            result = answer.result(limit)
+            result = reply.answer.result(limit)
         except TimeoutError:
-            raise self._timed_out_by_id(str(target), limit or 0.0, accepted[0] if accepted else None) from None
+            raise self._timed_out_by_id(str(target), limit or 0.0, reply.accepted) from None
         return decode_result(result)
 
     async def acall(
@@ -316,49 +358,35 @@ class LocalRestate:
         if self.portal.in_portal:
             return await self._call(service, handler, body, key, idempotency_key, headers, limit)
         loop = asyncio.get_running_loop()
-        answer: asyncio.Future[Result] = loop.create_future()
-        accepted: list[str] = []
-
-        def settle(outcome: Result | BaseException) -> None:
-            if answer.done():
-                return
-            if isinstance(outcome, BaseException):
-                answer.set_exception(outcome)
-            else:
-                answer.set_result(outcome)
-
         channels = self._channels.get(loop)
         if channels is None:
-            channels = self._channels[loop] = (Channel(loop, self.portal.loop), Channel(self.portal.loop, loop))
-        to_portal, replies = channels
-
-        def deliver(outcome: Result | BaseException) -> None:
-            replies.send(settle, outcome)
-
+            channels = self._channels[loop] = (Channel(loop, self.portal.loop), Channel(self.portal.loop, loop), {})
+        to_portal, replies, by_limit = channels
+        reply = _AsyncReply(loop.create_future(), replies)
         target = Target(service, handler, key)
         to_portal.send(
-            self._submit_call,
-            target,
-            encode_body(body),
-            list((headers or {}).items()),
-            idempotency_key,
-            deliver,
-            accepted,
+            self._submit_call, target, encode_body(body), list((headers or {}).items()), idempotency_key, reply
         )
-        # A timer on the answer rather than ``asyncio.wait_for``: no waiter future and no callbacks per call.
-        timer = None if limit is None else loop.call_later(limit, _give_up, answer)
+        answer = reply.answer
+        # A deadline on the answer rather than ``asyncio.wait_for``: no waiter future, no callbacks, no timer per call.
+        deadlines = None
+        if limit is not None:
+            deadlines = by_limit.get(limit)
+            if deadlines is None:
+                deadlines = by_limit[limit] = Deadlines(loop, limit, _give_up)
+            deadlines.add(answer)
         try:
             result = await answer
         except _GaveUp:
-            found = accepted[0] if accepted else None
+            found = reply.accepted
 
             async def describe() -> InvocationTimeout:
                 return self._timed_out(str(target), limit or 0.0, self.engine.find(found) if found else None)
 
             raise await self.portal.acall(describe()) from None
         finally:
-            if timer is not None:
-                timer.cancel()
+            if deadlines is not None:
+                deadlines.discard(answer)
         return decode_result(result)
 
     async def _send(
@@ -383,7 +411,7 @@ class LocalRestate:
 
     def _submit_send(
         self,
-        answer: Answer[SendReceipt],
+        answer: PortalAnswer[SendReceipt],
         target: Target,
         body: bytes,
         headers: list[tuple[str, str]],
@@ -416,7 +444,7 @@ class LocalRestate:
         if self.portal.in_portal:
             raise RuntimeError("blocking call from inside the runtime's own loop; use the async variant")
         target = Target(service, handler, key)
-        answer: Answer[SendReceipt] = Answer()
+        answer: PortalAnswer[SendReceipt] = PortalAnswer()
         self.portal.mailbox.post(
             self._submit_send,
             answer,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -49,7 +50,7 @@ class Mailbox:
                 self.loop.call_exception_handler({"message": "error in a posted callback", "exception": exc})
 
 
-class Answer(Generic[T]):
+class PortalAnswer(Generic[T]):
     """One answer handed from the portal's loop to a thread blocked waiting for it: a value or an exception.
 
     Lighter than a ``concurrent.futures.Future`` (no condition, no waiter lock per wait): one lock,
@@ -116,6 +117,59 @@ class Channel:
             # a closed target loop means nobody waits for these any more
             with contextlib.suppress(RuntimeError):
                 target.call_soon_threadsafe(_run_batch, target, batch)
+
+
+#: Timers fire up to the clock's resolution early (as asyncio schedules them); a deadline that close is due.
+_CLOCK_RESOLUTION = time.get_clock_info("monotonic").resolution
+
+
+class Deadlines:
+    """Futures of one loop that give up ``limit`` seconds after they were added: one timer, not one each.
+
+    A timer per awaited answer is armed and cancelled for almost every call, and a cancelled timer stays
+    in the loop's heap (holding its future) until the heap is cleaned. Futures with the same limit fall
+    due in the order they were added, so one timer armed for the oldest is enough; ``give_up`` is called
+    with each future whose time is up and that was not discarded before.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, limit: float, give_up: Callable[[Any], None]) -> None:
+        # Weak, as a channel's: kept per caller loop, this must not keep a finished loop alive.
+        self._loop = weakref.ref(loop)
+        self.limit = limit
+        self._give_up = give_up
+        self._due: dict[Any, float] = {}
+        # Whether a timer is armed; not the handle itself, which holds its loop (see ``_loop``).
+        self._armed = False
+
+    def add(self, future: Any) -> None:
+        loop = self._loop()
+        if loop is None:
+            return
+        at = loop.time() + self.limit
+        self._due[future] = at
+        if not self._armed:
+            self._armed = True
+            loop.call_at(at, self._fire)
+
+    def discard(self, future: Any) -> None:
+        self._due.pop(future, None)
+
+    def _fire(self) -> None:
+        self._armed = False
+        loop = self._loop()
+        if loop is None:
+            return
+        due = self._due
+        now = loop.time() + _CLOCK_RESOLUTION
+        while due:
+            future = next(iter(due))
+            at = due[future]
+            if at > now:
+                self._armed = True
+                loop.call_at(at, self._fire)
+                return
+            del due[future]
+            self._give_up(future)
 
 
 def _run_batch(loop: asyncio.AbstractEventLoop, batch: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> None:

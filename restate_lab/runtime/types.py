@@ -15,6 +15,7 @@ from typing import Protocol
 from restate_lab.protocol.messages import Frame, Result
 from restate_lab.rules.targets import Target
 from restate_lab.runtime.clock import Timer
+from restate_lab.runtime.idle import IdleWatch
 from restate_lab.runtime.invocation import CompletionHook, Invocation
 from restate_lab.runtime.registry import ServiceMeta
 from restate_lab.runtime.stores import PromiseStore, ServiceId, StateStore
@@ -38,6 +39,7 @@ class EngineCore(Protocol):
     state: StateStore
     promises: PromiseStore
     inactivity_timeout_ms: int
+    idle_watch: IdleWatch
 
     def now_ms(self) -> int:
         """The engine clock's time, in ms since the epoch."""
