@@ -312,6 +312,14 @@ def test_compose_an_invocation_in_jupyterlab(playwright_api: object, jupyterlab:
             details.filter(has_text="41").wait_for(timeout=ANSWER * 1000)
             assert "Counter/alice/add" in details.inner_text()
             _save(view, "invocations.png")
+
+            view.get_by_text("Journal", exact=True).first.click()
+            timeline = view.locator("img").first
+            timeline.wait_for(state="visible", timeout=ANSWER * 1000)
+            width = timeline.evaluate("img => img.naturalWidth")
+            assert width == 800, width  # the 8 in timeline at 100 dpi, drawn as a PNG on an Image widget
+            assert "input" in view.inner_text() and "output" in view.inner_text()
+            _save(view, "journal.png")
             page.screenshot(path=str(_artifacts() / "page.png"), full_page=True)
         finally:
             browser.close()
