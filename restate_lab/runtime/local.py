@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import weakref
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -87,7 +88,7 @@ def _give_up(answer: asyncio.Future[Any]) -> None:
         answer.set_exception(_GaveUp())
 
 
-class _Reply:
+class _Reply(ABC):
     """Where a call's result goes: a completion hook on the runtime's loop, or ``fail`` for a refusal.
 
     One object per call rather than closures (each a function and a cell per variable it keeps).
@@ -99,11 +100,13 @@ class _Reply:
         #: The accepted invocation's id, once the runtime has accepted the call.
         self.accepted: str | None = None
 
+    @abstractmethod
     def __call__(self, _inv: Invocation, result: Result) -> None:
-        raise NotImplementedError
+        """Hand ``result`` to the caller (on the runtime's loop)."""
 
+    @abstractmethod
     def fail(self, error: BaseException) -> None:
-        raise NotImplementedError
+        """Hand a refusal to the caller."""
 
 
 class _BlockingReply(_Reply):

@@ -215,7 +215,19 @@ def _save(locator: object, name: str) -> Path:
     return target
 
 
-def _run_notebook(browser: object, base: str, token: str, name: str, cells: int) -> Any:
+@contextlib.contextmanager
+def _notebook_page(playwright_api: object, jupyterlab: tuple[str, str], name: str, cells: int) -> Iterator[Any]:
+    """Chromium with notebook ``name`` open in JupyterLab and its cells run; the browser closes afterwards."""
+    base, token = jupyterlab
+    with playwright_api() as p:  # type: ignore[operator]
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield _run_notebook(browser, base, token, name, cells)
+        finally:
+            browser.close()
+
+
+def _run_notebook(browser: Any, base: str, token: str, name: str, cells: int) -> Any:
     """Open notebook ``name`` in JupyterLab and run its cells as a user does; return the page."""
     page = browser.new_page(viewport={"width": 1280, "height": 1400})
     page.set_default_timeout(KERNEL_READY * 1000)
@@ -277,73 +289,61 @@ def _visible(page: Any, selector: str) -> Any:
 
 def test_compose_an_invocation_in_jupyterlab(playwright_api: object, jupyterlab: tuple[str, str]) -> None:
     """Run the notebook in Chromium, type a key and a body, click Call, and read the result from the page."""
-    base, token = jupyterlab
-    with playwright_api() as p:  # type: ignore[operator]
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = _run_notebook(browser, base, token, "composer.ipynb", len(CELLS))
-            composer = _visible(page, ".rl-composer")
-            page.locator(".rl-invocations").wait_for(state="visible", timeout=KERNEL_READY * 1000)
+    with _notebook_page(playwright_api, jupyterlab, "composer.ipynb", len(CELLS)) as page:
+        composer = _visible(page, ".rl-composer")
+        page.locator(".rl-invocations").wait_for(state="visible", timeout=KERNEL_READY * 1000)
 
-            page.locator(".rl-service select").select_option("Counter")
-            page.locator(".rl-key input").wait_for(state="visible", timeout=10_000)
-            page.locator(".rl-key input").click()
-            page.keyboard.type("alice", delay=20)
-            body = page.locator(".rl-body textarea")
-            body.click()
-            body.press("Control+a")
-            page.keyboard.type("41", delay=20)
-            page.locator("button.rl-invoke").click()
+        page.locator(".rl-service select").select_option("Counter")
+        page.locator(".rl-key input").wait_for(state="visible", timeout=10_000)
+        page.locator(".rl-key input").click()
+        page.keyboard.type("alice", delay=20)
+        body = page.locator(".rl-body textarea")
+        body.click()
+        body.press("Control+a")
+        page.keyboard.type("41", delay=20)
+        page.locator("button.rl-invoke").click()
 
-            answer = page.locator(".rl-answer")
-            answer.filter(has_text="41").wait_for(timeout=ANSWER * 1000)
-            text = answer.inner_text()
-            assert "ok" in text and "41" in text and "inv_" in text, text
-            assert "ms" in text or " s" in text, text
-            _save(composer, "composer.png")
+        answer = page.locator(".rl-answer")
+        answer.filter(has_text="41").wait_for(timeout=ANSWER * 1000)
+        text = answer.inner_text()
+        assert "ok" in text and "41" in text and "inv_" in text, text
+        assert "ms" in text or " s" in text, text
+        _save(composer, "composer.png")
 
-            view = page.locator(".rl-invocations")
-            view.locator("button.rl-refresh").click()
-            rows = view.locator(".rl-list select option")
-            rows.filter(has_text="Counter/alice/add").first.wait_for(state="attached", timeout=ANSWER * 1000)
-            label = rows.filter(has_text="Counter/alice/add").first.inner_text()
-            view.locator(".rl-list select").select_option(label=label)
-            details = view.locator(".rl-details")
-            details.filter(has_text="41").wait_for(timeout=ANSWER * 1000)
-            assert "Counter/alice/add" in details.inner_text()
-            _save(view, "invocations.png")
+        view = page.locator(".rl-invocations")
+        view.locator("button.rl-refresh").click()
+        rows = view.locator(".rl-list select option")
+        rows.filter(has_text="Counter/alice/add").first.wait_for(state="attached", timeout=ANSWER * 1000)
+        label = rows.filter(has_text="Counter/alice/add").first.inner_text()
+        view.locator(".rl-list select").select_option(label=label)
+        details = view.locator(".rl-details")
+        details.filter(has_text="41").wait_for(timeout=ANSWER * 1000)
+        assert "Counter/alice/add" in details.inner_text()
+        _save(view, "invocations.png")
 
-            view.get_by_text("Journal", exact=True).first.click()
-            timeline = view.locator("img").first
-            timeline.wait_for(state="visible", timeout=ANSWER * 1000)
-            width = timeline.evaluate("img => img.naturalWidth")
-            assert width == 800, width  # the 8 in timeline at 100 dpi, drawn as a PNG on an Image widget
-            assert "input" in view.inner_text() and "output" in view.inner_text()
-            _save(view, "journal.png")
-            page.screenshot(path=str(_artifacts() / "page.png"), full_page=True)
-        finally:
-            browser.close()
+        view.get_by_text("Journal", exact=True).first.click()
+        timeline = view.locator("img").first
+        timeline.wait_for(state="visible", timeout=ANSWER * 1000)
+        width = timeline.evaluate("img => img.naturalWidth")
+        assert width == 800, width  # the 8 in timeline at 100 dpi, drawn as a PNG on an Image widget
+        assert "input" in view.inner_text() and "output" in view.inner_text()
+        _save(view, "journal.png")
+        page.screenshot(path=str(_artifacts() / "page.png"), full_page=True)
 
 
 def test_simulation_panel_runs_and_shows_its_plots_in_jupyterlab(
     playwright_api: object, jupyterlab: tuple[str, str]
 ) -> None:
     """Click Run on the simulation panel in Chromium; the summary and the three plots (a PNG) appear."""
-    base, token = jupyterlab
-    with playwright_api() as p:  # type: ignore[operator]
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = _run_notebook(browser, base, token, "simulation.ipynb", len(SIMULATION_CELLS))
-            panel = _visible(page, ".rl-panel")
-            panel.locator("button", has_text="Run").first.click()
-            panel.get_by_text("run 1").first.wait_for(timeout=ANSWER * 1000)
-            image = panel.locator("img").first
-            image.wait_for(state="visible", timeout=ANSWER * 1000)
-            size = image.evaluate("img => [img.naturalWidth, img.naturalHeight, img.clientWidth]")
-            assert size[0] == 1500 and size[1] == 400, size  # the 15 x 4 in figure at 100 dpi
-            assert 0 < size[2] <= 1500, size  # scaled to the notebook's width, never wider than drawn
-            text = panel.inner_text()
-            assert "p99 latency (ms)" in text and "virtual time" in text, text[:400]
-            _save(panel, "simulation.png")
-        finally:
-            browser.close()
+    with _notebook_page(playwright_api, jupyterlab, "simulation.ipynb", len(SIMULATION_CELLS)) as page:
+        panel = _visible(page, ".rl-panel")
+        panel.locator("button", has_text="Run").first.click()
+        panel.get_by_text("run 1").first.wait_for(timeout=ANSWER * 1000)
+        image = panel.locator("img").first
+        image.wait_for(state="visible", timeout=ANSWER * 1000)
+        size = image.evaluate("img => [img.naturalWidth, img.naturalHeight, img.clientWidth]")
+        assert size[0] == 1500 and size[1] == 400, size  # the 15 x 4 in figure at 100 dpi
+        assert 0 < size[2] <= 1500, size  # scaled to the notebook's width, never wider than drawn
+        text = panel.inner_text()
+        assert "p99 latency (ms)" in text and "virtual time" in text, text[:400]
+        _save(panel, "simulation.png")
