@@ -26,6 +26,7 @@ STYLE = """<style>
 .rl-table { border-collapse: collapse; font-size: 12px; }
 .rl-table th { text-align: left; border-bottom: 1px solid #cbd5e1; padding: 2px 10px 2px 0; }
 .rl-table td { padding: 2px 10px 2px 0; font-family: var(--jp-code-font-family, monospace); }
+.rl-summary th { white-space: nowrap; } .rl-summary td { text-align: right; }
 </style>"""
 
 _STATUS_CLASS = {

@@ -25,18 +25,13 @@ from restate_lab.rules.retry import RetryPolicy
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-_LABEL = {"description_width": "170px"}
-_WIDE = w.Layout(width="440px")
+_LABEL = {"description_width": "190px"}
+_WIDE = w.Layout(width="460px")
 _WRAP = w.Layout(flex_flow="row wrap")  # rows wrap in a narrow notebook instead of running off its edge
-#: The summary columns the panel shows (all of ``summary_frame``'s are in :attr:`SimulationRun.summary`).
-SUMMARY_COLUMNS = (
-    "submitted",
-    "completed",
-    "deduplicated",
-    "failed",
-    "paused",
-    "killed",
-    "mean_attempts",
+#: The summary columns the panel shows, as two tables that each fit a notebook's width: what happened to the
+#: invocations, and how long it took (all of ``summary_frame``'s columns are in :attr:`SimulationRun.summary`).
+OUTCOME_COLUMNS = ("submitted", "completed", "deduplicated", "failed", "paused", "killed", "mean_attempts")
+TIMING_COLUMNS = (
     "throughput_per_s",
     "mean_latency_ms",
     "p50_latency_ms",
@@ -44,6 +39,17 @@ SUMMARY_COLUMNS = (
     "p99_latency_ms",
     "mean_queue_wait_ms",
 )
+SUMMARY_COLUMNS = OUTCOME_COLUMNS + TIMING_COLUMNS
+#: Short headers where the caption already says what the numbers are.
+_HEADERS = {
+    "mean_attempts": "mean attempts",
+    "throughput_per_s": "throughput (1/s)",
+    "mean_latency_ms": "mean (ms)",
+    "p50_latency_ms": "p50 (ms)",
+    "p95_latency_ms": "p95 (ms)",
+    "p99_latency_ms": "p99 (ms)",
+    "mean_queue_wait_ms": "queue wait (ms)",
+}
 
 
 @dataclass
@@ -142,12 +148,12 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
             "on_max_attempts": w.ToggleButtons(
                 options=["pause", "kill"], description="then", style={**_LABEL, "button_width": "70px"}
             ),
-            "idempotent_share": slider(w.FloatSlider, "share with idempotency key", min=0.0, max=1.0, step=0.05),
+            "idempotent_share": slider(w.FloatSlider, "idempotency-key share", min=0.0, max=1.0, step=0.05),
             "client_resend_share": slider(w.FloatSlider, "share resent by the client", min=0.0, max=1.0, step=0.05),
             "idempotency_retention_s": w.BoundedFloatText(
                 description="idempotency retention (s)", min=0, max=3.2e7, style=_LABEL
             ),
-            "concurrency": w.BoundedIntText(description="concurrency (0: unlimited)", min=0, max=100_000, style=_LABEL),
+            "concurrency": w.BoundedIntText(description="concurrency (0: no limit)", min=0, max=100_000, style=_LABEL),
             "seed": w.BoundedIntText(description="seed", min=0, max=2**31 - 1, style=_LABEL),
         }
         traitlets.link((self.target_picker, "value"), (self, "target"))
@@ -160,9 +166,12 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
         #: The last small sweep (``restate_lab.sim.sweep``'s frame), ``None`` before the first.
         self.sweep_frame: pd.DataFrame | None = None
         self.sweep_picker = w.Dropdown(
-            options=[(label, name) for name, label in SWEEPABLE.items()], description="sweep", style=_LABEL
+            options=[(label, name) for name, label in SWEEPABLE.items()],
+            description="sweep",
+            style=_LABEL,
+            layout=_WIDE,
         )
-        self.sweep_values = w.Text(description="values", placeholder="e.g. 50, 100, 200", style=_LABEL)
+        self.sweep_values = w.Text(description="values", placeholder="e.g. 50, 100, 200", style=_LABEL, layout=_WIDE)
         self.sweep_seeds = w.BoundedIntText(value=2, min=1, max=10, description="seeds per value", style=_LABEL)
         self.sweep_button = w.Button(description="Sweep", icon="line-chart")
         self.sweep_button.on_click(lambda _b: self.sweep())
@@ -408,10 +417,11 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
             previous = self.runs[-2].summary.loc[["all"], rows.columns]
             previous.index = [f"all ({self.runs[-2].label})"]
             rows = pd.concat([rows, previous])
-        shown = rows.rename(columns=lambda c: c.replace("_ms", " (ms)").replace("_per_s", " (1/s)").replace("_", " "))
-        self.summary_panel.value = f"<b>{esc(latest.label)}</b> · virtual time, ms · " + shown.to_html(
-            float_format=lambda v: "" if math.isnan(v) else f"{v:,.1f}", classes="rl-table", border=0
+        tables = "".join(
+            _summary_table(rows, columns, caption)
+            for columns, caption in ((OUTCOME_COLUMNS, "invocations"), (TIMING_COLUMNS, "latency, in virtual time"))
         )
+        self.summary_panel.value = f"<b>{esc(latest.label)}</b>{tables}"
         self._plot()
 
     def _plot(self) -> None:
@@ -464,3 +474,15 @@ class SimulationPanel(w.VBox):  # type: ignore[misc]
             self.status_label.value = '<span class="rl-chip rl-busy">simulating…</span>'
         else:
             self.status_label.value = f'<span class="rl-muted">{len(self.runs)} run(s)</span>' if self.runs else ""
+
+
+def _summary_table(rows: pd.DataFrame, columns: tuple[str, ...], caption: str) -> str:
+    """One of the summary's tables: a caption, then the named columns (those present) with numbers right-aligned."""
+    shown = rows.loc[:, [c for c in columns if c in rows.columns]].rename(columns=lambda c: _HEADERS.get(c, c))
+    table = shown.to_html(
+        float_format=lambda v: "" if math.isnan(v) else f"{v:,.1f}",
+        classes="rl-table rl-summary",
+        border=0,
+        index_names=False,
+    )
+    return f'<div class="rl-muted" style="margin-top:6px">{esc(caption)}</div>{table}'

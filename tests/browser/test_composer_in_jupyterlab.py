@@ -345,5 +345,5 @@ def test_simulation_panel_runs_and_shows_its_plots_in_jupyterlab(
         assert size[0] == 1500 and size[1] == 400, size  # the 15 x 4 in figure at 100 dpi
         assert 0 < size[2] <= 1500, size  # scaled to the notebook's width, never wider than drawn
         text = panel.inner_text()
-        assert "p99 latency (ms)" in text and "virtual time" in text, text[:400]
+        assert "p99 (ms)" in text and "queue wait (ms)" in text and "virtual time" in text, text[:400]
         _save(panel, "simulation.png")
