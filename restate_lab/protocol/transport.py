@@ -161,10 +161,11 @@ class AsgiTransport:
             finished.set()
             for pending in reading:
                 pending.cancel()
-            if not task.done():
-                # An app that has answered returns within a loop turn or two: cheaper than cancelling it.
-                for _ in range(2):
-                    await asyncio.sleep(0)
+            # An app that has answered returns within a loop turn or two: cheaper than cancelling it.
+            for _ in range(2):
+                if task.done():
+                    break
+                await asyncio.sleep(0)
             if not task.done():
                 task.cancel()
                 # Bounded: an app that ignores cancellation must not hold the engine (or its shutdown) hostage.
@@ -232,10 +233,11 @@ class AsgiTransport:
         finally:
             attempt.finish()
             body.interrupt()
-            if not task.done():
-                # An app that has answered returns within a loop turn or two: cheaper than cancelling it.
-                for _ in range(2):
-                    await asyncio.sleep(0)
+            # An app that has answered returns within a loop turn or two: cheaper than cancelling it.
+            for _ in range(2):
+                if task.done():
+                    break
+                await asyncio.sleep(0)
             if not task.done():
                 task.cancel()
                 # Bounded: an app that ignores cancellation must not hold the engine (or its shutdown) hostage.
