@@ -728,7 +728,8 @@ class Engine:
         invocations = []
         for inv in dirty:
             start = min(inv.persisted_journal, len(inv.journal))
-            invocations.append((inv.id_str, inv.seq, invocation_record(inv), start, inv.journal[start:]))
+            tail = inv.journal[start:]
+            invocations.append((inv.id_str, inv.seq, invocation_record(inv), start, tail, inv.appended_at()[start:]))
         promises = []
         for sid, name in self._dirty_promises:
             promise = self.promises.peek(sid, name)

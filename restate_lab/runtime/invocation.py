@@ -113,6 +113,11 @@ class Invocation:
         self._appended_at = None
         self._packed_journal = ()
 
+    def restore_journal(self, frames: list[Frame], appended_at: list[int | None]) -> None:
+        """Replace the journal with one read back from the durable store, with its append times."""
+        self.journal = frames
+        self._appended_at = list(appended_at[: len(frames)])
+
     def append_entry(self, frame: Frame, now_ms: int) -> None:
         """Append ``frame`` to the journal, remembering when (``sys_journal.appended_at``)."""
         journal = self.journal
