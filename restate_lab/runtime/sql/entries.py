@@ -96,9 +96,9 @@ def _entry(msg_type: int, m: Any, invocation_ids: dict[int, str], callee: Callee
     if msg_type >= 0x8000:
         return _notification(msg_type, name, m)
     full, lite = _command(msg_type, m, invocation_ids, callee)
-    return {
-        "Command": {name: {**full, "name": m.entry_name if msg_type == MessageType.SEND_SIGNAL_COMMAND else m.name}}
-    }, {"Command": {name: lite}}
+    # Every command's full form ends with its entry name (SendSignal's field is ``entry_name``).
+    entry_name = m.entry_name if msg_type == MessageType.SEND_SIGNAL_COMMAND else m.name
+    return {"Command": {name: {**full, "name": entry_name}}}, {"Command": {name: lite}}
 
 
 def _command(msg_type: int, m: Any, invocation_ids: dict[int, str], callee: CalleeLookup) -> tuple[Json, Json]:
