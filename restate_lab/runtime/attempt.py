@@ -90,11 +90,11 @@ def _journal_command(engine: EngineCore, inv: Invocation, frame: Frame) -> Faile
     except WireError as exc:
         return Failed(PROTOCOL_VIOLATION, f"malformed {_name(frame.type)} from the deployment: {exc}")
     stored = len(inv.journal)
-    inv.journal.append(frame)
+    inv.append_entry(frame, engine.now_ms())
     try:
         commands.apply(engine, inv, frame, message)
     except ValueError as exc:  # a message the server cannot act on (a bad awakeable id, ...)
-        del inv.journal[stored:]
+        inv.truncate_journal(stored)
         return Failed(PROTOCOL_VIOLATION, f"malformed {_name(frame.type)} from the deployment: {exc}")
     inv.command_count += 1
     inv.modified_at_ms = inv.stored_at_ms = engine.now_ms()

@@ -22,7 +22,7 @@ from restate_lab.protocol.messages import VOID, AwaitPoint, Failure, Frame, Resu
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS invocations (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (id TEXT NOT NULL, idx INTEGER NOT NULL, type INTEGER NOT NULL,
-                                    payload BLOB NOT NULL, PRIMARY KEY (id, idx));
+                                    payload BLOB NOT NULL, appended_at INTEGER, PRIMARY KEY (id, idx));
 CREATE TABLE IF NOT EXISTS state (service TEXT NOT NULL, key TEXT NOT NULL, name BLOB NOT NULL, value BLOB NOT NULL,
                                   PRIMARY KEY (service, key, name));
 CREATE TABLE IF NOT EXISTS promises (service TEXT NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL,
@@ -80,6 +80,8 @@ class StoredInvocation:
     seq: int
     record: dict[str, Any]
     journal: list[Frame]
+    #: When each entry was appended (engine ms); None for entries stored before the time was kept.
+    appended_at: list[int | None]
 
     @property
     def id(self) -> str:
@@ -100,10 +102,13 @@ class DurableStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(journal)")}
+        if "appended_at" not in columns:  # a file written before append times were kept: its rows read NULL
+            self._db.execute("ALTER TABLE journal ADD COLUMN appended_at INTEGER")
 
     def write(
         self,
-        invocations: Iterable[tuple[str, int, dict[str, Any], int, list[Frame]]],
+        invocations: Iterable[tuple[str, int, dict[str, Any], int, list[Frame], list[int | None]]],
         state: Iterable[tuple[str, str, bytes, bytes | None]],
         cleared: Iterable[tuple[str, str]],
         promises: Iterable[tuple[str, str, str, Result]],
@@ -111,7 +116,7 @@ class DurableStore:
     ) -> None:
         """Apply one flush atomically.
 
-        ``invocations`` holds (id, seq, record, first journal index to write, journal tail);
+        ``invocations`` holds (id, seq, record, first journal index to write, journal tail, its append times);
         ``state`` holds (service, key, name, value or None to delete).
         """
         db = self._db
@@ -129,12 +134,15 @@ class DurableStore:
                     "INSERT OR REPLACE INTO promises VALUES (?, ?, ?, ?)",
                     (service, key, promise_name, json.dumps(result_to_json(result))),
                 )
-            for inv_id, seq, record, start, tail in invocations:
+            for inv_id, seq, record, start, tail, times in invocations:
                 db.execute("INSERT OR REPLACE INTO invocations VALUES (?, ?, ?)", (inv_id, seq, json.dumps(record)))
                 db.execute("DELETE FROM journal WHERE id = ? AND idx >= ?", (inv_id, start))
                 db.executemany(
-                    "INSERT INTO journal VALUES (?, ?, ?, ?)",
-                    ((inv_id, start + i, f.type, f.payload) for i, f in enumerate(tail)),
+                    "INSERT INTO journal (id, idx, type, payload, appended_at) VALUES (?, ?, ?, ?, ?)",
+                    (
+                        (inv_id, start + i, f.type, f.payload, at)
+                        for i, (f, at) in enumerate(zip(tail, times, strict=True))
+                    ),
                 )
             for inv_id in forgotten:
                 db.execute("DELETE FROM invocations WHERE id = ?", (inv_id,))
@@ -153,10 +161,13 @@ class DurableStore:
     def invocations(self) -> Iterator[StoredInvocation]:
         """Every stored invocation in submission order, with its journal."""
         frames: dict[str, list[Frame]] = {}
-        for inv_id, msg_type, payload in self._db.execute("SELECT id, type, payload FROM journal ORDER BY id, idx"):
+        times: dict[str, list[int | None]] = {}
+        rows = self._db.execute("SELECT id, type, payload, appended_at FROM journal ORDER BY id, idx")
+        for inv_id, msg_type, payload, appended_at in rows:
             frames.setdefault(inv_id, []).append(Frame(msg_type, bytes(payload)))
+            times.setdefault(inv_id, []).append(appended_at)
         for inv_id, seq, record in self._db.execute("SELECT id, seq, record FROM invocations ORDER BY seq"):
-            yield StoredInvocation(seq, json.loads(record), frames.get(inv_id, []))
+            yield StoredInvocation(seq, json.loads(record), frames.get(inv_id, []), times.get(inv_id, []))
 
     def state(self) -> Iterator[tuple[str, str, bytes, bytes]]:
         for service, key, name, value in self._db.execute("SELECT service, key, name, value FROM state"):

@@ -271,7 +271,7 @@ class Engine:
             invoked_by_subscription_id=subscription_id,
             random_seed=int.from_bytes(hashlib.sha256(inv_id.raw).digest()[:8], "big"),
         )
-        inv.journal.append(input_command(headers, body))
+        inv.append_entry(input_command(headers, body), now)
         self._seq += 1
         inv.seq = self._seq
         self.invocations[inv.id_str] = inv
@@ -397,7 +397,7 @@ class Engine:
         """Append a notification to ``inv``'s journal and wake it if it waits for it."""
         if inv.completed:
             return
-        inv.journal.append(frame)
+        inv.append_entry(frame, self.now_ms())
         if completion_id is not None:
             inv.note_completion(completion_id)
         if signal is not None:
@@ -690,7 +690,7 @@ class Engine:
             restarted_from=old.id_str,
             random_seed=int.from_bytes(hashlib.sha256(new_id.raw).digest()[:8], "big"),
         )
-        adopt_journal(inv, journal)
+        adopt_journal(inv, journal, self.now_ms())
         self._seq += 1
         inv.seq = self._seq
         self.invocations[inv.id_str] = inv
@@ -728,7 +728,8 @@ class Engine:
         invocations = []
         for inv in dirty:
             start = min(inv.persisted_journal, len(inv.journal))
-            invocations.append((inv.id_str, inv.seq, invocation_record(inv), start, inv.journal[start:]))
+            tail = inv.journal[start:]
+            invocations.append((inv.id_str, inv.seq, invocation_record(inv), start, tail, inv.appended_at()[start:]))
         promises = []
         for sid, name in self._dirty_promises:
             promise = self.promises.peek(sid, name)

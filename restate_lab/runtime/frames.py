@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from restate_lab.protocol.messages import Frame, MessageType, Result, Value, result_of
 from restate_lab.runtime.introspection import TABLES
-from restate_lab.runtime.sql.snapshot import ENTRY_NAMES
+from restate_lab.runtime.sql.entries import ENTRY_NAMES
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -46,9 +46,12 @@ class Invocation:
     status: InvocationStatus = InvocationStatus.READY
     #: The journal while the invocation may still change it; None once it is packed (see ``pack``).
     _journal: list[Frame] | None = field(default_factory=list, repr=False)
-    #: A completed invocation's journal as (type, payload) pairs: tuples of atomic values, which the
-    #: collector stops tracking.
-    _packed_journal: tuple[tuple[int, bytes], ...] = field(default=(), repr=False)
+    #: When each entry of ``_journal`` was appended (engine ms); shorter than the journal where entries
+    #: came without a time (recovered from the durable store), and those read as None.
+    _appended_at: list[int | None] | None = field(default=None, repr=False)
+    #: A completed invocation's journal as (type, payload, appended_at) triples: tuples of atomic values,
+    #: which the collector stops tracking.
+    _packed_journal: tuple[tuple[int, bytes, int | None], ...] = field(default=(), repr=False)
     command_count: int = 0
     #: Completion ids and signals notified so far (a shared empty frozenset until the first one).
     notified_completions: set[int] | frozenset[int] = frozenset()
@@ -101,12 +104,44 @@ class Invocation:
         journal = self._journal
         if journal is not None:
             return journal
-        return [Frame(msg_type, payload) for msg_type, payload in self._packed_journal]
+        return [Frame(msg_type, payload) for msg_type, payload, _ in self._packed_journal]
 
     @journal.setter
     def journal(self, frames: list[Frame]) -> None:
+        """Replace the journal; its entries have no append time (``append_entry`` records one)."""
         self._journal = frames
+        self._appended_at = None
         self._packed_journal = ()
+
+    def restore_journal(self, frames: list[Frame], appended_at: list[int | None]) -> None:
+        """Replace the journal with one read back from the durable store, with its append times."""
+        self.journal = frames
+        self._appended_at = list(appended_at[: len(frames)])
+
+    def append_entry(self, frame: Frame, now_ms: int) -> None:
+        """Append ``frame`` to the journal, remembering when (``sys_journal.appended_at``)."""
+        journal = self.journal
+        times = self._appended_at
+        if times is None:
+            times = self._appended_at = []
+        if len(times) < len(journal):  # entries set without a time keep their place, as None
+            times.extend([None] * (len(journal) - len(times)))
+        journal.append(frame)
+        times.append(now_ms)
+
+    def truncate_journal(self, length: int) -> None:
+        """Drop the entries from ``length`` on (a command the server could not act on)."""
+        del self.journal[length:]
+        if self._appended_at is not None:
+            del self._appended_at[length:]
+
+    def appended_at(self) -> list[int | None]:
+        """When each journal entry was appended (engine ms), None where it is not known."""
+        if self._journal is None:
+            return [at for _, _, at in self._packed_journal]
+        times = self._appended_at or []
+        known = times[: len(self._journal)]
+        return known + [None] * (len(self._journal) - len(known))
 
     @property
     def result(self) -> Result | None:
@@ -129,8 +164,12 @@ class Invocation:
         """
         journal = self._journal
         if journal is not None:
-            self._packed_journal = tuple((int(frame.type), frame.payload) for frame in journal)
+            times = self.appended_at()
+            self._packed_journal = tuple(
+                (int(frame.type), frame.payload, at) for frame, at in zip(journal, times, strict=True)
+            )
             self._journal = None
+            self._appended_at = None
         if type(self._result) is Value:
             self._result = self._result.content
         self.pending_output = None

@@ -98,7 +98,7 @@ def restore(stored: StoredInvocation) -> Invocation:
     inv.result = result_from_json(rec["result"])
     inv.modified_at_ms = rec["modified_at"]
     inv.stored_at_ms = rec.get("stored_at", rec["modified_at"])
-    inv.journal = list(stored.journal)
+    inv.restore_journal(list(stored.journal), stored.appended_at)
     inv.persisted_journal = len(inv.journal)
     for frame in inv.journal:
         if frame.is_notification:

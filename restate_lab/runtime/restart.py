@@ -80,9 +80,12 @@ def journal_prefix(journal: Sequence[Frame], last: int) -> list[Frame] | None:
     return prefix if wanted <= have else None
 
 
-def adopt_journal(inv: Invocation, journal: list[Frame]) -> None:
-    """Give a new invocation a copied journal: what it was notified of, its commands, its output if any."""
-    inv.journal = journal
+def adopt_journal(inv: Invocation, journal: list[Frame], now_ms: int) -> None:
+    """Give a new invocation a copied journal (appended now): what it was notified of, its commands, its
+    output if any."""
+    inv.journal = []
+    for frame in journal:
+        inv.append_entry(frame, now_ms)
     inv.command_count = sum(1 for f in journal if f.is_command) - 1  # the input is not counted
     for frame in journal:
         if frame.is_notification:

@@ -7,6 +7,7 @@ keyed by object key (scenarios use a fresh key per run), and read back through `
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -297,7 +298,82 @@ async def nap(ctx: restate.ObjectContext, seconds: float) -> str:
     return f"nap {count}"
 
 
-SERVICES = [greeter, counter, signup, flaky, rt_probe, once_flow, stuck]
+journal = restate.VirtualObject("Journal")
+
+
+@journal.handler()
+async def every_entry(ctx: restate.ObjectContext, name: str) -> str:
+    """One handler that journals most command types, so ``sys_journal.entry_json`` can be compared."""
+    await ctx.get("missing", type_hint=str)
+    ctx.set("count", 3)
+    await ctx.get("count", type_hint=int)
+    await ctx.state_keys()
+    ctx.clear("count")
+    ctx.clear_all()
+    await ctx.sleep(timedelta(milliseconds=10))
+    greeting = await ctx.service_call(greet, name)
+    handle = ctx.service_send(greet, name)
+    await handle.invocation_id()
+    await ctx.run_typed("step", lambda: "x")
+    return greeting
+
+
+@journal.handler()
+async def complete_awakeable(ctx: restate.ObjectContext, reason: str | None) -> None:
+    """Resolve the awakeable ``Counter/{same key}/wait_awakeable`` waits on, or reject it with ``reason``."""
+    awakeable_id = await ctx.object_call(awakeable, ctx.key(), None)
+    assert awakeable_id is not None
+    if reason is None:
+        ctx.resolve_awakeable(awakeable_id, {"by": "journal"})
+    else:
+        ctx.reject_awakeable(awakeable_id, reason)
+
+
+@journal.handler()
+async def failing_call(ctx: restate.ObjectContext) -> str:
+    """A call whose callee fails terminally, and a run that fails terminally."""
+    with contextlib.suppress(restate.TerminalError):
+        await ctx.service_call(terminal, None)
+    with contextlib.suppress(restate.TerminalError):
+        await ctx.run_typed("boom", _boom)
+    return "done"
+
+
+def _boom() -> str:
+    raise restate.TerminalError("boom", status_code=409)
+
+
+@journal.handler()
+async def attach(ctx: restate.ObjectContext, name: str) -> str:
+    """Send a call, then attach to it and read its output."""
+    handle = ctx.service_send(greet, name)
+    invocation_id = await handle.invocation_id()
+    return await ctx.attach_invocation(invocation_id, type_hint=str)
+
+
+@journal.handler()
+async def keyed_calls(ctx: restate.ObjectContext) -> int:
+    """Calls and a delayed send to a virtual object, and a signal sent to itself."""
+    value = await ctx.object_call(add, f"{ctx.key()}-callee", 1)
+    ctx.object_send(add, f"{ctx.key()}-callee", 1, send_delay=timedelta(milliseconds=50))
+    ctx.resolve_signal(ctx.request().id, "ping", "pong")
+    await ctx.signal("ping", type_hint=str)
+    return value
+
+
+journal_flow = restate.Workflow("JournalFlow")
+
+
+@journal_flow.main()
+async def flow(ctx: restate.WorkflowContext) -> str:
+    """Peek, resolve and read one of the workflow's own promises."""
+    await ctx.promise("p", type_hint=str).peek()
+    await ctx.promise("p", type_hint=str).resolve("v")
+    await ctx.promise("q", type_hint=str).reject("no")
+    return await ctx.promise("p", type_hint=str).value()
+
+
+SERVICES = [greeter, counter, signup, flaky, rt_probe, once_flow, stuck, journal, journal_flow]
 
 
 def make_app() -> Any:

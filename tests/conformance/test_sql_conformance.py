@@ -69,6 +69,19 @@ def Q(sql: str = "", **kw: Any) -> Query:  # noqa: N802
 
 K = "target_service_key = '{key}'"
 HOLD = Call("/Counter/{key}/hold/send", 30)
+#: Both JSON columns, epoch-ms instants (a sleep's ``wake_up_time``, a delayed send's ``invoke_time``) as ``<ms>``.
+ENTRY_JSON = (
+    "regexp_replace(entry_json, '[0-9]{13}', '<ms>', 'g') as entry_json, "
+    "regexp_replace(entry_lite_json, '[0-9]{13}', '<ms>', 'g') as entry_lite_json"
+)
+#: Every journal entry of the invocations on the scenario's key, by target; an entry_json holding an
+#: awakeable id as bytes (``"sign_...`` is ``[34,115,105,103,110,95,...]``), which no token can replace, is
+#: compared by its lite form only.
+JOURNALS_OF_KEY = (
+    "select i.target, j.index, j.entry_type, case when j.entry_json like '%[34,115,105,103,110,95,%' "
+    "then 'holds an awakeable id' else j.entry_json end as entry_json, j.entry_lite_json from sys_journal j "
+    f"join sys_invocation i on i.id = j.id where {K} order by i.target, j.index"
+)
 
 SCENARIOS: list[Scenario] = [
     # ---- the queries of the introspection docs ----
@@ -414,6 +427,71 @@ SCENARIOS: list[Scenario] = [
                 "sys_vqueue_entry_status",
             )
         ),
+    ),
+    # ---- sys_journal's entry_json, entry_lite_json and appended_at ----
+    S(
+        "journal_entry_json_of_state_sleep_call_send_run",
+        Call("/Journal/{key}/every_entry", "Ada"),
+        Q(f"select index, entry_type, {ENTRY_JSON} from sys_journal where id = '{{id0}}' order by index"),
+    ),
+    S(
+        "journal_entry_json_of_failed_call_and_run",
+        Call("/Journal/{key}/failing_call", None),
+        Q(f"select index, entry_type, {ENTRY_JSON} from sys_journal where id = '{{id0}}' order by index"),
+    ),
+    S(
+        "journal_entry_json_of_attach",
+        Call("/Journal/{key}/attach", "Bo"),
+        Q(f"select index, entry_type, {ENTRY_JSON} from sys_journal where id = '{{id0}}' order by index"),
+    ),
+    S(
+        "journal_entry_json_of_object_call_delayed_send_and_signal",
+        Call("/Journal/{key}/keyed_calls", None),
+        Q(f"select index, entry_type, {ENTRY_JSON} from sys_journal where id = '{{id0}}' order by index"),
+    ),
+    S(
+        "journal_entry_json_of_promises",
+        Call("/JournalFlow/{key}/flow", None),
+        Q(f"select index, entry_type, {ENTRY_JSON} from sys_journal where id = '{{id0}}' order by index"),
+    ),
+    S(
+        "journal_entry_json_of_resolved_awakeable",
+        Call("/Counter/{key}/wait_awakeable/send"),
+        Call("/Journal/{key}/complete_awakeable", None, wait=0.5),
+        Q(JOURNALS_OF_KEY, wait=0.5),
+    ),
+    S(
+        "journal_entry_json_of_rejected_awakeable",
+        Call("/Counter/{key}/wait_awakeable/send"),
+        Call("/Journal/{key}/complete_awakeable", "no", wait=0.5),
+        Q(JOURNALS_OF_KEY, wait=0.5),
+    ),
+    S(
+        "journal_entry_json_of_workflow_run_and_its_promise",
+        Call("/Signup/{key}/run/send", "Ann"),
+        Call("/Signup/{key}/approve", "Bob", wait=0.5),
+        Q(JOURNALS_OF_KEY, wait=0.5),
+    ),
+    S(
+        "journal_appended_at_is_set_in_order_after_creation",
+        Call("/Journal/{key}/every_entry", "Ada"),
+        Call("/Counter/{key}/add", 2),
+        Q(
+            "select i.target, j.index, j.appended_at is not null as known, j.appended_at >= i.created_at as after, "
+            "j.appended_at <= i.modified_at as before_modified, coalesce(j.appended_at >= lag(j.appended_at) "
+            "over (partition by j.id order by j.index), true) as in_order from sys_journal j "
+            f"join sys_invocation i on i.id = j.id where {K} order by i.target, j.index"
+        ),
+        Q(
+            "select count(*) as entries, count(appended_at) as timed from sys_journal j "
+            f"join sys_invocation i on i.id = j.id where {K}"
+        ),
+    ),
+    S(
+        "journal_entry_lite_json_filter",
+        Call("/Counter/{key}/add", 3),
+        Q("select index, entry_lite_json from sys_journal where id = '{id0}' and entry_lite_json like '%SetState%'"),
+        Q("select index from sys_journal where id = '{id0}' and entry_json like '%\"value\":[51]%' order by index"),
     ),
 ]
 

@@ -24,6 +24,7 @@ from restate_lab.rules.ids import partition_key_for
 from restate_lab.rules.targets import ServiceType
 from restate_lab.runtime.invocation import Invocation, InvocationStatus
 from restate_lab.runtime.sql.cache import cache_for
+from restate_lab.runtime.sql.entries import ENTRY_NAMES, Callee, render_journal
 from restate_lab.runtime.sql.references import References
 from restate_lab.runtime.sql.schemas import BASE_TABLES, arrow_schema, arrow_type
 
@@ -52,12 +53,6 @@ _INTERNAL_STATUS = {
 }
 #: Before its first attempt an invocation has no journal length or pinned deployment on the server.
 _NOT_STARTED = (InvocationStatus.PENDING, InvocationStatus.SCHEDULED)
-#: Journal entry types as the server names them in ``sys_journal.entry_type`` (``Command: Run``, ...).
-ENTRY_NAMES = {
-    t.value: ("Command: " if t.is_command else "Notification: " if t.is_notification else "")
-    + "".join(w.capitalize() for w in t.name.removesuffix("_COMMAND").removesuffix("_COMPLETION").split("_"))
-    for t in MessageType
-}
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 Row = Callable[[Invocation], Any]
@@ -249,6 +244,14 @@ class _Builder:
         def per_frame(fn: Callable[[Any], Any]) -> Callable[[list[Invocation]], list[Any]]:
             return lambda invs: [fn(f) for i in invs for f in i.journal]
 
+        # Both JSON columns come from one rendering of each journal.
+        renders: dict[str, list[tuple[str | None, str | None]]] = {}
+
+        def rendered(inv: Invocation) -> list[tuple[str | None, str | None]]:
+            if inv.id_str not in renders:
+                renders[inv.id_str] = render_journal(inv.journal, self.callee)
+            return renders[inv.id_str]
+
         columns: dict[str, Callable[[list[Invocation]], list[Any]]] = {
             "partition_key": per_invocation(lambda i: i.id.partition_key),
             "id": per_invocation(attrgetter("id_str")),
@@ -258,8 +261,19 @@ class _Builder:
             "raw": per_frame(attrgetter("payload")),
             "raw_length": per_frame(lambda f: len(f.payload)),
             "version": per_frame(lambda f: 2),
+            "entry_json": lambda invs: [full for i in invs for full, _ in rendered(i)],
+            "entry_lite_json": lambda invs: [lite for i in invs for _, lite in rendered(i)],
+            "appended_at": lambda invs: [at for i in invs for at in i.appended_at()],
         }
         return self.invocation_table("sys_journal", columns)
+
+    def callee(self, invocation_id: str) -> Callee | None:
+        """What a call entry of ``sys_journal`` says of the invocation it started."""
+        inv = self.engine.invocations.get(invocation_id)
+        if inv is None:
+            return None
+        retention_s = self.engine.completion_retention_ms // 1000
+        return Callee(inv.target, inv.service_type, inv.handler_type, retention_s)
 
     def state(self) -> pa.Table:
         store = self.engine.state
