@@ -130,13 +130,19 @@ class _Stop(Exception):
 
 
 def _stop_on_signals() -> None:
-    """Turn SIGTERM and SIGHUP into a clean stop, so a killed terminal or ``kill`` leaves nothing behind."""
+    """Turn SIGTERM and SIGHUP into a clean stop, so a killed terminal or ``kill`` leaves nothing behind.
+
+    SIGINT gets Python's own handler back (Ctrl-C raises KeyboardInterrupt) even when the command was
+    started with it ignored, as a shell does for a background job or ``nohup``: ``kill -INT`` must stop
+    the server then too, as it does uvicorn.
+    """
 
     def stop(signum: int, _frame: object) -> None:
         raise _Stop(signal.Signals(signum).name)
 
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, stop)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _ignore_stop_signals() -> None:

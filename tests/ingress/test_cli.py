@@ -26,8 +26,20 @@ def _command() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "restate_lab.cli"]
 
 
-def _start(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([*_command(), *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _start(*args: str, sigint_ignored: bool = False) -> subprocess.Popen[str]:
+    """Start the CLI; ``sigint_ignored`` starts it with SIGINT ignored, as a shell starts a background job."""
+
+    def ignore_sigint() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return subprocess.Popen(
+        [*_command(), *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=ignore_sigint if sigint_ignored else None,
+    )
 
 
 def _read_until(proc: subprocess.Popen[str], marker: str) -> str:
@@ -48,10 +60,12 @@ def _read_until(proc: subprocess.Popen[str], marker: str) -> str:
     importlib.util.find_spec("restate_lab.ingress.admin") is None,
     reason="restate_lab/ingress/admin.py is not written yet: LabServer cannot serve --admin-port",
 )
-def test_serve_prints_urls_answers_and_stops_on_sigint() -> None:
-    """serve FILE:attr --port P --admin-port Q prints both URLs, answers a call, and exits 0 soon after SIGINT."""
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["foreground", "started-with-sigint-ignored"])
+def test_serve_prints_urls_answers_and_stops_on_sigint(sigint_ignored: bool) -> None:
+    """serve FILE:attr --port P --admin-port Q prints both URLs, answers a call, and exits 0 soon after SIGINT,
+    also when started as a background job or under nohup (SIGINT inherited as ignored)."""
     port, admin_port = free_port(), free_port()
-    proc = _start("serve", TARGET, "--port", str(port), "--admin-port", str(admin_port))
+    proc = _start("serve", TARGET, "--port", str(port), "--admin-port", str(admin_port), sigint_ignored=sigint_ignored)
     try:
         banner = _read_until(proc, "Ctrl-C")
         assert f"http://127.0.0.1:{port}" in banner
