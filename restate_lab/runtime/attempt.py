@@ -216,11 +216,14 @@ def _take(engine: EngineCore, inv: Invocation, decoder: FrameDecoder, chunk: byt
     """Act on one chunk of the deployment's answer; the outcome once a message ends the attempt."""
     outcome: Outcome | None = None
     inv.modified_at_ms = engine.now_ms()
-    for frame in decoder.feed(chunk):
-        outcome = _read_message(engine, inv, frame)
-        if outcome is not None:
-            break
-    if outcome is not None and inv.live_input is not None:
-        inv.live_input.put_nowait(None)
-        inv.live_input = None
+    try:
+        for frame in decoder.feed(chunk):
+            outcome = _read_message(engine, inv, frame)
+            if outcome is not None:
+                break
+        if outcome is not None and inv.live_input is not None:
+            inv.live_input.put_nowait(None)
+            inv.live_input = None
+    finally:  # a malformed frame later in the chunk does not take back the signals journaled before it
+        engine.release_self_signals(inv, ended=outcome is ENDED)
     return outcome

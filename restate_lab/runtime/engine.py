@@ -130,6 +130,8 @@ class Engine:
         self._plain_targets: dict[tuple[str, str], Target] = {}
         #: Closes the input of bidirectional attempts once they have been inactive for their timeout.
         self.idle_watch = IdleWatch(self)
+        #: Signals the invocation whose answer is being read sent itself (see ``signal_self``).
+        self._self_signals: list[tuple[int | str, Result]] = []
 
     # ---- clock and timers ----
 
@@ -418,6 +420,21 @@ class Engine:
         inv = self.invocations.get(invocation_id)
         if inv is not None:
             self.notify(inv, signal_notification(signal, result), signal=signal)
+
+    def signal_self(self, signal: int | str, result: Result) -> None:
+        """Hold a signal an invocation sends itself until the rest of the chunk it came in has been read.
+
+        On Restate Server such a signal travels through the outbox and comes back after the commands sent
+        with it: it is journaled after them, and never if they ended the invocation (measured on 1.7.12).
+        """
+        self._self_signals.append((signal, result))
+
+    def release_self_signals(self, inv: Invocation, ended: bool) -> None:
+        """Deliver the signals ``inv`` sent itself in the chunk just read; none if that chunk ended it."""
+        held, self._self_signals = self._self_signals, []
+        if not ended:
+            for signal, result in held:
+                self.deliver_signal(inv.id_str, signal, result)
 
     def await_promise(self, inv: Invocation, name: str, completion_id: int) -> None:
         """Notify ``inv`` of its workflow's promise ``name`` once (or as soon as) it is completed."""

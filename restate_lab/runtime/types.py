@@ -77,6 +77,14 @@ class EngineCore(Protocol):
         """Signal an invocation (cancellation included)."""
         ...
 
+    def signal_self(self, signal: int | str, result: Result) -> None:
+        """Hold a signal the invocation whose answer is being read sends itself, until that chunk is read."""
+        ...
+
+    def release_self_signals(self, inv: Invocation, ended: bool) -> None:
+        """Deliver the signals ``inv`` sent itself in the chunk just read; none if that chunk ended it."""
+        ...
+
     def await_promise(self, inv: Invocation, name: str, completion_id: int) -> None:
         """Notify ``inv`` of its workflow's promise ``name`` once (or as soon as) it is completed."""
         ...

@@ -361,6 +361,27 @@ async def keyed_calls(ctx: restate.ObjectContext) -> int:
     return value
 
 
+@journal.handler()
+async def own_awakeable(ctx: restate.ObjectContext, then: str) -> str:
+    """Resolve an awakeable of this very invocation, then ``return`` at once, ``await`` it, or ``sleep`` first."""
+    awakeable_id, promise = ctx.awakeable(type_hint=str)
+    ctx.resolve_awakeable(awakeable_id, "by itself")
+    if then == "await":
+        return await promise
+    if then == "sleep":
+        await ctx.sleep(timedelta(milliseconds=100))
+    return then
+
+
+@journal.handler()
+async def own_signal(ctx: restate.ObjectContext, then: str) -> str:
+    """Send a named signal to this very invocation, then ``return`` at once or ``await`` it."""
+    ctx.resolve_signal(ctx.request().id, "ping", "pong")
+    if then == "await":
+        return await ctx.signal("ping", type_hint=str)
+    return then
+
+
 journal_flow = restate.Workflow("JournalFlow")
 
 

@@ -473,6 +473,31 @@ SCENARIOS: list[Scenario] = [
         Q(JOURNALS_OF_KEY, wait=0.5),
     ),
     S(
+        "journal_of_own_awakeable_resolved_then_returned_has_no_signal",
+        Call("/Journal/{key}/own_awakeable", "return"),
+        Q(f"select index, entry_type, {ENTRY_JSON} from sys_journal where id = '{{id0}}' order by index", wait=0.3),
+    ),
+    S(
+        "journal_of_own_awakeable_resolved_then_awaited",
+        Call("/Journal/{key}/own_awakeable", "await"),
+        Q(f"select index, entry_type, {ENTRY_JSON} from sys_journal where id = '{{id0}}' order by index", wait=0.3),
+    ),
+    S(
+        "journal_of_own_awakeable_resolved_then_slept_on",
+        Call("/Journal/{key}/own_awakeable", "sleep"),
+        Q(f"select index, entry_type, {ENTRY_JSON} from sys_journal where id = '{{id0}}' order by index", wait=0.3),
+    ),
+    S(
+        "journal_of_own_signal_sent_then_returned_has_no_signal",
+        Call("/Journal/{key}/own_signal", "return"),
+        Q(f"select index, entry_type, {ENTRY_JSON} from sys_journal where id = '{{id0}}' order by index", wait=0.3),
+    ),
+    S(
+        "journal_of_own_signal_sent_then_awaited",
+        Call("/Journal/{key}/own_signal", "await"),
+        Q(f"select index, entry_type, {ENTRY_JSON} from sys_journal where id = '{{id0}}' order by index", wait=0.3),
+    ),
+    S(
         "journal_appended_at_is_set_in_order_after_creation",
         Call("/Journal/{key}/every_entry", "Ada"),
         Call("/Counter/{key}/add", 2),

@@ -175,6 +175,22 @@ async def resolve_other(ctx: restate.Context, args: dict[str, Any]) -> None:
 
 
 @basics.handler()
+async def resolve_own(ctx: restate.Context, then: str) -> Any:
+    """Resolve this invocation's own awakeable (or signal it, ``then`` ending in ``signal``) and go on."""
+    if then.endswith("signal"):
+        ctx.resolve_signal(ctx.request().id, "self", "by itself")
+        pending = ctx.signal("self", type_hint=str)
+    else:
+        awakeable_id, pending = ctx.awakeable(type_hint=str)
+        ctx.resolve_awakeable(awakeable_id, "by itself")
+    if then.startswith("await"):
+        return await pending
+    if then.startswith("sleep"):
+        await ctx.sleep(timedelta(milliseconds=20))
+    return then
+
+
+@basics.handler()
 async def wait_signal(ctx: restate.Context) -> Any:
     return await ctx.signal("go")
 

@@ -64,3 +64,42 @@ def test_named_signal_resolved_by_another_handler(lab: LocalRestate) -> None:
     wait_until(lambda: lab.status(waiting.invocation_id) == "suspended")
     lab.call("Basics", "send_signal", {"id": waiting.invocation_id, "value": 42})
     assert lab.attach(waiting.invocation_id) == 42
+
+
+def _entry_types(lab: LocalRestate, invocation_id: str) -> list[str]:
+    return list(lab.journal(invocation_id)["entry_type"])
+
+
+@pytest.mark.parametrize("mode", ["request-response", "bidirectional"])
+@pytest.mark.parametrize("kind", ["awakeable", "signal"])
+def test_a_signal_to_itself_is_journaled_after_the_commands_sent_with_it(
+    lab: LocalRestate, bidi_lab: LocalRestate, mode: str, kind: str
+) -> None:
+    """An invocation's signal to itself comes back after the commands of the same chunk, as on the server.
+
+    Awaited, it completes the handler; if the handler sleeps first, the signal is journaled after the Sleep.
+    """
+    local = lab if mode == "request-response" else bidi_lab
+    suffix = "" if kind == "awakeable" else "-signal"
+    awaited = local.send("Basics", "resolve_own", "await" + suffix)
+    assert local.attach(awaited.invocation_id) == "by itself"
+    assert _entry_types(local, awaited.invocation_id)[-2:] == ["Notification: Signal", "Command: Output"]
+    slept = local.send("Basics", "resolve_own", "sleep" + suffix)
+    assert local.attach(slept.invocation_id) == "sleep" + suffix
+    types = _entry_types(local, slept.invocation_id)
+    assert types.index("Command: Sleep") < types.index("Notification: Signal")
+
+
+@pytest.mark.parametrize("mode", ["request-response", "bidirectional"])
+@pytest.mark.parametrize("kind", ["awakeable", "signal"])
+def test_a_signal_to_itself_is_dropped_when_the_invocation_returns_at_once(
+    lab: LocalRestate, bidi_lab: LocalRestate, mode: str, kind: str
+) -> None:
+    """Resolving its own awakeable and returning journals no signal: it arrives after the invocation ended."""
+    local = lab if mode == "request-response" else bidi_lab
+    then = "return" if kind == "awakeable" else "return-signal"
+    receipt = local.send("Basics", "resolve_own", then)
+    assert local.attach(receipt.invocation_id) == then
+    types = _entry_types(local, receipt.invocation_id)
+    assert "Notification: Signal" not in types
+    assert types[-1] == "Command: Output"
