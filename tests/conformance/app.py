@@ -382,6 +382,15 @@ async def own_signal(ctx: restate.ObjectContext, then: str) -> str:
     return then
 
 
+@journal.handler()
+async def own_cancel(ctx: restate.ObjectContext, then: str) -> str:
+    """Cancel this very invocation, then ``return`` at once or ``sleep`` (where the cancellation lands)."""
+    ctx.cancel_invocation(ctx.request().id)
+    if then == "sleep":
+        await ctx.sleep(timedelta(milliseconds=100))
+    return then
+
+
 journal_flow = restate.Workflow("JournalFlow")
 
 

@@ -498,6 +498,12 @@ SCENARIOS: list[Scenario] = [
         Q(f"select index, entry_type, {ENTRY_JSON} from sys_journal where id = '{{id0}}' order by index", wait=0.3),
     ),
     S(
+        "journal_of_own_cancel_then_slept_on",
+        Call("/Journal/{key}/own_cancel/send", "sleep"),
+        Q(f"select index, entry_type, {ENTRY_JSON} from sys_journal where id = '{{id0}}' order by index", wait=0.6),
+        Q("select status, completion_result, completion_failure from sys_invocation where id = '{id0}'"),
+    ),
+    S(
         "journal_appended_at_is_set_in_order_after_creation",
         Call("/Journal/{key}/every_entry", "Ada"),
         Call("/Counter/{key}/add", 2),
