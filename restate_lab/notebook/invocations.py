@@ -304,7 +304,8 @@ class InvocationsView(w.VBox):  # type: ignore[misc]
             self.journal_table.value = f'<span class="rl-muted">No journal: {esc(exc)}</span>'
             hide_figure(self.timeline)
             return
-        shown = self.journal[["index", "entry_type", "name", "kind", "appended_at"]]
+        shown = self.journal[["index", "entry_type", "name", "kind", "appended_at"]].copy()
+        shown["appended_at"] = shown["appended_at"].map(_clock)  # as the list above shows times: UTC, to the ms
         self.journal_table.value = table(shown.columns, shown.itertuples(index=False))
         draw_into(self.timeline, self.journal, row)
 

@@ -214,7 +214,8 @@ def journal_timeline(
                     ha="left",
                     va="top",
                 )
-        ax.set_xlabel("time since the invocation was created (s)")
+        unit = _label_time_axis(ax)
+        ax.set_xlabel(f"time since the invocation was created ({unit})")
     else:
         from matplotlib.ticker import MaxNLocator
 
@@ -250,6 +251,29 @@ def journal_timeline(
     _kind_legend(ax, sorted({s["kind"] for s in spans}))
     ax.grid(axis="x", alpha=0.3)
     return ax
+
+
+#: Units for a time axis kept in seconds, each used while the axis spans less than its limit (s).
+_TIME_UNITS = (("ms", 0.001, 2.0), ("s", 1.0, 180.0), ("min", 60.0, 3 * 3600.0), ("h", 3600.0, 3 * 86400.0))
+
+
+def _label_time_axis(ax: Axes) -> str:
+    """Tick an axis of seconds in the unit that suits its span (2 ms reads ``0 .. 2 ms``, not ``0.002 s``).
+
+    The data stay in seconds; ticks fall on 1, 2 or 5 times a power of ten of the unit. Returns the unit.
+    """
+    from matplotlib.ticker import FuncFormatter, MultipleLocator
+
+    low, high = ax.get_xlim()
+    span = max(high - low, 1e-9)
+    name, size = next(((n, s) for n, s, limit in _TIME_UNITS if span < limit), ("d", 86400.0))
+    raw_step = span / size / 6
+    power = 10 ** np.floor(np.log10(raw_step))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw_step)
+    ax.xaxis.set_major_locator(MultipleLocator(step * size))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{round(value / size, 9):g}"))
+    ax.set_xlim(low, high)
+    return name
 
 
 def _kind_legend(ax: Axes, kinds: Sequence[str]) -> None:

@@ -346,4 +346,9 @@ def test_simulation_panel_runs_and_shows_its_plots_in_jupyterlab(
         assert 0 < size[2] <= 1500, size  # scaled to the notebook's width, never wider than drawn
         text = panel.inner_text()
         assert "p99 (ms)" in text and "queue wait (ms)" in text and "virtual time" in text, text[:400]
+        # The panel is taller than the window: grow the window so the notebook's own scroller does not cut the
+        # plots' axis labels off the screenshot.
+        height = int(panel.evaluate("el => el.getBoundingClientRect().height"))
+        page.set_viewport_size({"width": 1280, "height": max(1400, height + 400)})
+        panel.scroll_into_view_if_needed()
         _save(panel, "simulation.png")

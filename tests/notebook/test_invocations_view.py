@@ -57,6 +57,8 @@ def test_selecting_shows_result_journal_and_state(lab: Any) -> None:
     assert view.result["outcome"] == "success" and view.result["value"] == 3
     assert view.journal is not None
     assert view.journal["kind"].tolist() == ["input", "state", "state", "output"]
+    first_at = view.journal["appended_at"].iloc[0]
+    assert f"<td>{first_at:%H:%M:%S.%f}"[:-3] + "</td>" in view.journal_table.value  # to the ms, as the list
     assert view.state == {"count": 3}
     assert "count" in view.state_panel.value and "3" in view.details.value
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+import pytest
 
 from restate_lab.plots import KIND_COLOURS, entry_kind, journal_frame, journal_timeline
 from restate_lab.widgets import JOURNAL_COLUMNS, JournalTimeline
@@ -80,6 +81,35 @@ def test_timed_journal_is_drawn_on_a_time_axis_with_retries() -> None:
     assert any(line.get_linestyle() == "--" for line in ax.lines)  # the last attempt marker
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert {"run", "sleep", "promise", "send", "state", "retry"} <= set(legend)
+
+
+@pytest.mark.parametrize(
+    ("span", "unit", "ticks"),
+    [
+        (pd.Timedelta(milliseconds=2), "ms", ["0", "0.5", "1", "1.5", "2"]),
+        (pd.Timedelta(minutes=20), "min", ["0", "5", "10", "15", "20"]),
+    ],
+)
+def test_time_axis_is_ticked_in_a_unit_that_suits_its_span(span: pd.Timedelta, unit: str, ticks: list[str]) -> None:
+    """A journal of 2 ms is ticked in ms, one of 20 minutes in minutes; bars keep their length in seconds."""
+    t0 = pd.Timestamp("2026-01-01T00:00:00Z")
+    raw = pd.DataFrame(
+        {
+            "id": ["inv_1"] * 3,
+            "index": [0, 1, 2],
+            "entry_type": ["Command: Input", "Command: Sleep", "Notification: Sleep"],
+            "name": ["", "", ""],
+            "appended_at": [t0, t0, t0 + span],
+        }
+    )
+    ax = journal_timeline(journal_frame(raw), {"target": "Svc/h", "created_at": t0})
+    ax.figure.canvas.draw()
+    assert ax.get_xlabel() == f"time since the invocation was created ({unit})"
+    low = ax.get_xlim()[0]
+    shown = [t.get_text() for t in ax.get_xticklabels() if low <= t.get_position()[0] <= span.total_seconds()]
+    assert shown == ticks
+    sleep_bar = [p for p in ax.patches if p.get_facecolor()[:3] == _rgb(KIND_COLOURS["sleep"])]
+    assert sleep_bar and abs(sleep_bar[0].get_width() - span.total_seconds()) < 1e-9
 
 
 def test_untimed_journal_falls_back_to_index_axis(lab: Any) -> None:
