@@ -66,6 +66,8 @@ def renderer(dtype: pa.DataType) -> Render:
     import pyarrow as pa
     import pyarrow.types as t
 
+    if isinstance(dtype, pa.BaseExtensionType):  # e.g. arrow.json (json_get_array's elements): written as stored
+        return renderer(dtype.storage_type)
     if t.is_boolean(dtype):
         return lambda v: "true" if v else "false"
     if t.is_integer(dtype):

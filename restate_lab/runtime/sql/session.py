@@ -16,6 +16,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from restate_lab.rules.errors import RestateError
+from restate_lab.runtime.sql import json_functions
 from restate_lab.runtime.sql.schemas import BASE_TABLES, SYS_INVOCATION_VIEW, VIEW_SOURCES
 from restate_lab.runtime.sql.snapshot import empty_table
 
@@ -41,6 +42,8 @@ WRAPPED = tuple(
         r"^Schema error: Ambiguous reference to unqualified field",
     )
 )
+#: How DataFusion's binding reports the exception a JSON function's UDF raised (the server's message inside).
+_JSON_ARGUMENT = re.compile(r"value: JsonArgumentError\((?P<q>[\"'])(?P<message>.*?)(?P=q)\), traceback", re.DOTALL)
 _NO_FIELD = re.compile(r"^Schema error: No field named [^.]+(?:\.[^.\s]+)?\. Valid fields are (.*)\.$", re.DOTALL)
 
 
@@ -63,7 +66,11 @@ def classify(message: str) -> int:
 
 def engine_error(exc: BaseException) -> SqlError:
     """``exc`` from DataFusion as the server's error answer."""
-    text = str(exc)
+    text = json_functions.restore_names(str(exc))
+    refused = _JSON_ARGUMENT.search(text)
+    if refused is not None:  # raised by a JSON function's UDF for arguments the server refuses
+        message = refused.group("message")
+        return SqlError(classify(message), ERROR_PREFIX + message)
     for prefix in ("DataFusion error: ", "Execution error: DataFusion error: "):
         if text.startswith(prefix):
             text = text[len(prefix) :]
@@ -92,6 +99,7 @@ class _Session:
             .set("datafusion.sql_parser.dialect", "PostgreSQL")
         )
         self.ctx = SessionContext(config)
+        self._json_shapes: set[tuple[str, str]] = set()  # the JSON functions' private UDFs registered so far
         for name in BASE_TABLES:
             self._register(name, empty_table(name))
         self.ctx.sql(SYS_INVOCATION_VIEW)
@@ -113,15 +121,22 @@ class _Session:
     def run(self, snapshot: Snapshot, sql: str) -> pa.Table:
         from datafusion import SQLOptions
 
+        try:
+            rewritten = json_functions.rewrite(sql)
+        except json_functions.JsonArgumentError as exc:
+            raise SqlError(400, ERROR_PREFIX + str(exc)) from exc
+        for shape in rewritten.shapes - self._json_shapes:
+            self.ctx.register_udf(json_functions.make_udf(*shape))
+            self._json_shapes.add(shape)
         options = SQLOptions().with_allow_ddl(False).with_allow_dml(False).with_allow_statements(True)
         self.swap(snapshot.tables)
         try:
-            table: pa.Table = self.ctx.sql_with_options(sql, options).to_arrow_table()
+            table: pa.Table = self.ctx.sql_with_options(rewritten.sql, options).to_arrow_table()
         except Exception as exc:  # DataFusion raises plain Exception/ValueError subclasses
             raise engine_error(exc) from exc
         finally:
             self.swap({name: empty_table(name) for name in snapshot.tables})
-        return table
+        return json_functions.rename_columns(table) if rewritten.shapes else table
 
 
 _local = threading.local()

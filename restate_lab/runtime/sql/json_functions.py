@@ -1,0 +1,315 @@
+"""The server's SQL JSON functions (``json_get_str``, ``json_length``, ...) on DataFusion's Python binding.
+
+Restate Server 1.7.12 registers the datafusion-functions-json family: variadic functions whose path
+arguments are strings (object keys) or integers (array indexes). A Python UDF has one fixed signature and
+loses that difference to type coercion, so each call is rewritten before planning into a private UDF
+named for its shape (``__rl_json_get_str_xs``: one letter per argument, ``s`` a string literal, ``i`` an
+integer literal, ``x`` any other expression, passed with its ``arrow_typeof`` so the UDF knows whether it
+is a key or an index). The answer's column names and error messages get the server's spelling back
+(:func:`restore_names`); literal arguments of the wrong type are refused with the server's planning error.
+The values themselves come from :mod:`restate_lab.runtime.sql.json_reader`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from restate_lab.runtime.sql import json_reader
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+Reader = Callable[[str | None, Sequence[json_reader.PathElement]], Any]
+
+
+@dataclass(frozen=True)
+class _Function:
+    reader: Reader
+    returns: str  # utf8, int64, float64, bool, uint64, list, json_list (elements tagged as JSON text)
+    min_args: int = 1
+
+
+FUNCTIONS: dict[str, _Function] = {
+    "json_get_str": _Function(json_reader.get_str, "utf8"),
+    "json_get_int": _Function(json_reader.get_int, "int64"),
+    "json_get_float": _Function(json_reader.get_float, "float64"),
+    "json_get_bool": _Function(json_reader.get_bool, "bool"),
+    "json_get_json": _Function(json_reader.get_json, "utf8"),
+    "json_as_text": _Function(json_reader.as_text, "utf8"),
+    "json_length": _Function(json_reader.length, "uint64"),
+    "json_contains": _Function(json_reader.contains, "bool", min_args=2),
+    "json_get_array": _Function(json_reader.get_array, "json_list"),
+    "json_object_keys": _Function(json_reader.object_keys, "list"),
+}
+
+_PREFIX = "__rl_"
+#: The field metadata the server's ``json_get_array`` puts on its elements (Arrow's JSON extension type).
+_JSON_EXTENSION = {"ARROW:extension:name": "arrow.json", "ARROW:extension:metadata": "{}", "is_json": "true"}
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_INT_LITERAL = re.compile(r"-?\s*[0-9]+")
+_FLOAT_LITERAL = re.compile(r"-?\s*(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(?:\.[0-9]*)?[eE][+-]?[0-9]+)")
+_STRING_LITERAL = re.compile(r"[eE]?'(?:[^']|'')*'")
+_INTERNAL = re.compile(_PREFIX + "(" + "|".join(FUNCTIONS) + r")_[six]+\(")
+_TYPE_TAG = re.compile(r"(?<=[(,])(?P<arg>.+?),arrow_typeof\((?P=arg)\)")
+_INT_TYPES = frozenset({"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64"})
+_STRING_TYPES = frozenset({"Utf8", "LargeUtf8", "Utf8View"})
+
+
+class JsonArgumentError(ValueError):
+    """Arguments the server refuses: its message, without the ``Datafusion error: `` prefix."""
+
+
+@dataclass(frozen=True)
+class Rewritten:
+    """A query with its JSON calls pointed at private UDFs, and the UDF shapes it needs."""
+
+    sql: str
+    shapes: frozenset[tuple[str, str]]  # (function, argument letters)
+
+
+def rewrite(sql: str) -> Rewritten:
+    """``sql`` with every call of a JSON function replaced by its private UDF; unchanged if there is none.
+
+    :class:`JsonArgumentError` for a literal argument of a type the server refuses.
+    """
+    lowered = sql.lower()
+    if not any(name in lowered for name in FUNCTIONS):
+        return Rewritten(sql, frozenset())
+    shapes: set[tuple[str, str]] = set()
+    return Rewritten(_rewrite(sql, shapes), frozenset(shapes))
+
+
+def _rewrite(sql: str, shapes: set[tuple[str, str]]) -> str:
+    out: list[str] = []
+    pos = 0
+    while pos < len(sql):
+        skipped = _skip_quoted(sql, pos)
+        if skipped != pos:
+            out.append(sql[pos:skipped])
+            pos = skipped
+            continue
+        name = _NAME.match(sql, pos)
+        if name is None or (pos > 0 and (sql[pos - 1].isalnum() or sql[pos - 1] in "_.$")):
+            out.append(sql[pos])
+            pos += 1
+            continue
+        word = name.group().lower()
+        after = _skip_space(sql, name.end())
+        if word not in FUNCTIONS or after >= len(sql) or sql[after] != "(":
+            out.append(name.group())
+            pos = name.end()
+            continue
+        args, end = _arguments(sql, after)
+        out.append(_call(word, [_rewrite(a, shapes) for a in args], shapes))
+        pos = end
+    return "".join(out)
+
+
+def _skip_space(sql: str, pos: int) -> int:
+    while pos < len(sql) and sql[pos].isspace():
+        pos += 1
+    return pos
+
+
+def _skip_quoted(sql: str, pos: int) -> int:
+    """The position after the string literal, quoted identifier or comment at ``pos`` (``pos`` if none)."""
+    if sql.startswith("--", pos):
+        end = sql.find("\n", pos)
+        return len(sql) if end < 0 else end + 1
+    if sql.startswith("/*", pos):
+        end = sql.find("*/", pos + 2)
+        return len(sql) if end < 0 else end + 2
+    ch = sql[pos]
+    starts_word = pos == 0 or not (sql[pos - 1].isalnum() or sql[pos - 1] == "_")
+    if ch in "eE" and sql.startswith("'", pos + 1) and starts_word:
+        return _close_quote(sql, pos + 1, "'", backslash=True)
+    if ch in "'\"":
+        return _close_quote(sql, pos, ch, backslash=False)
+    return pos
+
+
+def _close_quote(sql: str, pos: int, quote: str, *, backslash: bool) -> int:
+    pos += 1
+    while pos < len(sql):
+        if backslash and sql[pos] == "\\":
+            pos += 2
+            continue
+        if sql[pos] == quote:
+            if sql.startswith(quote, pos + 1):  # a doubled quote stands for one
+                pos += 2
+                continue
+            return pos + 1
+        pos += 1
+    return len(sql)
+
+
+def _arguments(sql: str, open_at: int) -> tuple[list[str], int]:
+    """The argument texts of the call whose ``(`` is at ``open_at``, and the position after its ``)``."""
+    args: list[str] = []
+    depth = 0
+    start = pos = open_at + 1
+    while pos < len(sql):
+        skipped = _skip_quoted(sql, pos)
+        if skipped != pos:
+            pos = skipped
+            continue
+        ch = sql[pos]
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            if depth == 0:
+                if sql[start:pos].strip() or args:
+                    args.append(sql[start:pos])
+                return args, pos + 1
+            depth -= 1
+        elif ch == "," and depth == 0:
+            args.append(sql[start:pos])
+            start = pos + 1
+        pos += 1
+    args.append(sql[start:])  # unbalanced: DataFusion's parser reports it
+    return args, len(sql)
+
+
+def _literal_type(text: str) -> str | None:
+    """The Arrow type the planner gives a literal argument, or None for any other expression."""
+    text = text.strip()
+    if _STRING_LITERAL.fullmatch(text):
+        return "Utf8"
+    if _INT_LITERAL.fullmatch(text):
+        return "Int64"
+    if _FLOAT_LITERAL.fullmatch(text):
+        return "Float64"
+    lowered = text.lower()
+    if lowered == "null":
+        return "Null"
+    if lowered in ("true", "false"):
+        return "Boolean"
+    return None
+
+
+def _call(name: str, args: list[str], shapes: set[tuple[str, str]]) -> str:
+    function = FUNCTIONS[name]
+    if not args:
+        raise JsonArgumentError(
+            f"Error during planning: '{name}' does not support zero arguments. No function matches the given "
+            f"name and argument types '{name}()'. You might need to add explicit type casts.\n\tCandidate "
+            f"functions:\n\t{name}(Any, .., Any)"
+        )
+    if len(args) < function.min_args:
+        raise JsonArgumentError(f"Error during planning: The '{name}' function requires two or more arguments.")
+    letters = []
+    texts = []
+    for position, arg in enumerate(args, start=1):
+        kind = _literal_type(arg)
+        if position == 1 and kind not in (None, "Utf8"):
+            raise JsonArgumentError(
+                f"Error during planning: Unexpected argument type to '{name}' at position 1, "
+                f"expected a string, got {kind}."
+            )
+        if position > 1 and kind not in (None, "Utf8", "Int64"):
+            raise JsonArgumentError(
+                f"Error during planning: Unexpected argument type to '{name}' at position {position}, "
+                f"expected string or int, got {kind}."
+            )
+        if kind is None:
+            letters.append("x")
+            texts.append(f"{arg},arrow_typeof({arg.strip()})")
+        else:
+            letters.append("s" if kind == "Utf8" else "i")
+            texts.append(arg)
+    shape = "".join(letters)
+    shapes.add((name, shape))
+    return f"{_PREFIX}{name}_{shape}(" + ",".join(texts) + ")"
+
+
+def restore_names(text: str) -> str:
+    """Column names and messages with the private UDFs spelled as the server's functions again."""
+    if _PREFIX not in text:
+        return text
+    text = _INTERNAL.sub(lambda m: m.group(1) + "(", text)
+    return _TYPE_TAG.sub(lambda m: m.group("arg"), text)
+
+
+def udf_name(name: str, shape: str) -> str:
+    return f"{_PREFIX}{name}_{shape}"
+
+
+def make_udf(name: str, shape: str) -> Any:
+    """The DataFusion UDF for calls of ``name`` whose arguments have the letters ``shape``."""
+    import pyarrow as pa
+    from datafusion import udf
+
+    function = FUNCTIONS[name]
+    returns = {
+        "utf8": pa.utf8(),
+        "int64": pa.int64(),
+        "float64": pa.float64(),
+        "bool": pa.bool_(),
+        "uint64": pa.uint64(),
+        "list": pa.list_(pa.utf8()),
+        "json_list": pa.list_(pa.field("item", pa.utf8(), metadata=_JSON_EXTENSION)),
+    }[function.returns]
+    inputs: list[pa.DataType] = []
+    for letter in shape:
+        inputs.append(pa.int64() if letter == "i" else pa.utf8())
+        if letter == "x":
+            inputs.append(pa.utf8())  # its arrow_typeof
+
+    def evaluate(*arrays: pa.Array) -> pa.Array:
+        columns = [a.to_pylist() for a in arrays]
+        rows = len(columns[0]) if columns else 0
+        answers = [_row(name, function, shape, columns, row) for row in range(rows)]
+        return pa.array(answers, type=returns)
+
+    return udf(evaluate, inputs, returns, "immutable", name=udf_name(name, shape))
+
+
+def _row(name: str, function: _Function, shape: str, columns: list[list[Any]], row: int) -> Any:
+    """One row's answer: the JSON text and the path read from the columns of the call's arguments."""
+    values: list[Any] = []
+    column = 0
+    for position, letter in enumerate(shape, start=1):
+        value = columns[column][row]
+        column += 1
+        if letter == "x":
+            arrow_type = columns[column][row]
+            column += 1
+            value = _typed(name, position, value, arrow_type)
+        values.append(value)
+    text, path = values[0], values[1:]
+    if len(path) > 1 and "x" in shape[1:]:
+        raise JsonArgumentError(
+            "Execution error: More than 1 path element is not supported when querying JSON using an array."
+        )
+    if any(element is None for element in path):
+        return False if function.reader is json_reader.contains else None
+    return function.reader(text, path)
+
+
+def _typed(name: str, position: int, value: Any, arrow_type: str | None) -> Any:
+    """An expression's value (coerced to text by the UDF's signature) back as its own type."""
+    base = (arrow_type or "").split("(")[0]
+    if position == 1:
+        if base not in _STRING_TYPES:
+            raise JsonArgumentError(
+                f"Error during planning: Unexpected argument type to '{name}' at position 1, "
+                f"expected a string, got {arrow_type}."
+            )
+        return value
+    if base in _INT_TYPES:
+        return None if value is None else int(value)
+    if base in _STRING_TYPES:
+        return value
+    raise JsonArgumentError(
+        f"Error during planning: Unexpected argument type to '{name}' at position {position}, "
+        f"expected string or int, got {arrow_type}."
+    )
+
+
+def rename_columns(table: pa.Table) -> pa.Table:
+    """``table`` with the server's spelling of JSON calls in its column names."""
+    names = [restore_names(n) for n in table.column_names]
+    return table if names == table.column_names else table.rename_columns(names)

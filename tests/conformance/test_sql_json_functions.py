@@ -1,0 +1,217 @@
+"""The SQL JSON functions (``json_get_str`` & co.) answer generated documents exactly as Restate Server does.
+
+Each round builds one query over a ``VALUES`` table of generated JSON texts -- nested objects and arrays,
+duplicate keys, escapes, negative, huge and exponent numbers, number-like strings, random spacing, and a
+quarter of them broken (cut short, a character inserted or dropped, garbage after the value) -- and reads
+every function at generated paths (keys, indexes, negative indexes, paths from columns). Both servers get
+the same bytes; the JSON answers must be equal as text. ``RESTATE_LAB_JSON_ROUNDS`` sets the rounds.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conformance.test_sql_conformance import Endpoint, lab, real  # noqa: F401 - the two servers
+
+pytestmark = pytest.mark.realserver
+
+ROUNDS = int(os.environ.get("RESTATE_LAB_JSON_ROUNDS", "8"))
+DOCUMENTS = 40
+FUNCTIONS = (
+    "json_get_str",
+    "json_get_int",
+    "json_get_float",
+    "json_get_bool",
+    "json_get_json",
+    "json_as_text",
+    "json_length",
+    "json_contains",
+    "json_get_array",
+    "json_object_keys",
+)
+KEYS = ("a", "b", "", "é", "a b", "1")
+STRINGS = (
+    "x",
+    "\\u00e9",
+    "\\ud83d\\ude00",
+    "\\ud83d",
+    '\\n\\t\\"\\\\\\/',
+    "é",
+    "tab\there",
+    "\\q",
+    "1",
+    "-0",
+    "+1",
+    "01",
+    " 1",
+    "1.5",
+    "1e2",
+    "inf",
+    "NaN",
+    "true",
+    "false",
+    "True",
+    "9223372036854775808",
+    "it's",
+)
+NUMBERS = (
+    "0",
+    "1",
+    "-1",
+    "-0",
+    "7",
+    "999999999999999999",
+    "1000000000000000000",
+    "9223372036854775807",
+    "1.5",
+    "-1.5",
+    "1.0",
+    "1e2",
+    "1E+2",
+    "0.1",
+    "1e400",
+    "1e-400",
+    "123456789012345678901234567890",
+    "01",
+    "1.",
+)
+BREAKERS = ',]}:"\\ 0.-x{['
+
+
+def _space(rng: random.Random) -> str:
+    return rng.choice(("", "", "", " ", "\n", "\t ", "  "))
+
+
+def _value(rng: random.Random, depth: int) -> str:
+    kind = rng.random()
+    if depth < 3 and kind < 0.3:
+        members = [
+            f'{_space(rng)}"{rng.choice(KEYS)}"{_space(rng)}:{_space(rng)}{_value(rng, depth + 1)}{_space(rng)}'
+            for _ in range(rng.randint(0, 4))
+        ]
+        return "{" + ",".join(members) + _space(rng) * (not members) + "}"
+    if depth < 3 and kind < 0.5:
+        items = [f"{_space(rng)}{_value(rng, depth + 1)}{_space(rng)}" for _ in range(rng.randint(0, 4))]
+        return "[" + ",".join(items) + "]"
+    if kind < 0.7:
+        return '"' + rng.choice(STRINGS) + '"'
+    if kind < 0.9:
+        return rng.choice(NUMBERS)
+    return rng.choice(("true", "false", "null"))
+
+
+def document(rng: random.Random) -> str | None:
+    """A JSON text, a quarter of the time broken in one place; now and then SQL NULL."""
+    if rng.random() < 0.03:
+        return None
+    text = _space(rng) + _value(rng, 0) + _space(rng)
+    if rng.random() < 0.25 and text:
+        at = rng.randrange(len(text) + 1)
+        how = rng.randrange(4)
+        if how == 0:
+            text = text[:at]
+        elif how == 1:
+            text = text[:at] + rng.choice(BREAKERS) + text[at:]
+        elif how == 2:
+            text = text[:at] + text[at + 1 :]
+        else:
+            text += rng.choice((" trailing", "}", ",", "]", "x"))
+    return text
+
+
+def path(rng: random.Random, shortest: int = 0) -> str:
+    """SQL path arguments (with their leading commas): keys, indexes, sometimes a negative one."""
+    elements = []
+    for _ in range(max(shortest, rng.choice((0, 1, 1, 2, 2, 3)))):
+        if rng.random() < 0.6:
+            elements.append("'" + rng.choice(KEYS).replace("'", "''") + "'")
+        else:
+            elements.append(str(rng.choice((0, 0, 1, 2, 3, -1))))
+    return "".join(", " + e for e in elements)
+
+
+def _sql_text(value: str | None) -> str:
+    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
+
+
+def generated_query(seed: int) -> str:
+    """One round: every function at two generated paths, plus paths from a text and an integer column."""
+    rng = random.Random(seed)
+    rows = [
+        f"({i}, {_sql_text(document(rng))}, {_sql_text(rng.choice(KEYS))}, {rng.choice((0, 1, 2, -1))})"
+        for i in range(DOCUMENTS)
+    ]
+    columns = [
+        f"{name}(d.doc{path(rng, shortest=int(name == 'json_contains'))}) as c{n}"
+        for n, name in enumerate(FUNCTIONS * 2)
+    ]
+    columns += [
+        "json_get_json(d.doc, d.k) as by_key",
+        "json_get_json(d.doc, d.n) as by_index",
+    ]
+    return (
+        "select d.i, " + ", ".join(columns) + " from (values " + ", ".join(rows) + ") as d(i, doc, k, n) order by d.i"
+    )
+
+
+def _answer(endpoint: Any, sql: str) -> tuple[int, str]:
+    response = httpx.post(
+        endpoint.admin_url + "/query", json={"query": sql}, headers={"accept": "application/json"}, timeout=30
+    )
+    return response.status_code, response.text
+
+
+@pytest.mark.parametrize("seed", range(ROUNDS))
+def test_json_functions_read_generated_documents_as_the_server(seed: int, real: Endpoint, lab: Endpoint) -> None:  # noqa: F811
+    """Every JSON function, at generated paths over generated (and broken) documents: the same answer text."""
+    sql = generated_query(seed)
+    expected = _answer(real, sql)
+    actual = _answer(lab, sql)
+    assert expected[0] == 200, expected
+    if actual != expected:
+        import json
+
+        want = json.loads(expected[1])["rows"]
+        got = json.loads(actual[1]).get("rows", actual)
+        diffs = [(w, g) for w, g in zip(want, got, strict=False) if w != g]
+        pytest.fail(f"seed {seed}: {len(diffs)} rows differ; first: server {diffs[:1]!r}\nquery: {sql[:2000]}")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select json_get_str(value_utf8) as name, json_get_int(value_utf8) as n, json_length(value_utf8) as size "
+        "from state order by service_name, service_key, key",
+        "select json_get_str('{\"a\":1}', 1.5) as v",
+        "select json_get_str(1, 'a') as v",
+        "select json_contains('{}') as v",
+        "select json_length() as v",
+        "select json_get_int(x, 'a') from (values (1)) as t(x)",
+        "select json_get_str(d, 'a', k) from (values ('{\"a\":[\"x\"]}', 0)) as t(d, k)",
+        "select json_get_str(d, k) as one from (values ('[\"x\"]', 0)) as t(d, k)",
+        "select JSON_GET_STR('{\"a\":\"x\"}', 'a'), json_get_int(x, 'k') + 1 from (values ('{\"k\":1}')) as t(x)",
+        "select json_get_str(json_get_json('{\"a\":{\"b\":\"in\"}}', 'a'), 'b') as nested /* json_length( */",
+        'select \'json_get_str(\' as text, "json_get_str" from (values (1)) as t("json_get_str")',
+    ],
+    ids=[
+        "state-values",
+        "float-path",
+        "int-document",
+        "contains-one-argument",
+        "no-arguments",
+        "non-text-column",
+        "column-path-of-two",
+        "column-path-of-one",
+        "names-and-arithmetic",
+        "nested-and-comment",
+        "names-in-strings",
+    ],
+)
+def test_json_function_corners_answer_as_the_server(sql: str, real: Endpoint, lab: Endpoint) -> None:  # noqa: F811
+    """Column names, argument errors, nesting, and the function names inside strings and comments."""
+    assert _answer(lab, sql) == _answer(real, sql)

@@ -1,0 +1,98 @@
+"""The SQL JSON functions without the real server: the reader's rules, the rewrite, and a query end to end.
+
+The rules themselves were measured on Restate Server 1.7.12 (tests/conformance/test_sql_json_functions.py
+compares generated documents with it); these pin them where the server binary is absent.
+"""
+
+from __future__ import annotations
+
+import pytest
+import restate
+
+from restate_lab import LocalRestate
+from restate_lab.runtime.sql import json_reader as jr
+from restate_lab.runtime.sql.json_functions import JsonArgumentError, restore_names, rewrite
+
+
+def test_reading_stops_at_the_value_but_validates_what_it_walks_past() -> None:
+    """Garbage after the value is never read; garbage before it makes the answer null."""
+    assert jr.get_int('{"a":1} trailing', ["a"]) == 1
+    assert jr.get_int('{"a":1, bad', ["a"]) == 1
+    assert jr.get_int('{"b":x, "a":1}', ["a"]) is None
+    assert jr.get_int('{"x":01, "a":2}', ["a"]) is None
+    assert jr.get_json('{"a":[1, bad]}', ["a"]) is None
+
+
+def test_keys_name_members_and_integers_index_arrays_only() -> None:
+    """The first member of a name wins; an integer never names a member, a string never indexes."""
+    assert jr.get_str('{"a":"x","a":"y"}', ["a"]) == "x"
+    assert jr.get_int("[[1,2],[3,4]]", [1, 0]) == 3
+    assert jr.get_str('{"1":"one"}', [1]) is None
+    assert jr.get_str('["zero"]', ["0"]) is None
+    assert jr.get_int('{"a":[10,20]}', ["a", -1]) is None
+
+
+def test_numbers_read_as_the_server_reads_them() -> None:
+    """Integers up to 18 digits, no negatives for int or float, strings parsed like Rust's i64/f64/bool."""
+    assert jr.get_int("[999999999999999999]", [0]) == 999999999999999999
+    assert jr.get_int("[1000000000000000000]", [0]) is None
+    assert jr.get_int('{"a":-5}', ["a"]) is None and jr.get_float('{"a":-1.5}', ["a"]) is None
+    assert jr.get_int('{"a":"+1"}', ["a"]) == 1 and jr.get_int('{"a":" 1"}', ["a"]) is None
+    assert jr.get_float('{"a":"inf"}', ["a"]) == float("inf")
+    assert jr.get_float('{"a":1e400}', ["a"]) == float("inf")
+    assert jr.get_bool('{"a":"true"}', ["a"]) is True and jr.get_bool('{"a":"True"}', ["a"]) is None
+    assert jr.get_int("0-1", []) == 0 and jr.get_float("1.5e", []) is None
+
+
+def test_text_functions_keep_the_documents_own_spelling() -> None:
+    """json_get_json and json_as_text give the value's text as written; strings are unescaped only by _str."""
+    assert jr.get_json('{"a": {"b" : [1, 2]}}', ["a"]) == '{"b" : [1, 2]}'
+    assert jr.get_json('{"a":"\\u00e9"}', ["a"]) == '"\\u00e9"'
+    assert jr.as_text('{"a":"\\u00e9"}', ["a"]) == "é"
+    assert jr.as_text('{"a":null}', ["a"]) is None and jr.get_json('{"a":null}', ["a"]) == "null"
+    assert jr.get_str('{"a":"\\ud83d"}', ["a"]) is None  # a lone surrogate is not JSON
+
+
+def test_containers_are_counted_listed_and_probed() -> None:
+    """json_length counts duplicates, json_contains is false for bad input, arrays list their elements' text."""
+    assert jr.length('{"a":1,"a":2}', []) == 2 and jr.length('"abc"', []) is None
+    assert jr.contains('{"a":null}', ["a"]) is True and jr.contains("not json", ["b"]) is False
+    assert jr.contains(None, ["a"]) is False
+    assert jr.get_array("[ 1 , [2, 3] ]", []) == ["1", "[2, 3]"]
+    assert jr.object_keys('{"a":1,"a":2,"b":3}', []) == ["a", "a", "b"]
+
+
+def test_the_rewrite_leaves_strings_comments_and_other_names_alone() -> None:
+    """Only real calls are rewritten; literal arguments of the wrong type get the server's planning error."""
+    untouched = "select 'json_get_str(' as t, x.json_get_str, \"json_length\" from t -- json_length(x)"
+    assert rewrite(untouched).sql == untouched
+    done = rewrite("select JSON_GET_STR(v, 'a', 1), json_length(json_get_json(v, k)) from s")
+    assert done.shapes == {("json_get_str", "xsi"), ("json_length", "x"), ("json_get_json", "xx")}
+    with pytest.raises(JsonArgumentError, match="at position 2, expected string or int, got Float64"):
+        rewrite("select json_get_str(v, 1.5) from s")
+    with pytest.raises(JsonArgumentError, match="requires two or more arguments"):
+        rewrite("select json_contains(v) from s")
+
+
+def test_column_names_get_the_servers_spelling_back() -> None:
+    """The private UDF's name and its type-tag arguments disappear from a result's column names."""
+    name = '__rl_json_get_str_xs(state.value_utf8,arrow_typeof(state.value_utf8),Utf8("a"))'
+    assert restore_names(name) == 'json_get_str(state.value_utf8,Utf8("a"))'
+
+
+def test_state_values_are_read_with_json_functions_in_a_query() -> None:
+    """LocalRestate.query answers json_get_* over the state table, with the server's column names."""
+    counter = restate.VirtualObject("JsonCounter")
+
+    @counter.handler()
+    async def remember(ctx: restate.ObjectContext, value: dict[str, object]) -> None:
+        ctx.set("profile", value)
+
+    with LocalRestate(restate.app([counter])) as lab:
+        lab.call("JsonCounter", "remember", {"name": "Ada", "tags": ["x", "y"], "age": 36}, key="ada")
+        frame = lab.query(
+            "select json_get_str(value_utf8, 'name'), json_get_int(value_utf8, 'age') as age, "
+            "json_length(value_utf8, 'tags') as tags from state where service_name = 'JsonCounter'"
+        )
+    assert list(frame.columns) == ['json_get_str(state.value_utf8,Utf8("name"))', "age", "tags"]
+    assert frame.iloc[0].tolist() == ["Ada", 36, 2]
