@@ -150,6 +150,11 @@ def generated_query(seed: int) -> str:
         f"{name}(d.doc{path(rng, shortest=int(name == 'json_contains'))}) as c{n}"
         for n, name in enumerate(FUNCTIONS * 2)
     ]
+    for n in range(4):  # operator chains: -> steps ending in ->>, spaced or not
+        steps = [e.strip(", ") for e in path(rng, shortest=1).split(", ") if e.strip(", ")]
+        # (a key right after an arrow must not start with '-': `->>-1` is the custom operator `->>-`)
+        chain = "".join(f"{_space(rng)}->{_space(rng) or ' '}{key}" for key in steps[:-1])
+        columns.append(f"d.doc{chain}{_space(rng)}->>{_space(rng) or ' '}{steps[-1]} as o{n}")
     columns += [
         "json_get_json(d.doc, d.k) as by_key",
         "json_get_json(d.doc, d.n) as by_index",
@@ -197,6 +202,12 @@ def test_json_functions_read_generated_documents_as_the_server(seed: int, real: 
         "select JSON_GET_STR('{\"a\":\"x\"}', 'a'), json_get_int(x, 'k') + 1 from (values ('{\"k\":1}')) as t(x)",
         "select json_get_str(json_get_json('{\"a\":{\"b\":\"in\"}}', 'a'), 'b') as nested /* json_length( */",
         'select \'json_get_str(\' as text, "json_get_str" from (values (1)) as t("json_get_str")',
+        "select x->>'a', t.x ->> 'A', upper(x)->>'A', x->>k, x -> 'b' ->> 0, x->>'it''s' "
+        'from (values (\'{"a":"y","A":1,"b":[5],"it\'\'s":2}\', \'a\')) as t(x, k)',
+        "select json_length(x -> 'b'), x->>'a' = 'y' as same, x->>'a' || 'z' as more, '->>' as text "
+        "from (values ('{\"a\":\"y\",\"b\":[5]}')) as t(x) where x ->> 'a' is not null order by x->>'a'",
+        "select x->>-1 from (values ('[1]')) as t(x)",
+        "select x->>'a', (t.x) ->> 'a' from (values ('{}')) as t(x)",
     ],
     ids=[
         "state-values",
@@ -210,6 +221,10 @@ def test_json_functions_read_generated_documents_as_the_server(seed: int, real: 
         "names-and-arithmetic",
         "nested-and-comment",
         "names-in-strings",
+        "operator-names",
+        "operators-in-expressions",
+        "arrow-glued-to-minus",
+        "same-name-twice",
     ],
 )
 def test_json_function_corners_answer_as_the_server(sql: str, real: Endpoint, lab: Endpoint) -> None:  # noqa: F811

@@ -96,3 +96,22 @@ def test_state_values_are_read_with_json_functions_in_a_query() -> None:
         )
     assert list(frame.columns) == ['json_get_str(state.value_utf8,Utf8("name"))', "age", "tags"]
     assert frame.iloc[0].tolist() == ["Ada", 36, 2]
+
+
+def test_arrow_operators_read_like_json_as_text_and_keep_the_servers_names() -> None:
+    """``x ->> 'a'`` is json_as_text(x, 'a'), chains are one path, and the column is named as written."""
+    with LocalRestate() as lab:
+        frame = lab.query(
+            "select x->>'a', x -> 'b' ->> 0 as first, json_length(x -> 'b') as n, '->>' as text "
+            "from (values ('{\"a\":\"y\",\"b\":[5,6]}')) as t(x)"
+        )
+    assert list(frame.columns) == ["x ->> 'a'", "first", "n", "text"]
+    assert frame.iloc[0].tolist() == ["y", "5", 2, "->>"]
+
+
+def test_an_arrow_glued_to_a_minus_is_left_to_the_parser() -> None:
+    """``->>-1`` is one custom operator to the SQL parser (refused, as on the server), not ``->>`` and -1."""
+    from restate_lab.runtime.sql.json_operators import rewrite_operators
+
+    assert rewrite_operators("select x->>-1 from t", frozenset({"json_length"})) == "select x->>-1 from t"
+    assert "__rl_arrow_json_as_text(x, -1" in rewrite_operators("select x->> -1 from t", frozenset())

@@ -18,6 +18,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from restate_lab.runtime.sql import json_reader
+from restate_lab.runtime.sql.json_operators import (
+    ARROW_PREFIX,
+    LEFT_OPERAND,
+    NAME_CLOSE,
+    NAME_OPEN,
+    UNLESS_OBJECT,
+    rewrite_operators,
+)
+from restate_lab.runtime.sql.lexing import skip_quoted, skip_space
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -44,6 +53,9 @@ FUNCTIONS: dict[str, _Function] = {
     "json_get_array": _Function(json_reader.get_array, "json_list"),
     "json_object_keys": _Function(json_reader.object_keys, "list"),
 }
+#: Readers only operator chains turn into (never recognised as a call in a query).
+_OPERATOR_ONLY: dict[str, _Function] = {UNLESS_OBJECT: _Function(json_reader.get_json_unless_object, "utf8")}
+_ALL = {**FUNCTIONS, **_OPERATOR_ONLY}
 
 _PREFIX = "__rl_"
 #: The field metadata the server's ``json_get_array`` puts on its elements (Arrow's JSON extension type).
@@ -52,8 +64,16 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _INT_LITERAL = re.compile(r"-?\s*[0-9]+")
 _FLOAT_LITERAL = re.compile(r"-?\s*(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(?:\.[0-9]*)?[eE][+-]?[0-9]+)")
 _STRING_LITERAL = re.compile(r"[eE]?'(?:[^']|'')*'")
+_NAMES = frozenset(FUNCTIONS)
 _INTERNAL = re.compile(_PREFIX + "(" + "|".join(FUNCTIONS) + r")_[six]+\(")
-_TYPE_TAG = re.compile(r"(?<=[(,])(?P<arg>.+?),arrow_typeof\((?P=arg)\)")
+_NOT_A_CALL = "(?:(?!" + _PREFIX + ")[^" + NAME_OPEN + "])"
+_LABELLED = re.compile(
+    f"{_PREFIX}(?P<function>{'|'.join(_ALL)})_[six]+d\\("
+    f"(?P<args>(?:(?P<first>{_NOT_A_CALL}+?), ?arrow_typeof\\((?P=first)\\))?{_NOT_A_CALL}*?)"
+    f', ?Utf8\\("{NAME_OPEN}(?P<name>[^{NAME_OPEN}{NAME_CLOSE}]*){NAME_CLOSE}"\\)\\)'
+)
+_QUALIFIED_COLUMN = re.compile(r"[^\s(),.]+\.[^\s(),.]+")
+_TYPE_TAG = re.compile(r"(?<=[(,])(?P<space> ?)(?P<arg>.+?), ?arrow_typeof\((?P=arg)\)")
 _INT_TYPES = frozenset({"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64"})
 _STRING_TYPES = frozenset({"Utf8", "LargeUtf8", "Utf8View"})
 
@@ -76,17 +96,17 @@ def rewrite(sql: str) -> Rewritten:
     :class:`JsonArgumentError` for a literal argument of a type the server refuses.
     """
     lowered = sql.lower()
-    if not any(name in lowered for name in FUNCTIONS):
+    if "->" not in sql and not any(name in lowered for name in FUNCTIONS):
         return Rewritten(sql, frozenset())
     shapes: set[tuple[str, str]] = set()
-    return Rewritten(_rewrite(sql, shapes), frozenset(shapes))
+    return Rewritten(_rewrite(rewrite_operators(sql, _NAMES), shapes), frozenset(shapes))
 
 
 def _rewrite(sql: str, shapes: set[tuple[str, str]]) -> str:
     out: list[str] = []
     pos = 0
     while pos < len(sql):
-        skipped = _skip_quoted(sql, pos)
+        skipped = skip_quoted(sql, pos)
         if skipped != pos:
             out.append(sql[pos:skipped])
             pos = skipped
@@ -97,53 +117,22 @@ def _rewrite(sql: str, shapes: set[tuple[str, str]]) -> str:
             pos += 1
             continue
         word = name.group().lower()
-        after = _skip_space(sql, name.end())
-        if word not in FUNCTIONS or after >= len(sql) or sql[after] != "(":
+        operator = word.startswith(ARROW_PREFIX)  # a chain of -> / ->> (json_operators), its name last
+        if operator:
+            word = word[len(ARROW_PREFIX) :]
+        after = skip_space(sql, name.end())
+        if word not in (_ALL if operator else FUNCTIONS) or after >= len(sql) or sql[after] != "(":
             out.append(name.group())
             pos = name.end()
             continue
         args, end = _arguments(sql, after)
-        out.append(_call(word, [_rewrite(a, shapes) for a in args], shapes))
+        rewritten = [_rewrite(a, shapes) for a in args]
+        if operator:
+            out.append(_call(word, rewritten[:-1], shapes, label=rewritten[-1]))
+        else:
+            out.append(_call(word, rewritten, shapes))
         pos = end
     return "".join(out)
-
-
-def _skip_space(sql: str, pos: int) -> int:
-    while pos < len(sql) and sql[pos].isspace():
-        pos += 1
-    return pos
-
-
-def _skip_quoted(sql: str, pos: int) -> int:
-    """The position after the string literal, quoted identifier or comment at ``pos`` (``pos`` if none)."""
-    if sql.startswith("--", pos):
-        end = sql.find("\n", pos)
-        return len(sql) if end < 0 else end + 1
-    if sql.startswith("/*", pos):
-        end = sql.find("*/", pos + 2)
-        return len(sql) if end < 0 else end + 2
-    ch = sql[pos]
-    starts_word = pos == 0 or not (sql[pos - 1].isalnum() or sql[pos - 1] == "_")
-    if ch in "eE" and sql.startswith("'", pos + 1) and starts_word:
-        return _close_quote(sql, pos + 1, "'", backslash=True)
-    if ch in "'\"":
-        return _close_quote(sql, pos, ch, backslash=False)
-    return pos
-
-
-def _close_quote(sql: str, pos: int, quote: str, *, backslash: bool) -> int:
-    pos += 1
-    while pos < len(sql):
-        if backslash and sql[pos] == "\\":
-            pos += 2
-            continue
-        if sql[pos] == quote:
-            if sql.startswith(quote, pos + 1):  # a doubled quote stands for one
-                pos += 2
-                continue
-            return pos + 1
-        pos += 1
-    return len(sql)
 
 
 def _arguments(sql: str, open_at: int) -> tuple[list[str], int]:
@@ -152,7 +141,7 @@ def _arguments(sql: str, open_at: int) -> tuple[list[str], int]:
     depth = 0
     start = pos = open_at + 1
     while pos < len(sql):
-        skipped = _skip_quoted(sql, pos)
+        skipped = skip_quoted(sql, pos)
         if skipped != pos:
             pos = skipped
             continue
@@ -190,8 +179,9 @@ def _literal_type(text: str) -> str | None:
     return None
 
 
-def _call(name: str, args: list[str], shapes: set[tuple[str, str]]) -> str:
-    function = FUNCTIONS[name]
+def _call(name: str, args: list[str], shapes: set[tuple[str, str]], label: str | None = None) -> str:
+    """The private UDF's call for ``name(args)``; ``label``: the column name an operator chain carries."""
+    function = _ALL[name]
     if not args:
         raise JsonArgumentError(
             f"Error during planning: '{name}' does not support zero arguments. No function matches the given "
@@ -220,17 +210,45 @@ def _call(name: str, args: list[str], shapes: set[tuple[str, str]]) -> str:
         else:
             letters.append("s" if kind == "Utf8" else "i")
             texts.append(arg)
+    if label is not None:
+        letters.append("d")
+        texts.append(label)
     shape = "".join(letters)
     shapes.add((name, shape))
     return f"{_PREFIX}{name}_{shape}(" + ",".join(texts) + ")"
 
 
-def restore_names(text: str) -> str:
-    """Column names and messages with the private UDFs spelled as the server's functions again."""
+def restore_names(text: str, *, message: bool = False) -> str:
+    """Column names (or, with ``message``, an error's text) with the server's spelling of JSON calls.
+
+    An operator chain is named as written (``x ->> 'a'``); in a message the server shows the call it
+    stands for, aliased: ``json_as_text(t.x, Utf8("a")) AS x ->> 'a'``.
+    """
     if _PREFIX not in text:
         return text
     text = _INTERNAL.sub(lambda m: m.group(1) + "(", text)
-    return _TYPE_TAG.sub(lambda m: m.group("arg"), text)
+
+    def operator(match: re.Match[str]) -> str:
+        left = match.group("first") or ""
+        if _QUALIFIED_COLUMN.fullmatch(left):
+            left = left.rsplit(".", 1)[-1]
+        name = match.group("name").replace(LEFT_OPERAND, left)
+        if not message:
+            return name
+        function = match.group("function")
+        function = function if function == "json_as_text" else "json_get"
+        return f"{function}({_untagged(match.group('args'))}) AS {name}"
+
+    for _ in range(text.count(NAME_OPEN)):  # operator chains, innermost first
+        text, found = _LABELLED.subn(operator, text)
+        if not found:
+            break
+    return _untagged(text)
+
+
+def _untagged(text: str) -> str:
+    """``text`` without the ``arrow_typeof`` arguments the rewrite added after expressions."""
+    return _TYPE_TAG.sub(lambda m: m.group("space") + m.group("arg"), text)
 
 
 def udf_name(name: str, shape: str) -> str:
@@ -242,7 +260,7 @@ def make_udf(name: str, shape: str) -> Any:
     import pyarrow as pa
     from datafusion import udf
 
-    function = FUNCTIONS[name]
+    function = _ALL[name]
     returns = {
         "utf8": pa.utf8(),
         "int64": pa.int64(),
@@ -254,7 +272,7 @@ def make_udf(name: str, shape: str) -> Any:
     }[function.returns]
     inputs: list[pa.DataType] = []
     for letter in shape:
-        inputs.append(pa.int64() if letter == "i" else pa.utf8())
+        inputs.append(pa.int64() if letter == "i" else pa.utf8())  # d: the column name, not read
         if letter == "x":
             inputs.append(pa.utf8())  # its arrow_typeof
 
@@ -271,7 +289,7 @@ def _row(name: str, function: _Function, shape: str, columns: list[list[Any]], r
     """One row's answer: the JSON text and the path read from the columns of the call's arguments."""
     values: list[Any] = []
     column = 0
-    for position, letter in enumerate(shape, start=1):
+    for position, letter in enumerate(shape.rstrip("d"), start=1):
         value = columns[column][row]
         column += 1
         if letter == "x":
@@ -280,7 +298,7 @@ def _row(name: str, function: _Function, shape: str, columns: list[list[Any]], r
             value = _typed(name, position, value, arrow_type)
         values.append(value)
     text, path = values[0], values[1:]
-    if len(path) > 1 and "x" in shape[1:]:
+    if len(path) > 1 and "x" in shape[1:].rstrip("d"):
         raise JsonArgumentError(
             "Execution error: More than 1 path element is not supported when querying JSON using an array."
         )

@@ -279,6 +279,14 @@ def get_json(text: str | None, path: Sequence[PathElement]) -> str | None:
         return None
 
 
+def get_json_unless_object(text: str | None, path: Sequence[PathElement]) -> str | None:
+    """What ``doc -> path`` hands ``json_length``/``json_object_keys`` over a column: an object reads as null."""
+    found = _value_at(text, path)
+    if found is None or found[0][found[1]] == "{":
+        return None
+    return get_json(text, path)
+
+
 def as_text(text: str | None, path: Sequence[PathElement]) -> str | None:
     """``json_as_text``: a string unescaped, ``null`` as null, anything else as its own JSON text."""
     found = _value_at(text, path)

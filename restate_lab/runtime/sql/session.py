@@ -66,7 +66,7 @@ def classify(message: str) -> int:
 
 def engine_error(exc: BaseException) -> SqlError:
     """``exc`` from DataFusion as the server's error answer."""
-    text = json_functions.restore_names(str(exc))
+    text = json_functions.restore_names(str(exc), message=True)
     refused = _JSON_ARGUMENT.search(text)
     if refused is not None:  # raised by a JSON function's UDF for arguments the server refuses
         message = refused.group("message")
