@@ -103,7 +103,7 @@ def test_arrow_operators_read_like_json_as_text_and_keep_the_servers_names() -> 
     with LocalRestate() as lab:
         frame = lab.query(
             "select x->>'a', x -> 'b' ->> 0 as first, json_length(x -> 'b') as n, '->>' as text "
-            "from (values ('{\"a\":\"y\",\"b\":[5,6]}')) as t(x)"
+            'from (values (\'{"a":"y","b":[5,6]}\')) as t(x)'
         )
     assert list(frame.columns) == ["x ->> 'a'", "first", "n", "text"]
     assert frame.iloc[0].tolist() == ["y", "5", 2, "->>"]
