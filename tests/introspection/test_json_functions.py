@@ -115,3 +115,12 @@ def test_an_arrow_glued_to_a_minus_is_left_to_the_parser() -> None:
 
     assert rewrite_operators("select x->>-1 from t", frozenset({"json_length"})) == "select x->>-1 from t"
     assert "__rl_arrow_json_as_text(x, -1" in rewrite_operators("select x->> -1 from t", frozenset())
+
+
+def test_the_private_udfs_never_show_in_the_catalog_and_the_aliases_work() -> None:
+    """After a JSON query, information_schema lists no ``__rl_`` function; json_len/json_keys are aliases."""
+    with LocalRestate() as lab:
+        frame = lab.query("select json_len('[1,2]') as n, json_keys('{\"a\":1}') as k")
+        routines = lab.query("select routine_name from information_schema.routines")
+    assert frame.iloc[0]["n"] == 2 and list(frame.iloc[0]["k"]) == ["a"]
+    assert not any(name.startswith("__rl_") for name in routines["routine_name"])

@@ -52,6 +52,8 @@ FUNCTIONS: dict[str, _Function] = {
     "json_contains": _Function(json_reader.contains, "bool", min_args=2),
     "json_get_array": _Function(json_reader.get_array, "json_list"),
     "json_object_keys": _Function(json_reader.object_keys, "list"),
+    "json_len": _Function(json_reader.length, "uint64"),  # the server's aliases
+    "json_keys": _Function(json_reader.object_keys, "list"),
 }
 #: Readers only operator chains turn into (never recognised as a call in a query).
 _OPERATOR_ONLY: dict[str, _Function] = {UNLESS_OBJECT: _Function(json_reader.get_json_unless_object, "utf8")}

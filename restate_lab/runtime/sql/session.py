@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from restate_lab.rules.errors import RestateError
 from restate_lab.runtime.sql import json_functions
@@ -99,7 +99,7 @@ class _Session:
             .set("datafusion.sql_parser.dialect", "PostgreSQL")
         )
         self.ctx = SessionContext(config)
-        self._json_shapes: set[tuple[str, str]] = set()  # the JSON functions' private UDFs registered so far
+        self._json_udfs: dict[tuple[str, str], Any] = {}  # the JSON functions' private UDFs, built once
         for name in BASE_TABLES:
             self._register(name, empty_table(name))
         self.ctx.sql(SYS_INVOCATION_VIEW)
@@ -125,9 +125,10 @@ class _Session:
             rewritten = json_functions.rewrite(sql)
         except json_functions.JsonArgumentError as exc:
             raise SqlError(400, ERROR_PREFIX + str(exc)) from exc
-        for shape in rewritten.shapes - self._json_shapes:
-            self.ctx.register_udf(json_functions.make_udf(*shape))
-            self._json_shapes.add(shape)
+        for shape in rewritten.shapes:  # registered for this query only: information_schema never lists them
+            if shape not in self._json_udfs:
+                self._json_udfs[shape] = json_functions.make_udf(*shape)
+            self.ctx.register_udf(self._json_udfs[shape])
         options = SQLOptions().with_allow_ddl(False).with_allow_dml(False).with_allow_statements(True)
         self.swap(snapshot.tables)
         try:
@@ -136,6 +137,8 @@ class _Session:
             raise engine_error(exc) from exc
         finally:
             self.swap({name: empty_table(name) for name in snapshot.tables})
+            for shape in rewritten.shapes:
+                self.ctx.deregister_udf(json_functions.udf_name(*shape))
         return json_functions.rename_columns(table) if rewritten.shapes else table
 
 
