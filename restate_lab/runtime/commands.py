@@ -163,11 +163,7 @@ def _invoke(
 
 def _send_signal(engine: EngineCore, inv: Invocation, m: pb.SendSignalCommandMessage) -> None:
     signal: int | str = m.name if m.WhichOneof("signal_id") == "name" else m.idx
-    result = result_of(m) or VOID
-    if m.target_invocation_id == inv.id_str:
-        engine.signal_self(signal, result)
-    else:
-        engine.deliver_signal(m.target_invocation_id, signal, result)
+    engine.signal_from(inv, m.target_invocation_id, signal, result_of(m) or VOID)
 
 
 def _complete_awakeable(engine: EngineCore, inv: Invocation, m: pb.CompleteAwakeableCommandMessage) -> None:
@@ -175,11 +171,7 @@ def _complete_awakeable(engine: EngineCore, inv: Invocation, m: pb.CompleteAwake
         target, index = parse_awakeable_id(m.awakeable_id)
     except ValueError:
         return
-    result = result_of(m, void=None) or Value(b"")
-    if str(target) == inv.id_str:
-        engine.signal_self(index, result)
-    else:
-        engine.deliver_signal(str(target), index, result)
+    engine.signal_from(inv, str(target), index, result_of(m, void=None) or Value(b""))
 
 
 def _attach_or_output(engine: EngineCore, inv: Invocation, m: pb.AttachInvocationCommandMessage, attach: bool) -> None:

@@ -130,7 +130,7 @@ class Engine:
         self._plain_targets: dict[tuple[str, str], Target] = {}
         #: Closes the input of bidirectional attempts once they have been inactive for their timeout.
         self.idle_watch = IdleWatch(self)
-        #: Signals the invocation whose answer is being read sent itself (see ``signal_self``).
+        #: Signals the invocation whose answer is being read sent itself (see ``signal_from``).
         self._self_signals: list[tuple[int | str, Result]] = []
 
     # ---- clock and timers ----
@@ -421,13 +421,17 @@ class Engine:
         if inv is not None:
             self.notify(inv, signal_notification(signal, result), signal=signal)
 
-    def signal_self(self, signal: int | str, result: Result) -> None:
-        """Hold a signal an invocation sends itself until the rest of the chunk it came in has been read.
+    def signal_from(self, sender: Invocation, invocation_id: str, signal: int | str, result: Result) -> None:
+        """A signal ``sender``'s attempt sends: delivered now, or held if it targets ``sender`` itself.
 
-        On Restate Server such a signal travels through the outbox and comes back after the commands sent
-        with it: it is journaled after them, and never if they ended the invocation (measured on 1.7.12).
+        On Restate Server a signal to oneself travels through the outbox and comes back after the commands
+        sent with it: it is journaled after them, and never if they ended the invocation (measured on
+        1.7.12). So it waits until the rest of the chunk it came in has been read (release_self_signals).
         """
-        self._self_signals.append((signal, result))
+        if invocation_id == sender.id_str:
+            self._self_signals.append((signal, result))
+        else:
+            self.deliver_signal(invocation_id, signal, result)
 
     def release_self_signals(self, inv: Invocation, ended: bool) -> None:
         """Deliver the signals ``inv`` sent itself in the chunk just read; none if that chunk ended it."""

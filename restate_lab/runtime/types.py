@@ -77,8 +77,8 @@ class EngineCore(Protocol):
         """Signal an invocation (cancellation included)."""
         ...
 
-    def signal_self(self, signal: int | str, result: Result) -> None:
-        """Hold a signal the invocation whose answer is being read sends itself, until that chunk is read."""
+    def signal_from(self, sender: Invocation, invocation_id: str, signal: int | str, result: Result) -> None:
+        """Deliver a signal ``sender`` sends; one to ``sender`` itself is held until its chunk is read."""
         ...
 
     def release_self_signals(self, inv: Invocation, ended: bool) -> None:

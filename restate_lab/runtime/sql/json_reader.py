@@ -205,15 +205,28 @@ def _value_at(text: str | None, path: Sequence[PathElement]) -> tuple[str, int] 
     return None if pos is None else (text, pos)
 
 
+def _string_value(source: str, pos: int) -> str | None:
+    """The string at ``pos`` unescaped; None if it is not a (valid) string."""
+    if source[pos] != '"':
+        return None
+    try:
+        return _string(source, pos)[0]
+    except _Invalid:
+        return None
+
+
+def _raw(source: str, pos: int) -> str | None:
+    """The value at ``pos`` as its own text, once it is valid JSON."""
+    try:
+        return source[pos : _skip(source, pos)]
+    except _Invalid:
+        return None
+
+
 def get_str(text: str | None, path: Sequence[PathElement]) -> str | None:
     """``json_get_str``: the string at ``path``, unescaped; null for any other value."""
     found = _value_at(text, path)
-    if found is None or found[0][found[1]] != '"':
-        return None
-    try:
-        return _string(*found)[0]
-    except _Invalid:
-        return None
+    return None if found is None else _string_value(*found)
 
 
 def get_int(text: str | None, path: Sequence[PathElement]) -> int | None:
@@ -223,7 +236,7 @@ def get_int(text: str | None, path: Sequence[PathElement]) -> int | None:
         return None
     source, pos = found
     if source[pos] == '"':
-        value = get_str(text, path)
+        value = _string_value(source, pos)
         if value is None or _RUST_I64.fullmatch(value) is None:
             return None
         number = int(value)
@@ -239,7 +252,7 @@ def get_float(text: str | None, path: Sequence[PathElement]) -> float | None:
         return None
     source, pos = found
     if source[pos] == '"':
-        value = get_str(text, path)
+        value = _string_value(source, pos)
         if value is None or _RUST_F64.fullmatch(value) is None:
             return None
         return float(value)
@@ -258,8 +271,7 @@ def get_bool(text: str | None, path: Sequence[PathElement]) -> bool | None:
         return None
     source, pos = found
     if source[pos] == '"':
-        value = get_str(text, path)
-        return {"true": True, "false": False}.get(value or "")
+        return {"true": True, "false": False}.get(_string_value(source, pos) or "")
     if source.startswith("true", pos):
         return True
     if source.startswith("false", pos):
@@ -270,13 +282,7 @@ def get_bool(text: str | None, path: Sequence[PathElement]) -> bool | None:
 def get_json(text: str | None, path: Sequence[PathElement]) -> str | None:
     """``json_get_json``: the value's own text (its spacing and escapes kept), once it is valid JSON."""
     found = _value_at(text, path)
-    if found is None:
-        return None
-    source, pos = found
-    try:
-        return source[pos : _skip(source, pos)]
-    except _Invalid:
-        return None
+    return None if found is None else _raw(*found)
 
 
 def get_json_unless_object(text: str | None, path: Sequence[PathElement]) -> str | None:
@@ -284,7 +290,7 @@ def get_json_unless_object(text: str | None, path: Sequence[PathElement]) -> str
     found = _value_at(text, path)
     if found is None or found[0][found[1]] == "{":
         return None
-    return get_json(text, path)
+    return _raw(*found)
 
 
 def as_text(text: str | None, path: Sequence[PathElement]) -> str | None:
@@ -294,10 +300,10 @@ def as_text(text: str | None, path: Sequence[PathElement]) -> str | None:
         return None
     source, pos = found
     if source[pos] == '"':
-        return get_str(text, path)
+        return _string_value(source, pos)
     if source.startswith("null", pos):
         return None
-    return get_json(text, path)
+    return _raw(source, pos)
 
 
 def length(text: str | None, path: Sequence[PathElement]) -> int | None:
