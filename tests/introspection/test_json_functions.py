@@ -109,6 +109,39 @@ def test_arrow_operators_read_like_json_as_text_and_keep_the_servers_names() -> 
     assert frame.iloc[0].tolist() == ["y", "5", 2, "->>"]
 
 
+def test_literal_paths_join_into_one_read_and_keep_the_nested_names() -> None:
+    """As the server's planner does: a json_as_text/json_get inside a json_get_*/json_as_text, or a chain of
+    arrows, reads one joined path (JSON held in a string is not read on), while the column keeps the name
+    of the nest as written; a path from a column keeps the nesting (the string's JSON is read on)."""
+    held = '{"a":"{\\"b\\":1}"}'  # "a" holds the text {"b":1}, not an object
+    with LocalRestate() as lab:
+        frame = lab.query(
+            "select json_get_int(json_as_text(x, 'a'), 'b'), x ->> 'a' ->> 'b' as chain, "
+            "(x ->> 'a') ->> 'b' as bracketed, json_get_int(json_get(x, 'a'), 'b') as via_get, "
+            "x ->> k ->> 'b' as by_column, json_get_int(json_as_text(x, 'a')) as whole, "
+            f"json_as_text(x, 'a') ->> 'b' from (values ('{held}', 'a')) as t(x, k)"
+        )
+    assert list(frame.columns) == [
+        'json_get_int(json_as_text(t.x,Utf8("a")),Utf8("b"))',
+        "chain",
+        "bracketed",
+        "via_get",
+        "by_column",
+        "whole",
+        "json_as_text(t.x, Utf8(\"a\")) ->> 'b'",
+    ]
+    missing = frame.iloc[0].isna().tolist()
+    assert missing == [True, True, True, True, False, True, True]
+    assert frame.iloc[0]["by_column"] == "1"
+
+
+def test_a_joined_nest_is_printed_step_by_step_in_messages() -> None:
+    """The planner's duplicate-name error shows the nest before it was joined, one call per arrow."""
+    with LocalRestate() as lab, pytest.raises(Exception) as raised:
+        lab.query("select x -> 'a' ->> 'b', (x -> 'a') ->> 'b' from (values ('{}')) as t(x)")
+    assert "json_as_text(json_get(t.x, Utf8(\"a\")) AS x -> 'a', Utf8(\"b\")) AS x -> 'a' ->> 'b'" in str(raised.value)
+
+
 def test_an_arrow_glued_to_a_minus_is_left_to_the_parser() -> None:
     """``->>-1`` is one custom operator to the SQL parser (refused, as on the server), not ``->>`` and -1."""
     from restate_lab.runtime.sql.json_operators import rewrite_operators

@@ -20,11 +20,16 @@ from typing import TYPE_CHECKING, Any
 from restate_lab.runtime.sql import json_reader
 from restate_lab.runtime.sql.json_operators import (
     ARROW_PREFIX,
+    BASE_DISPLAY,
     LEFT_OPERAND,
+    MESSAGE_SEP,
     NAME_CLOSE,
     NAME_OPEN,
     UNLESS_OBJECT,
+    label_literal,
+    label_parts,
     rewrite_operators,
+    spelled,
 )
 from restate_lab.runtime.sql.lexing import skip_quoted, skip_space
 
@@ -75,6 +80,7 @@ _LABELLED = re.compile(
     f', ?Utf8\\("{NAME_OPEN}(?P<name>[^{NAME_OPEN}{NAME_CLOSE}]*){NAME_CLOSE}"\\)\\)'
 )
 _QUALIFIED_COLUMN = re.compile(r"[^\s(),.]+\.[^\s(),.]+")
+_LITERAL_END = re.compile(r'"\)(?=[,)]|$)')
 _TYPE_TAG = re.compile(r"(?<=[(,])(?P<space> ?)(?P<arg>.+?), ?arrow_typeof\((?P=arg)\)")
 _INT_TYPES = frozenset({"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64"})
 _STRING_TYPES = frozenset({"Utf8", "LargeUtf8", "Utf8View"})
@@ -130,11 +136,121 @@ def _rewrite(sql: str, shapes: set[tuple[str, str]]) -> str:
         args, end = _arguments(sql, after)
         rewritten = [_rewrite(a, shapes) for a in args]
         if operator:
-            out.append(_call(word, rewritten[:-1], shapes, label=rewritten[-1]))
+            nested = _call(word, rewritten[:-1], shapes, label=rewritten[-1])
         else:
-            out.append(_call(word, rewritten, shapes))
+            nested = _call(word, rewritten, shapes)  # also refuses wrong arguments, as the nested call would
+        flat = _flattened(word, operator, args)
+        if flat is None:
+            out.append(nested)
+        else:
+            base, paths, column, message = flat
+            out.append(_call(word, [_rewrite(base, shapes), *paths], shapes, label=label_literal(column, message)))
         pos = end
     return "".join(out)
+
+
+#: Calls the server's planner joins with a json_get or json_as_text call in their first argument
+#: (``json_get_int(json_as_text(x, 'a'), 'b')`` reads ``x`` at ``'a', 'b'``), when every path is a literal;
+#: marked ``->``/``->>`` calls stand for json_get and json_as_text.
+_JOINS_INNER = frozenset(
+    {"json_get_str", "json_get_int", "json_get_float", "json_get_bool", "json_get_json", "json_as_text"}
+)
+_JOINED_PLAIN = frozenset({"json_as_text", "json_get"})
+_JOINED_MARKED = frozenset({"json_as_text", "json_get_json", UNLESS_OBJECT})
+#: Where a joined call's column name spells its first argument as DataFusion names it (``f(a,b)``);
+#: :data:`BASE_DISPLAY` is the printed form (``f(a, b)``), see :func:`restore_names`.
+BASE_SCHEMA = "\x04"
+
+
+def _flattened(word: str, operator: bool, args: list[str]) -> tuple[str, list[str], str, str] | None:
+    """``(first argument, path, column name, message form)`` of the one call the planner makes of this nest.
+
+    None when the call keeps its first argument (not a joinable call, or a path that is not a literal).
+    """
+    if operator:
+        if word not in _JOINED_MARKED:
+            return None
+        paths, label = args[1:-1], label_parts(args[-1])
+    elif word in _JOINS_INNER:
+        paths, label = args[1:], None
+    else:
+        return None
+    inner = _parse_call(args[0].strip()) if args else None
+    if inner is None or not all(_is_literal_key(p) for p in paths):
+        return None
+    parts = _joinable_parts(*inner)
+    if parts is None:
+        return None
+    base, inner_paths, inner_schema, inner_display, inner_message = parts
+    joined = [*inner_paths, *(p.strip() for p in paths)]
+    if label is None:
+        name = f"{word}(" + ",".join([inner_schema, *(spelled(p) for p in paths)]) + ")"
+        message = f"{word}(" + ", ".join([inner_message, *(spelled(p) for p in paths)]) + ")"
+        return base, joined, name, message
+    name, message = label
+    return (
+        base,
+        joined,
+        substitute(name, {LEFT_OPERAND: inner_display}),
+        substitute(message, {LEFT_OPERAND: inner_display, BASE_DISPLAY: inner_message}),
+    )
+
+
+def _joinable_parts(word: str, operator: bool, args: list[str]) -> tuple[str, list[str], str, str, str] | None:
+    """An inner call the planner joins into its caller: first argument, path, and three spellings of it.
+
+    The spellings: as a column name spells it inside a call, as an operator's operand, as a message prints it.
+    """
+    if (word not in _JOINED_MARKED) if operator else (word not in _JOINED_PLAIN):
+        return None
+    paths = args[1:-1] if operator else args[1:]
+    if not args or not all(_is_literal_key(p) for p in paths):
+        return None
+    deeper = _parse_call(args[0].strip())
+    joined = _joinable_parts(*deeper) if deeper is not None else None
+    if joined is not None:
+        base, base_paths, schema, display, message = joined
+    else:
+        base, base_paths = args[0].strip(), []
+        literal = _literal_type(base) == "Utf8"
+        schema = spelled(base) if literal else BASE_SCHEMA
+        display = message = spelled(base) if literal else BASE_DISPLAY
+    all_paths = [*base_paths, *(p.strip() for p in paths)]
+    if operator:
+        name, template = label_parts(args[-1])
+        operand = LEFT_OPERAND if joined is None else display
+        name = substitute(name, {LEFT_OPERAND: operand})
+        template = substitute(template, {LEFT_OPERAND: operand, BASE_DISPLAY: message})
+        return base, all_paths, name, name, template
+    keys = [spelled(p) for p in paths]
+    return (
+        base,
+        all_paths,
+        f"{word}(" + ",".join([schema, *keys]) + ")",
+        f"{word}(" + ", ".join([display, *keys]) + ")",
+        f"{word}(" + ", ".join([message, *keys]) + ")",
+    )
+
+
+def _parse_call(text: str) -> tuple[str, bool, list[str]] | None:
+    """``(function, marked, arguments)`` when ``text`` is exactly one call of a name, else None."""
+    name = _NAME.match(text)
+    if name is None:
+        return None
+    after = skip_space(text, name.end())
+    if after >= len(text) or text[after] != "(":
+        return None
+    args, end = _arguments(text, after)
+    if skip_space(text, end) != len(text):
+        return None
+    word = name.group().lower()
+    if word.startswith(ARROW_PREFIX):
+        return word[len(ARROW_PREFIX) :], True, args
+    return word, False, args
+
+
+def _is_literal_key(text: str) -> bool:
+    return _literal_type(text) in ("Utf8", "Int64")
 
 
 def _arguments(sql: str, open_at: int) -> tuple[list[str], int]:
@@ -224,33 +340,88 @@ def restore_names(text: str, *, message: bool = False) -> str:
     """Column names (or, with ``message``, an error's text) with the server's spelling of JSON calls.
 
     An operator chain is named as written (``x ->> 'a'``); in a message the server shows the call it
-    stands for, aliased: ``json_as_text(t.x, Utf8("a")) AS x ->> 'a'``.
+    stands for, step by step and aliased: ``json_as_text(t.x, Utf8("a")) AS x ->> 'a'``. A call the
+    rewrite joined into one (``json_get_int(json_as_text(x, 'a'), 'b')``) keeps the nested spelling.
+    Marked calls are restored innermost first; each becomes a token holding both its forms, so the
+    call around it can use either.
     """
     if _PREFIX not in text:
         return text
     text = _INTERNAL.sub(lambda m: m.group(1) + "(", text)
 
     def operator(match: re.Match[str]) -> str:
-        left = match.group("first") or ""
-        if _QUALIFIED_COLUMN.fullmatch(left):
-            left = left.rsplit(".", 1)[-1]
-        name = match.group("name").replace(LEFT_OPERAND, left)
-        if not message:
-            return name
-        function = match.group("function")
-        function = function if function == "json_as_text" else "json_get"
-        return f"{function}({_untagged(match.group('args'))}) AS {name}"
+        first = _untagged(match.group("first") or "")
+        schema = _as_name(first)
+        display = _displayed(first)
+        display_name = _as_name(display)
+        left = schema.rsplit(".", 1)[-1] if _QUALIFIED_COLUMN.fullmatch(schema) else display_name
+        name_form, _, message_form = match.group("name").partition(MESSAGE_SEP)
+        places = {LEFT_OPERAND: left, BASE_SCHEMA: schema, BASE_DISPLAY: display_name}
+        name = substitute(name_form, places)
+        if message_form:
+            printed = substitute(message_form, {**places, BASE_DISPLAY: _as_message(display)})
+        else:  # a key from a column: the call itself, as printed, is the message form
+            function = match.group("function")
+            function = function if function == "json_as_text" else "json_get"
+            printed = f"{function}({_as_message(_untagged(match.group('args')))}) AS {name}"
+        return _TOKEN_OPEN + printed + _TOKEN_MID + name + _TOKEN_CLOSE
 
     for _ in range(text.count(NAME_OPEN)):  # operator chains, innermost first
         text, found = _LABELLED.subn(operator, text)
         if not found:
             break
-    return _untagged(text)
+    text = _untagged(text)
+    return _as_message(text) if message else _as_name(text)
+
+
+_TOKEN_OPEN, _TOKEN_MID, _TOKEN_CLOSE = "\x0e", "\x0f", "\x10"
+_TOKEN = re.compile("\x0e([^\x0e\x0f\x10]*)\x0f([^\x0e\x0f\x10]*)\x10")
+_PLACES = re.compile("[\x03\x04\x05]")
+
+
+def _as_name(text: str) -> str:
+    return _TOKEN.sub(lambda m: m.group(2), text)
+
+
+def _as_message(text: str) -> str:
+    return _TOKEN.sub(lambda m: m.group(1), text)
+
+
+def substitute(template: str, places: dict[str, str]) -> str:
+    """``template`` with each placeholder character replaced at once (replacements are not searched again)."""
+    return _PLACES.sub(lambda m: places.get(m.group(), m.group()), template)
 
 
 def _untagged(text: str) -> str:
-    """``text`` without the ``arrow_typeof`` arguments the rewrite added after expressions."""
-    return _TYPE_TAG.sub(lambda m: m.group("space") + m.group("arg"), text)
+    """``text`` without the ``arrow_typeof`` arguments the rewrite added after expressions (nested too)."""
+    for _ in range(text.count("arrow_typeof(") + 1):
+        text, found = _TYPE_TAG.subn(lambda m: m.group("space") + m.group("arg"), text)
+        if not found:
+            break
+    return text
+
+
+def _displayed(schema_name: str) -> str:
+    """DataFusion's printed form of an expression from its column-name form: ``f(a, b)`` for ``f(a,b)``.
+
+    Only the commas between a call's arguments change; those inside a string literal's ``Utf8("...")``
+    are kept (a literal is taken to end at the first ``")`` that a comma or bracket follows).
+    """
+    if "," not in schema_name:
+        return schema_name
+    out: list[str] = []
+    pos = 0
+    while pos < len(schema_name):
+        if schema_name.startswith('Utf8("', pos):
+            close = _LITERAL_END.search(schema_name, pos + 6)
+            end = len(schema_name) if close is None else close.start() + 2
+            out.append(schema_name[pos:end])
+            pos = end
+            continue
+        ch = schema_name[pos]
+        out.append(", " if ch == "," and not schema_name.startswith(" ", pos + 1) else ch)
+        pos += 1
+    return "".join(out)
 
 
 def udf_name(name: str, shape: str) -> str:

@@ -21,6 +21,11 @@ UNLESS_OBJECT = "json_get_json_unless_object"
 #: Open and close the column name a marked call carries as its last argument; LEFT_OPERAND in it stands for
 #: DataFusion's own spelling of the left operand (``upper(t.x)``; a bare column by its name alone).
 NAME_OPEN, NAME_CLOSE, LEFT_OPERAND = "\x01", "\x02", "\x03"
+#: Inside a column name: where the form the server's error messages print begins (the call it stands for,
+#: step by step, ``json_as_text(json_get(t.x, Utf8("a")) AS x -> 'a', Utf8("b")) AS x -> 'a' ->> 'b'``).
+MESSAGE_SEP = "\x06"
+#: In a message form: the first argument as DataFusion prints it.
+BASE_DISPLAY = "\x05"
 _IDENT_CHARS = re.compile(r"[A-Za-z0-9_$]")
 _KEY = re.compile(
     r"'(?:[^']|'')*'|-?[0-9]+|(?:\"[^\"]*\"|[A-Za-z_][A-Za-z0-9_$]*)(?:\.(?:\"[^\"]*\"|[A-Za-z_][A-Za-z0-9_$]*))*"
@@ -29,6 +34,30 @@ _KEY = re.compile(
 #: (``->>-1`` is ``->>-`` and 1, refused as on the server).
 _ARROW = re.compile(r"->>?(?![-+*/<>=~!@#%^&|`?])")
 _MAX_CHAINS = 200
+#: Words a parenthesised expression may follow (``SELECT (x -> 'a') ->> 'b'``): not the name of a call.
+_KEYWORDS = frozenset(
+    [
+        "select",
+        "and",
+        "or",
+        "not",
+        "where",
+        "on",
+        "by",
+        "when",
+        "then",
+        "else",
+        "case",
+        "as",
+        "from",
+        "having",
+        "is",
+        "like",
+        "between",
+        "distinct",
+        "all",
+    ]
+)
 
 
 def rewrite_operators(sql: str, functions: frozenset[str]) -> str:
@@ -61,41 +90,179 @@ def _masked(sql: str) -> str:
 def _first_chain(sql: str, functions: frozenset[str]) -> str | None:
     """``sql`` with its first rewritable operator chain replaced, or None if none is left."""
     masked = _masked(sql)
+    skip_to = 0
     for arrow in _ARROW.finditer(masked):
+        if arrow.start() < skip_to:  # inside a chain already looked at
+            continue
         left = _left_operand(sql, masked, arrow.start())
         if left is None:
             continue
-        keys: list[str] = []
-        ops: list[str] = []
-        pos = end = arrow.start()
-        while (op := _ARROW.match(masked, pos)) is not None:
-            key = _KEY.match(sql, skip_space(sql, op.end()))
-            if key is None:
-                break
-            ops.append(op.group())
-            keys.append(key.group())
-            end = key.end()
-            pos = skip_space(sql, end)
-        if not ops or "->>" in ops[:-1]:
+        steps, end = _steps(sql, masked, arrow.start())
+        if not steps:
             continue
-        operand = sql[left : arrow.start()].strip()
-        name = (operand if operand.startswith("'") else LEFT_OPERAND) + "".join(
-            f" {op} {_key_name(key)}" for op, key in zip(ops, keys, strict=True)
-        )
-        outer = _enclosing_function(sql, masked, left)
-        if ops[-1] == "->>":
+        skip_to = end
+        if _inside_operand_group(sql, masked, left, end):
+            continue  # ``(x -> 'a') ->> 'b'``: the outer chain takes this one in
+        operand_at, operand_end, inner = _operand(sql, masked, left, arrow.start())
+        outer = _enclosing_function(sql, masked, _wrapping(sql, masked, left, end)[0])
+        call = _chain_call(sql[operand_at:operand_end].strip(), inner + steps, outer, functions)
+        if call is not None:
+            return sql[:left] + call + sql[end:]
+    return None
+
+
+def _steps(sql: str, masked: str, at: int) -> tuple[list[tuple[str, str]], int]:
+    """The arrows and keys of the chain whose first arrow is at ``at``, and where the chain ends."""
+    steps: list[tuple[str, str]] = []
+    pos = end = at
+    while (op := _ARROW.match(masked, pos)) is not None:
+        key = _KEY.match(sql, skip_space(sql, op.end()))
+        if key is None:
+            break
+        steps.append((op.group(), key.group()))
+        end = key.end()
+        pos = skip_space(sql, end)
+    return steps, end
+
+
+def _is_group(sql: str, masked: str, open_at: int) -> bool:
+    """Whether the ``(`` at ``open_at`` opens a parenthesised expression rather than a call's arguments."""
+    if masked[open_at] != "(":
+        return False
+    end = open_at
+    while end > 0 and sql[end - 1].isspace():
+        end -= 1
+    start = end
+    while start > 0 and _IDENT_CHARS.match(sql, start - 1):
+        start -= 1
+    return start == end or sql[start:end].lower() in _KEYWORDS
+
+
+def _wrapping(sql: str, masked: str, start: int, end: int) -> tuple[int, int]:
+    """``sql[start:end]`` widened over the parentheses that hold nothing else (``((x -> 'a'))``)."""
+    while True:
+        before = start
+        while before > 0 and sql[before - 1].isspace():
+            before -= 1
+        after = skip_space(sql, end)
+        if before == 0 or after >= len(sql) or masked[before - 1] != "(" or masked[after] != ")":
+            return start, end
+        if not _is_group(sql, masked, before - 1):
+            return start, end
+        start, end = before - 1, after + 1
+
+
+def _inside_operand_group(sql: str, masked: str, start: int, end: int) -> bool:
+    """Whether ``sql[start:end]`` is all that parentheses hold (at any depth) before another arrow."""
+    outer_start, outer_end = _wrapping(sql, masked, start, end)
+    return outer_start != start and _ARROW.match(masked, skip_space(sql, outer_end)) is not None
+
+
+def _operand(sql: str, masked: str, left: int, arrow_at: int) -> tuple[int, int, list[tuple[str, str]]]:
+    """The operand left of an arrow, unwrapped: a parenthesised chain hands over its own operand and steps.
+
+    The server reads ``(x -> 'a') ->> 'b'`` as the chain ``x -> 'a' ->> 'b'`` (and names it so).
+    """
+    close = arrow_at
+    while close > left and sql[close - 1].isspace():
+        close -= 1
+    close -= 1
+    if sql[left] != "(" or masked[close] != ")" or not _is_group(sql, masked, left):
+        return left, arrow_at, []
+    inner_start, inner_end = skip_space(sql, left + 1), close
+    while inner_end > inner_start and sql[inner_end - 1].isspace():
+        inner_end -= 1
+    for arrow in _ARROW.finditer(masked, inner_start, inner_end):
+        if _left_operand(sql, masked, arrow.start()) != inner_start:
+            continue
+        steps, end = _steps(sql, masked, arrow.start())
+        if end != inner_end:
+            break
+        operand_at, operand_end, inner = _operand(sql, masked, inner_start, arrow.start())
+        return operand_at, operand_end, inner + steps
+    if sql[inner_start] == "(" and _matching_close(masked, inner_start) == inner_end - 1:
+        return _operand(sql, masked, inner_start, inner_end)  # ((chain)): one pair of parentheses less
+    return left, arrow_at, []
+
+
+def _matching_close(masked: str, open_at: int) -> int:
+    depth = 0
+    for pos in range(open_at, len(masked)):
+        if masked[pos] == "(":
+            depth += 1
+        elif masked[pos] == ")":
+            depth -= 1
+            if depth == 0:
+                return pos
+    return -1
+
+
+def is_literal_key(key: str) -> bool:
+    """A path key the planner sees as a literal: the server's rewrite joins paths made only of these."""
+    return key.startswith("'") or key.lstrip("-").isdigit()
+
+
+def _chain_call(operand: str, steps: list[tuple[str, str]], outer: str, functions: frozenset[str]) -> str | None:
+    """The marked calls a chain becomes, or None to leave it as written.
+
+    The server's planner joins consecutive steps into one call while every key is a literal
+    (``x ->> 'a' ->> 'b'`` is ``json_as_text(x, 'a', 'b')``); a key read from a column starts a call of
+    its own over the one before it. A ``->`` step inside the chain is JSON text read on, as the server
+    reads the union ``->`` gives.
+    """
+    groups: list[list[tuple[str, str]]] = []
+    for op, key in steps:
+        if groups and is_literal_key(key) and all(is_literal_key(k) for _, k in groups[-1]):
+            groups[-1].append((op, key))
+        else:
+            groups.append([(op, key)])
+    text = operand
+    for number, group in enumerate(groups):
+        last = number == len(groups) - 1
+        literal_operand = number == 0 and operand.startswith("'")
+        name = message = operand if literal_operand else LEFT_OPERAND
+        message = spelled(operand) if literal_operand else BASE_DISPLAY
+        for op, key in group:
+            name += f" {op} {_key_name(key)}"
+            message = f"{'json_as_text' if op == '->>' else 'json_get'}({message}, {spelled(key)}) AS {name}"
+        if not all(is_literal_key(key) for _, key in group):
+            message = ""  # a key from a column: the message form is read off the call itself
+        if group[-1][0] == "->>":
             function = "json_as_text"
+        elif not last:
+            function = "json_get_json"
         elif outer in ("json_length", "json_object_keys") and not operand.startswith("'"):
             # measured: over a column, these read an object that `->` points at as null (arrays as such)
             function = UNLESS_OBJECT
         elif outer in functions:
             function = "json_get_json"
         else:
-            continue
-        label = "'" + NAME_OPEN + name.replace("'", "''") + NAME_CLOSE + "'"  # the server's column name
-        call = f"{ARROW_PREFIX}{function}(" + ", ".join([operand, *keys, label]) + ")"
-        return sql[:left] + call + sql[end:]
-    return None
+            return None
+        label = label_literal(name, message)
+        text = f"{ARROW_PREFIX}{function}(" + ", ".join([text, *(key for _, key in group), label]) + ")"
+    return text
+
+
+def label_literal(name: str, message: str = "") -> str:
+    """The string literal a marked call carries: the server's column name and, if known, its message form."""
+    text = name + (MESSAGE_SEP + message if message else "")
+    return "'" + NAME_OPEN + text.replace("'", "''") + NAME_CLOSE + "'"
+
+
+def label_parts(literal: str) -> tuple[str, str]:
+    """The column name and message form (or '') of a marked call's label literal."""
+    name, _, message = literal.strip()[1:-1].replace("''", "'").strip(NAME_OPEN + NAME_CLOSE).partition(MESSAGE_SEP)
+    return name, message
+
+
+def spelled(literal: str) -> str:
+    """A literal path argument as DataFusion spells it in names and messages: ``Utf8("a")``, ``Int64(-1)``."""
+    text = literal.strip()
+    if text[:1] in "eE" and text[1:2] == "'":
+        text = text[1:]
+    if text.startswith("'"):
+        return 'Utf8("' + text[1:-1].replace("''", "'") + '")'
+    return "Int64(" + text.replace(" ", "") + ")"
 
 
 def _key_name(key: str) -> str:
