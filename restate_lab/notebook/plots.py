@@ -325,18 +325,32 @@ def compare_latency_cdf(runs: Sequence[tuple[str, pd.DataFrame]], ax: Axes | Non
     return ax
 
 
-def compare_queue_depth(runs: Sequence[tuple[str, pd.DataFrame]], ax: Axes | None = None) -> Axes:
-    """Total queue depth over virtual time of several runs (``(label, queue-depth frame)``)."""
+def compare_queue_depth(runs: Sequence[tuple[str, pd.DataFrame]], ax: Axes | None = None, bins: int = 200) -> Axes:
+    """Total queue depth over virtual time of several runs (``(label, queue-depth frame)``), the last one solid.
+
+    A run with more changes than ``2 * bins`` would draw a solid block of steps at notebook size, so it is
+    shown per time window instead: the time-weighted mean depth as a line and the window's peak as a band.
+    """
     ax = _axes(ax)
     for i, (label, queues) in enumerate(runs):
         total = total_queue_depth(queues)
-        ax.step(
-            total["time"],
-            total["depth"],
-            where="post",
-            label=label,
-            linestyle="--" if i < len(runs) - 1 else "-",
-            alpha=0.6 if i < len(runs) - 1 else 1.0,
+        style: dict[str, Any] = {
+            "linestyle": "--" if i < len(runs) - 1 else "-",
+            "alpha": 0.6 if i < len(runs) - 1 else 1.0,
+        }
+        windows = binned_depth(total, bins) if len(total) > 2 * bins else None
+        if windows is None:
+            ax.step(total["time"], total["depth"], where="post", label=label, **style)
+            continue
+        (line,) = ax.plot(windows["time"], windows["mean"], label=f"{label}: mean", **style)
+        ax.fill_between(
+            windows["time"],
+            windows["mean"],
+            windows["peak"],
+            color=line.get_color(),
+            alpha=0.2,
+            linewidth=0,
+            label=f"{label}: peak per {_duration_label(float(windows['width'].iloc[0]))}",
         )
     ax.set_xlabel("virtual time (ms)")
     ax.set_ylabel("invocations queued or running")
@@ -345,3 +359,29 @@ def compare_queue_depth(runs: Sequence[tuple[str, pd.DataFrame]], ax: Axes | Non
         ax.legend(loc="upper right")
     ax.grid(alpha=0.3)
     return ax
+
+
+def binned_depth(total: pd.DataFrame, bins: int = 200) -> pd.DataFrame | None:
+    """A step series of depth (``time``, ``depth``) in ``bins`` equal windows: mid ``time``, ``mean``, ``peak``.
+
+    ``mean`` weighs each depth by how long it held inside the window; ``peak`` is the highest depth held in
+    it. None when the series spans no time.
+    """
+    times = total["time"].to_numpy(dtype=float)
+    depth = total["depth"].to_numpy(dtype=float)
+    if len(times) < 2 or times[-1] <= times[0]:
+        return None
+    edges = np.linspace(times[0], times[-1], bins + 1)
+    area = np.concatenate([[0.0], np.cumsum(depth[:-1] * np.diff(times))])
+    at = np.searchsorted(times, edges, side="right") - 1  # the change in force at each edge
+    area_at_edges = area[at] + depth[at] * (edges - times[at])
+    mean = np.diff(area_at_edges) / np.diff(edges)
+    first = at[:-1]
+    last = np.maximum(np.searchsorted(times, edges[1:], side="left"), first + 1)  # changes before the window ends
+    peak = np.array([depth[f:e].max() for f, e in zip(first, last, strict=True)])
+    return pd.DataFrame({"time": (edges[:-1] + edges[1:]) / 2, "mean": mean, "peak": peak, "width": np.diff(edges)})
+
+
+def _duration_label(ms: float) -> str:
+    """A window length for a legend: ``50 ms``, ``1.2 s``."""
+    return f"{ms:.3g} ms" if ms < 1000 else f"{ms / 1000:.3g} s"

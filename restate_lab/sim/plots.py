@@ -54,19 +54,42 @@ def queue_depth(queues: pd.DataFrame, keys: list[str] | None = None, top: int = 
 
 
 def key_timeline(frame: pd.DataFrame, key: str, ax: Axes | None = None, limit: int = 200) -> Axes:
-    """Gantt view of one key: each invocation's wait (light) and execution (dark), retries included."""
+    """Gantt view of one key: each invocation's wait (light) and execution (dark), retries included.
+
+    A dot marks where each execution starts, so an execution far shorter than the plotted span (4 ms on a
+    1 s axis is under a pixel) still shows; an invocation that never ran keeps its row, empty.
+    """
+    from matplotlib.patches import Patch
+
     ax = _axes(ax)
     rows = frame[(frame["key"] == key) & ~frame["deduplicated"]].head(limit)
+    starts: list[tuple[float, int]] = []
     for y, row in enumerate(rows.itertuples(index=False)):
         ready = row.ready if not np.isnan(row.ready) else row.submitted
-        if not np.isnan(row.started):
-            ax.barh(y, row.started - ready, left=ready, color="#cfd8e3")
-            end = row.completed if not np.isnan(row.completed) else row.started
-            ax.barh(y, end - row.started, left=row.started, color="#3b6ea8")
+        if np.isnan(row.started):
+            continue  # never ran (still queued, paused or killed): no span to draw
+        ax.barh(y, row.started - ready, left=ready, color=_WAIT_COLOUR, height=0.8)
+        end = row.completed if not np.isnan(row.completed) else row.started
+        ax.barh(y, end - row.started, left=row.started, color=_RUN_COLOUR, height=0.8)
+        starts.append((row.started, y))
+    if starts:
+        xs, ys = zip(*starts, strict=True)
+        ax.scatter(xs, ys, s=9, color=_RUN_COLOUR, zorder=3, linewidths=0)
     ax.set_xlabel("virtual time (ms)")
     ax.set_ylabel("invocation (submission order)")
     ax.set_title(f"timeline of key {key!r}")
+    if len(rows):
+        ax.legend(
+            handles=[Patch(color=_WAIT_COLOUR, label="waiting"), Patch(color=_RUN_COLOUR, label="running")],
+            loc="upper left",
+            fontsize="small",
+        )
+    else:
+        ax.text(0.5, 0.5, f"no invocations on key {key!r}", ha="center", va="center", transform=ax.transAxes)
     return ax
+
+
+_WAIT_COLOUR, _RUN_COLOUR = "#cfd8e3", "#3b6ea8"
 
 
 def sweep_plot(sweep: pd.DataFrame, x: str, y: str = "p99_latency_ms", ax: Axes | None = None) -> Axes:

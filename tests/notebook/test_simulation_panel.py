@@ -114,3 +114,31 @@ def test_sweep_values_that_are_not_numbers_are_refused_in_the_panel(simulated: A
     panel = SimulationPanel(simulated, synchronous=True)
     panel.sweep_values.value = "fast, slow"
     assert panel.sweep() is False and "numbers" in panel.message and panel.sweep_frame is None
+
+
+def test_dense_queue_depth_is_drawn_per_window_with_its_time_weighted_mean_and_peak() -> None:
+    """Thousands of steps would paint a solid block at notebook size: windows show the mean and the peak."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from restate_lab.notebook.plots import binned_depth, compare_queue_depth
+
+    # depth 0 on [0, 1), 4 on [1, 2), 2 on [2, 4): two windows of 2 ms each
+    steps = pd.DataFrame({"time": [0.0, 1.0, 2.0, 4.0], "depth": [0.0, 4.0, 2.0, 2.0]})
+    windows = binned_depth(steps, bins=2)
+    assert windows is not None
+    assert windows["mean"].tolist() == [2.0, 2.0] and windows["peak"].tolist() == [4.0, 2.0]
+    assert windows["time"].tolist() == [1.0, 3.0]
+
+    times = [float(t) for t in range(3000)]
+    queues = pd.DataFrame({"time": times, "service": "S", "key": "k", "depth": [float(t % 3) for t in range(3000)]})
+    fig, (sparse, dense) = plt.subplots(1, 2)
+    compare_queue_depth([("run 1", queues.head(50))], ax=sparse)
+    compare_queue_depth([("run 1", queues)], ax=dense)
+    assert len(sparse.lines[0].get_xdata()) == 50  # few changes: the steps themselves
+    assert len(dense.lines[0].get_xdata()) == 200 and dense.collections  # many: 200 windows and a peak band
+    assert [t.get_text() for t in dense.get_legend().get_texts()] == ["run 1: mean", "run 1: peak per 15 ms"]
+    plt.close(fig)

@@ -55,3 +55,21 @@ def test_plot_helpers_draw_from_frames() -> None:
     assert plots.queue_depth(queue_depth_frame(sim)).get_lines()
     assert plots.key_timeline(frame, "key-0").patches
     plt.close("all")
+
+
+def test_key_timeline_marks_every_execution_start_so_short_runs_show() -> None:
+    """A dot for each invocation that ran (a 4 ms run on a 1 s axis is under a pixel), a legend; empty keys say so."""
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from restate_lab.sim import plots
+
+    sim = load_scenario(DATA / "scenario_example.json").run()
+    frame = invocations_frame(sim, ids=False)
+    ran = frame[(frame["key"] == "key-0") & ~frame["deduplicated"]].head(30)["started"].notna().sum()
+    ax = plots.key_timeline(frame, "key-0", limit=30)
+    assert len(ax.collections[0].get_offsets()) == ran > 0
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["waiting", "running"]
+    empty = plots.key_timeline(frame, "no-such-key")
+    assert any("no invocations on key" in t.get_text() for t in empty.texts)
+    plt.close("all")
