@@ -242,6 +242,12 @@ def test_json_functions_read_generated_documents_as_the_server(seed: int, real: 
         "select json_get_str(json_get(x, 'a'), 'b') as g, json_get_int(json_as_text(x, 'a')) as one, "
         "json_get_str(json_as_text(x, 'a'), k) as by_column, json_as_text(json_as_text(x, 'a')) as twice "
         'from (values (\'{"a":"{\\"b\\":\\"q\\"}"}\', \'b\'), (\'{"a":"5"}\', \'b\')) as t(x, k)',
+        "select json_get_str(json_get(x, k)) as s, json_get_int(json_get(x, k)) as i, "
+        "json_get_json(json_get(x, k)) as j, json_as_text(x -> k) as t, json_length(json_get(x, k)) as l, "
+        "json_get_str(json_get(x, k), 'b') as b, json_length(json_get(x, 'a')), json_object_keys(x -> k) as o "
+        "from (values ('{\"a\":\"s\"}', 'a'), ('{\"a\":5}', 'a'), ('{\"a\":true}', 'a'), "
+        "('{\"a\":null}', 'a'), ('{\"a\":{\"b\":\"q\"}}', 'a'), ('{\"a\":[1, 2]}', 'a'), "
+        '(\'{"a":"{\\"b\\":1}"}\', \'a\')) as t(x, k)',
     ],
     ids=[
         "state-values",
@@ -262,6 +268,7 @@ def test_json_functions_read_generated_documents_as_the_server(seed: int, real: 
         "call-operand-names",
         "bracketed-chains",
         "joined-calls",
+        "unions-read-on",
     ],
 )
 def test_json_function_corners_answer_as_the_server(sql: str, real: Endpoint, lab: Endpoint) -> None:  # noqa: F811

@@ -142,6 +142,21 @@ def test_a_joined_nest_is_printed_step_by_step_in_messages() -> None:
     assert "json_as_text(json_get(t.x, Utf8(\"a\")) AS x -> 'a', Utf8(\"b\")) AS x -> 'a' ->> 'b'" in str(raised.value)
 
 
+def test_a_json_get_that_is_not_joined_hands_its_union_to_the_function_around_it() -> None:
+    """Over a column, a function reading the union with no path sees only an array; with a path, the JSON."""
+    with LocalRestate() as lab:
+        frame = lab.query(
+            "select json_length(json_get(x, 'a')), json_get_str(json_get(x, k), 'b') as b, "
+            "json_get_json(x -> k) as j from (values ('{\"a\":[1, 2]}', 'a'), ('{\"a\":{\"b\":\"q\"}}', 'a')) "
+            "as t(x, k)"
+        )
+        with pytest.raises(Exception, match="json_get"):  # its own answer is a union the server cannot write
+            lab.query("select json_get('{\"a\":1}', 'a') as v")
+    assert list(frame.columns) == ['json_length(json_get(t.x,Utf8("a")))', "b", "j"]
+    assert frame.iloc[0].isna().tolist() == [False, True, False] and frame.iloc[0]["j"] == "[1, 2]"
+    assert frame.iloc[1].isna().tolist() == [True, False, True] and frame.iloc[1]["b"] == "q"
+
+
 def test_an_arrow_glued_to_a_minus_is_left_to_the_parser() -> None:
     """``->>-1`` is one custom operator to the SQL parser (refused, as on the server), not ``->>`` and -1."""
     from restate_lab.runtime.sql.json_operators import rewrite_operators

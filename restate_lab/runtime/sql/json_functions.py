@@ -25,7 +25,7 @@ from restate_lab.runtime.sql.json_operators import (
     MESSAGE_SEP,
     NAME_CLOSE,
     NAME_OPEN,
-    UNLESS_OBJECT,
+    UNION_NO_PATH,
     label_literal,
     label_parts,
     rewrite_operators,
@@ -61,7 +61,12 @@ FUNCTIONS: dict[str, _Function] = {
     "json_keys": _Function(json_reader.object_keys, "list"),
 }
 #: Readers only operator chains turn into (never recognised as a call in a query).
-_OPERATOR_ONLY: dict[str, _Function] = {UNLESS_OBJECT: _Function(json_reader.get_json_unless_object, "utf8")}
+_OPERATOR_ONLY: dict[str, _Function] = {
+    UNION_NO_PATH: _Function(json_reader.get_json_if_array, "utf8"),
+    # a json_get given to a function that does not join it: its union read as JSON text (see _json_get_as_text)
+    "json_get": _Function(json_reader.get_json, "utf8"),
+    "json_get_if_array": _Function(json_reader.get_json_if_array, "utf8"),
+}
 _ALL = {**FUNCTIONS, **_OPERATOR_ONLY}
 
 _PREFIX = "__rl_"
@@ -72,7 +77,9 @@ _INT_LITERAL = re.compile(r"-?\s*[0-9]+")
 _FLOAT_LITERAL = re.compile(r"-?\s*(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(?:\.[0-9]*)?[eE][+-]?[0-9]+)")
 _STRING_LITERAL = re.compile(r"[eE]?'(?:[^']|'')*'")
 _NAMES = frozenset(FUNCTIONS)
-_INTERNAL = re.compile(_PREFIX + "(" + "|".join(FUNCTIONS) + r")_[six]+\(")
+_INTERNAL = re.compile(_PREFIX + "(" + "|".join([*FUNCTIONS, "json_get_if_array", "json_get"]) + r")_[six]+\(")
+#: Marks a json_get call the rewrite turned into a reader of its union (see _json_get_as_text).
+_UNION_PREFIX = _PREFIX + "union_"
 _NOT_A_CALL = "(?:(?!" + _PREFIX + ")[^" + NAME_OPEN + "])"
 _LABELLED = re.compile(
     f"{_PREFIX}(?P<function>{'|'.join(_ALL)})_[six]+d\\("
@@ -128,18 +135,23 @@ def _rewrite(sql: str, shapes: set[tuple[str, str]]) -> str:
         operator = word.startswith(ARROW_PREFIX)  # a chain of -> / ->> (json_operators), its name last
         if operator:
             word = word[len(ARROW_PREFIX) :]
+        union = word.startswith(_UNION_PREFIX)
+        if union:
+            word = word[len(_UNION_PREFIX) :]
         after = skip_space(sql, name.end())
-        if word not in (_ALL if operator else FUNCTIONS) or after >= len(sql) or sql[after] != "(":
+        if word not in (_ALL if operator or union else FUNCTIONS) or after >= len(sql) or sql[after] != "(":
             out.append(name.group())
             pos = name.end()
             continue
         args, end = _arguments(sql, after)
+        flat = _flattened(word, operator, args)
+        if flat is None and args:
+            args = [_union_reader(args), *args[1:]]
         rewritten = [_rewrite(a, shapes) for a in args]
         if operator:
             nested = _call(word, rewritten[:-1], shapes, label=rewritten[-1])
         else:
             nested = _call(word, rewritten, shapes)  # also refuses wrong arguments, as the nested call would
-        flat = _flattened(word, operator, args)
         if flat is None:
             out.append(nested)
         else:
@@ -156,7 +168,7 @@ _JOINS_INNER = frozenset(
     {"json_get_str", "json_get_int", "json_get_float", "json_get_bool", "json_get_json", "json_as_text"}
 )
 _JOINED_PLAIN = frozenset({"json_as_text", "json_get"})
-_JOINED_MARKED = frozenset({"json_as_text", "json_get_json", UNLESS_OBJECT})
+_JOINED_MARKED = frozenset({"json_as_text", "json_get_json", UNION_NO_PATH})
 #: Where a joined call's column name spells its first argument as DataFusion names it (``f(a,b)``);
 #: :data:`BASE_DISPLAY` is the printed form (``f(a, b)``), see :func:`restore_names`.
 BASE_SCHEMA = "\x04"
@@ -230,6 +242,33 @@ def _joinable_parts(word: str, operator: bool, args: list[str]) -> tuple[str, li
         f"{word}(" + ", ".join([display, *keys]) + ")",
         f"{word}(" + ", ".join([message, *keys]) + ")",
     )
+
+
+def _union_reader(args: list[str]) -> str:
+    """The first argument of a JSON function, when it is a ``json_get`` or ``->`` that was not joined into
+    the call, as a reader of the union it gives on the server.
+
+    Over a column, a function that reads the union with no path of its own sees only an array (an object
+    or a scalar is null); with a path, or over literals alone, the union reads as the JSON text it holds.
+    A plain ``json_get`` becomes a private reader named ``json_get`` or ``json_get_if_array``, so that the
+    column keeps the call's name; a ``->`` keeps its label.
+    """
+    call = _parse_call(args[0].strip())
+    if call is None or not call[2]:
+        return args[0]
+    word, marked, inner = call
+    if marked and word in ("json_get_json", UNION_NO_PATH):
+        paths = inner[:-1]
+    elif not marked and word == "json_get":
+        paths = inner
+    else:
+        return args[0]
+    constant = all(_literal_type(a) is not None for a in paths)
+    whole = constant or len(args) > 1
+    if marked:
+        reader = "json_get_json" if whole else UNION_NO_PATH
+        return f"{ARROW_PREFIX}{reader}(" + ",".join(inner) + ")"
+    return f"{_UNION_PREFIX}{'json_get' if whole else 'json_get_if_array'}(" + ",".join(inner) + ")"
 
 
 def _parse_call(text: str) -> tuple[str, bool, list[str]] | None:
@@ -347,7 +386,7 @@ def restore_names(text: str, *, message: bool = False) -> str:
     """
     if _PREFIX not in text:
         return text
-    text = _INTERNAL.sub(lambda m: m.group(1) + "(", text)
+    text = _INTERNAL.sub(lambda m: m.group(1).removesuffix("_if_array") + "(", text)
 
     def operator(match: re.Match[str]) -> str:
         first = _untagged(match.group("first") or "")

@@ -16,8 +16,9 @@ import re
 from restate_lab.runtime.sql.lexing import skip_quoted, skip_space
 
 ARROW_PREFIX = "__rl_arrow_"
-#: The private reader a `->` chain becomes inside ``json_length``/``json_object_keys`` (see _first_chain).
-UNLESS_OBJECT = "json_get_json_unless_object"
+#: The private reader of the union a `->` chain (or ``json_get``) gives a JSON function reading it with no
+#: path over a column (json_reader.get_json_if_array; see _chain_call).
+UNION_NO_PATH = "json_get_json_if_array"
 #: Open and close the column name a marked call carries as its last argument; LEFT_OPERAND in it stands for
 #: DataFusion's own spelling of the left operand (``upper(t.x)``; a bare column by its name alone).
 NAME_OPEN, NAME_CLOSE, LEFT_OPERAND = "\x01", "\x02", "\x03"
@@ -229,12 +230,7 @@ def _chain_call(operand: str, steps: list[tuple[str, str]], outer: str, function
             message = ""  # a key from a column: the message form is read off the call itself
         if group[-1][0] == "->>":
             function = "json_as_text"
-        elif not last:
-            function = "json_get_json"
-        elif outer in ("json_length", "json_object_keys") and not operand.startswith("'"):
-            # measured: over a column, these read an object that `->` points at as null (arrays as such)
-            function = UNLESS_OBJECT
-        elif outer in functions:
+        elif not last or outer in functions:
             function = "json_get_json"
         else:
             return None
