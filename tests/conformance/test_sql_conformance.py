@@ -360,6 +360,20 @@ SCENARIOS: list[Scenario] = [
         Q("select * from sys_service limit -1"),
     ),
     S(
+        "describing_what_is_not_there",  # 400 here, where the same unknown table in a query is 500
+        Q("describe nope"),
+        Q("describe sys_invocation.nope"),
+        Q("show columns from nope"),
+        Q("explain select * from nope"),
+        Q("select * from (select * from nope) t"),
+    ),
+    S(
+        "settings_as_the_server_reports_them",  # parsed as PostgreSQL, reported as generic; 1 GiB of memory
+        Q("show datafusion.sql_parser.dialect"),
+        Q("select name, value from information_schema.df_settings where name like 'datafusion.runtime.memory%'"),
+        Q("select 2 ^ 3"),
+    ),
+    S(
         "statements_that_change_nothing",
         Q("delete from sys_invocation"),
         Q("drop table sys_invocation"),

@@ -44,6 +44,10 @@ WRAPPED = tuple(
 )
 #: How DataFusion's binding reports the exception a JSON function's UDF raised (the server's message inside).
 _JSON_ARGUMENT = re.compile(r"value: JsonArgumentError\((?P<q>[\"'])(?P<message>.*?)(?P=q)\), traceback", re.DOTALL)
+_DESCRIBES = re.compile(r"\s*(?:describe|desc|show\s+(?:full\s+)?columns)\s", re.IGNORECASE)
+#: Statements that read the session's settings: the server reports its parser dialect as ``generic``
+#: (it parses with PostgreSQL's, as restate_lab does), so these are planned with that setting shown.
+_READS_SETTINGS = re.compile(r"\bdf_settings\b|^\s*show\s", re.IGNORECASE)
 _NO_FIELD = re.compile(r"^Schema error: No field named [^.]+(?:\.[^.\s]+)?\. Valid fields are (.*)\.$", re.DOTALL)
 
 
@@ -51,9 +55,13 @@ class SqlError(RestateError):
     """A query the engine refused: the server's status code and ``Datafusion error: ...`` message."""
 
 
-def classify(message: str) -> int:
-    """The status the real server gives an engine error with this text."""
-    if any(p.search(message) for p in WRAPPED):
+def classify(message: str, *, describes: bool = False) -> int:
+    """The status the real server gives an engine error with this text.
+
+    ``describes``: the statement was ``DESCRIBE``/``SHOW COLUMNS``, whose errors the server never wraps
+    (an unknown table is 400 there, 500 in a query).
+    """
+    if not describes and any(p.search(message) for p in WRAPPED):
         return 500
     field = _NO_FIELD.match(message)
     if field is not None:
@@ -64,18 +72,19 @@ def classify(message: str) -> int:
     return 400 if message.startswith(_BAD_REQUEST_KINDS) else 500
 
 
-def engine_error(exc: BaseException) -> SqlError:
-    """``exc`` from DataFusion as the server's error answer."""
+def engine_error(exc: BaseException, sql: str = "") -> SqlError:
+    """``exc`` from DataFusion, raised by ``sql``, as the server's error answer."""
     text = json_functions.restore_names(str(exc), message=True)
+    describes = _DESCRIBES.match(sql) is not None
     refused = _JSON_ARGUMENT.search(text)
     if refused is not None:  # raised by a JSON function's UDF for arguments the server refuses
         message = refused.group("message")
-        return SqlError(classify(message), ERROR_PREFIX + message)
+        return SqlError(classify(message, describes=describes), ERROR_PREFIX + message)
     for prefix in ("DataFusion error: ", "Execution error: DataFusion error: "):
         if text.startswith(prefix):
             text = text[len(prefix) :]
             break
-    return SqlError(classify(text), ERROR_PREFIX + text)
+    return SqlError(classify(text, describes=describes), ERROR_PREFIX + text)
 
 
 class _Session:
@@ -87,7 +96,7 @@ class _Session:
     """
 
     def __init__(self) -> None:
-        from datafusion import SessionConfig, SessionContext
+        from datafusion import RuntimeEnvBuilder, SessionConfig, SessionContext
 
         config = (
             SessionConfig()
@@ -98,7 +107,8 @@ class _Session:
             .with_target_partitions(2)
             .set("datafusion.sql_parser.dialect", "PostgreSQL")
         )
-        self.ctx = SessionContext(config)
+        # The server's engine has 1 GiB of memory (SHOW ALL: datafusion.runtime.memory_limit = 1G).
+        self.ctx = SessionContext(config, RuntimeEnvBuilder().with_greedy_memory_pool(1 << 30))
         self._json_udfs: dict[tuple[str, str], Any] = {}  # the JSON functions' private UDFs, built once
         for name in BASE_TABLES:
             self._register(name, empty_table(name))
@@ -131,10 +141,18 @@ class _Session:
             self.ctx.register_udf(self._json_udfs[shape])
         options = SQLOptions().with_allow_ddl(False).with_allow_dml(False).with_allow_statements(True)
         self.swap(snapshot.tables)
+        settings = _READS_SETTINGS.search(sql) is not None
         try:
-            table: pa.Table = self.ctx.sql_with_options(rewritten.sql, options).to_arrow_table()
+            if settings:
+                self.ctx.sql("SET datafusion.sql_parser.dialect = 'generic'")
+            try:
+                frame = self.ctx.sql_with_options(rewritten.sql, options)
+            finally:
+                if settings:
+                    self.ctx.sql("SET datafusion.sql_parser.dialect = 'PostgreSQL'")
+            table: pa.Table = frame.to_arrow_table()
         except Exception as exc:  # DataFusion raises plain Exception/ValueError subclasses
-            raise engine_error(exc) from exc
+            raise engine_error(exc, sql) from exc
         finally:
             self.swap({name: empty_table(name) for name in snapshot.tables})
             for shape in rewritten.shapes:
