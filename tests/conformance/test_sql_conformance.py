@@ -368,6 +368,40 @@ SCENARIOS: list[Scenario] = [
         Q("select * from (select * from nope) t"),
     ),
     S(
+        "unknown_columns_by_clause",  # 400 where the select list is in scope too (GROUP BY, HAVING, ORDER BY)
+        Q("select 1 as a order by nope"),
+        Q("select name as n from sys_service group by n, nope"),
+        Q("select count(*) from sys_service having nope > 1"),
+        Q("select name from sys_service s order by s.nope"),
+        Q("select name from sys_service order by sys_service"),
+        Q("select name as n from sys_service where n = 'x'"),
+        Q("select sys_invocation from sys_invocation"),
+        Q("select name"),
+        Q("select name from sys_service order by (select nope from sys_deployment)"),
+    ),
+    S(
+        "parser_errors_past_a_statement",  # "Expected: end of statement" is wrapped (500); the others are 400
+        Q("select 1 1"),
+        Q("select * from sys_service group"),
+        Q("select name from sys_service order by name desc nope"),
+        Q("select 1 from"),
+        Q("select (1"),
+    ),
+    S(
+        "filters_on_malformed_invocation_ids",  # the scan reads ids from the filter: a bad one fails the query
+        Q("select 1 from sys_journal where id = 'inv_1'"),
+        Q("select count(*) from sys_invocation where 'x' = id"),
+        Q("select 1 from sys_invocation_status where id in ('inv_1', 'inv_2') and status = 'completed'"),
+        Q("select 1 from sys_journal where id = 'inv_1' or id = 'x'"),
+        Q("select 1 from sys_keyed_service_status where invocation_id = upper('x')"),
+        Q("select 1 from sys_inbox where id = ''"),
+        Q("select 1 from sys_journal where id = 'inv_1' or index = 0"),
+        Q("select 1 from sys_journal where id like 'inv_1'"),
+        Q("select 1 from sys_journal where partition_key = 1 and id = 'inv_1'"),
+        Q("select 1 from sys_journal where id = 'inv_1' limit 0"),
+        Q("select 1 from sys_journal where invoked_id = 'x'"),
+    ),
+    S(
         "settings_as_the_server_reports_them",  # parsed as PostgreSQL, reported as generic; 1 GiB of memory
         Q("show datafusion.sql_parser.dialect"),
         Q("select name, value from information_schema.df_settings where name like 'datafusion.runtime.memory%'"),

@@ -10,7 +10,7 @@ import pytest
 from restate_lab.runtime.sql.references import references
 from restate_lab.runtime.sql.render import format_float, iso_duration, timestamp_ms
 from restate_lab.runtime.sql.schemas import BASE_TABLES, TABLE_COLUMNS, VIEW_COLUMNS
-from restate_lab.runtime.sql.session import classify
+from restate_lab.runtime.sql.statuses import classify
 
 pytest.importorskip("datafusion", reason="SQL introspection needs the datafusion package")
 
@@ -84,6 +84,43 @@ def test_a_query_sees_the_tables_and_columns_it_names() -> None:
 def test_error_statuses_follow_the_server(message: str, status: int) -> None:
     """Planning, schema and parser errors are 400, unless the planner wrapped them; the rest 500."""
     assert classify(message) == status
+
+
+@pytest.mark.parametrize(
+    ("sql", "status"),
+    [
+        ("select 1 as a order by nope", 400),
+        ("select name as n from sys_service group by n, nope", 400),
+        ("select name from sys_service order by upper(nope)", 400),
+        ("select nope from sys_service order by name", 500),
+        ("select name from sys_service where nope = 1 order by name", 500),
+        ("select name from sys_service order by (select nope from sys_deployment)", 500),
+        ("select name from sys_service order by sys_service", 400),
+    ],
+)
+def test_an_unknown_column_is_400_only_where_the_select_list_is_in_scope(sql: str, status: int) -> None:
+    """GROUP BY, HAVING and ORDER BY resolve against the select list too (a plain schema error, 400);
+    the select list, WHERE and a subquery's own clauses get the planner's diagnostic (500)."""
+    name = "sys_service" if sql.endswith("sys_service") else "nope"
+    assert classify(f"Schema error: No field named {name}. Valid fields are a, sys_service.name.", sql) == status
+
+
+def test_a_malformed_invocation_id_in_a_filter_fails_the_query() -> None:
+    """As the server's scan reads ids from the filter: a bad literal is a 500, a valid one or a given partition
+    key is not looked at, an id ORed with another column is not a filter on ids."""
+    from restate_lab import LocalRestate
+    from restate_lab.runtime.sql.session import SqlError
+
+    with LocalRestate() as lab:
+        with pytest.raises(SqlError, match="non valid invocation id") as refused:
+            lab.query("select 1 from sys_journal where id = 'inv_1' and index = 0")
+        assert refused.value.code == 500
+        with pytest.raises(SqlError, match="non valid invocation id"):
+            lab.query("select count(*) from sys_invocation where id in ('x', 'y')")
+        good = "inv_1" + "0" * 33
+        assert lab.query(f"select count(*) as n from sys_journal where id = '{good}'").iloc[0]["n"] == 0
+        assert len(lab.query("select 1 from sys_journal where id = 'x' or index = 0")) == 0
+        assert len(lab.query("select 1 from sys_journal where partition_key = 1 and id = 'x'")) == 0
 
 
 def test_importing_restate_lab_does_not_import_datafusion() -> None:

@@ -2,11 +2,7 @@
 
 The session mirrors the server's: DataFusion 54.1 (the engine the server embeds), catalog ``restate``,
 schema ``public``, ``information_schema`` on, batches of 128 rows, the PostgreSQL parser dialect, DDL and
-DML refused. Errors carry the server's status: it answers 400 for a DataFusion *planning*, *schema* or *SQL
-parser* error and 500 for everything else, where an error the planner wraps with a diagnostic (an unknown
-table or function, a column outside ``GROUP BY``, ...) counts as "everything else" although its text reads
-"Error during planning". DataFusion's Python binding does not expose that wrapping, so the wrapped messages
-are recognised by text (:data:`WRAPPED`, each pinned by a conformance scenario against the real server).
+DML refused. Errors carry the server's status (:mod:`restate_lab.runtime.sql.statuses`).
 """
 
 from __future__ import annotations
@@ -16,9 +12,10 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from restate_lab.rules.errors import RestateError
-from restate_lab.runtime.sql import json_functions
+from restate_lab.runtime.sql import id_filters, json_functions
 from restate_lab.runtime.sql.schemas import BASE_TABLES, SYS_INVOCATION_VIEW, VIEW_SOURCES
 from restate_lab.runtime.sql.snapshot import empty_table
+from restate_lab.runtime.sql.statuses import classify
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -27,64 +24,29 @@ if TYPE_CHECKING:
 
 #: The server prefixes every engine error with this.
 ERROR_PREFIX = "Datafusion error: "
-_BAD_REQUEST_KINDS = ("Error during planning: ", "Schema error: ", "SQL error: ")
-#: Planning and schema errors the server answers with 500 (the planner attaches a diagnostic to them).
-WRAPPED = tuple(
-    re.compile(p)
-    for p in (
-        r"^Error during planning: table '[^']*' not found",
-        r"^Error during planning: Invalid function '",
-        r"^Error during planning: Column in (SELECT|HAVING|QUALIFY) must be in GROUP BY",
-        r"^Error during planning: Cannot coerce arithmetic expression",
-        r"^Error during planning: UNION queries have different number of columns",
-        r"^Error during planning: Too many columns! The subquery should only return one column",
-        r"^Error during planning: Unary operator '\+' only supports",
-        r"^Schema error: Ambiguous reference to unqualified field",
-    )
-)
 #: How DataFusion's binding reports the exception a JSON function's UDF raised (the server's message inside).
 _JSON_ARGUMENT = re.compile(r"value: JsonArgumentError\((?P<q>[\"'])(?P<message>.*?)(?P=q)\), traceback", re.DOTALL)
-_DESCRIBES = re.compile(r"\s*(?:describe|desc|show\s+(?:full\s+)?columns)\s", re.IGNORECASE)
 #: Statements that read the session's settings: the server reports its parser dialect as ``generic``
 #: (it parses with PostgreSQL's, as restate_lab does), so these are planned with that setting shown.
 _READS_SETTINGS = re.compile(r"\bdf_settings\b|^\s*show\s", re.IGNORECASE)
-_NO_FIELD = re.compile(r"^Schema error: No field named [^.]+(?:\.[^.\s]+)?\. Valid fields are (.*)\.$", re.DOTALL)
 
 
 class SqlError(RestateError):
     """A query the engine refused: the server's status code and ``Datafusion error: ...`` message."""
 
 
-def classify(message: str, *, describes: bool = False) -> int:
-    """The status the real server gives an engine error with this text.
-
-    ``describes``: the statement was ``DESCRIBE``/``SHOW COLUMNS``, whose errors the server never wraps
-    (an unknown table is 400 there, 500 in a query).
-    """
-    if not describes and any(p.search(message) for p in WRAPPED):
-        return 500
-    field = _NO_FIELD.match(message)
-    if field is not None:
-        # Resolving a column of a clause gets a diagnostic (500); an ORDER BY term is resolved against the
-        # select list and the input together, lists every field twice, and stays a plain schema error (400).
-        fields = [f.strip() for f in field.group(1).split(",")]
-        return 400 if len(fields) != len(set(fields)) else 500
-    return 400 if message.startswith(_BAD_REQUEST_KINDS) else 500
-
-
 def engine_error(exc: BaseException, sql: str = "") -> SqlError:
     """``exc`` from DataFusion, raised by ``sql``, as the server's error answer."""
     text = json_functions.restore_names(str(exc), message=True)
-    describes = _DESCRIBES.match(sql) is not None
     refused = _JSON_ARGUMENT.search(text)
     if refused is not None:  # raised by a JSON function's UDF for arguments the server refuses
         message = refused.group("message")
-        return SqlError(classify(message, describes=describes), ERROR_PREFIX + message)
+        return SqlError(classify(message, sql), ERROR_PREFIX + message)
     for prefix in ("DataFusion error: ", "Execution error: DataFusion error: "):
         if text.startswith(prefix):
             text = text[len(prefix) :]
             break
-    return SqlError(classify(text, describes=describes), ERROR_PREFIX + text)
+    return SqlError(classify(text, sql), ERROR_PREFIX + text)
 
 
 class _Session:
@@ -150,7 +112,13 @@ class _Session:
             finally:
                 if settings:
                     self.ctx.sql("SET datafusion.sql_parser.dialect = 'PostgreSQL'")
+            if id_filters.may_filter_ids(sql):
+                malformed = id_filters.malformed_id_filter(frame.optimized_logical_plan().display_indent())
+                if malformed is not None:
+                    raise SqlError(500, ERROR_PREFIX + malformed)
             table: pa.Table = frame.to_arrow_table()
+        except SqlError:
+            raise
         except Exception as exc:  # DataFusion raises plain Exception/ValueError subclasses
             raise engine_error(exc, sql) from exc
         finally:

@@ -1,0 +1,119 @@
+"""The HTTP status Restate Server 1.7.12 gives an engine error, from its text and the statement that raised it.
+
+The server answers 400 for a DataFusion *planning*, *schema* or *SQL parser* error and 500 for everything
+else, where an error the planner wraps with a diagnostic (an unknown table or function, a column outside
+``GROUP BY``, ...) counts as "everything else" although its text reads "Error during planning". DataFusion's
+Python binding does not expose that wrapping, so the wrapped errors are recognised by their text
+(:data:`WRAPPED`) and, for an unknown column, by the clause it was named in (:func:`unknown_column_status`);
+each rule is pinned by a conformance scenario against the real server.
+"""
+
+from __future__ import annotations
+
+import re
+
+from restate_lab.runtime.sql.lexing import skip_quoted
+
+_BAD_REQUEST_KINDS = ("Error during planning: ", "Schema error: ", "SQL error: ")
+#: Planning, schema and parser errors the server answers with 500 (the planner attaches a diagnostic to them).
+WRAPPED = tuple(
+    re.compile(p)
+    for p in (
+        r"^Error during planning: table '[^']*' not found",
+        r"^Error during planning: Invalid function '",
+        r"^Error during planning: Column in (SELECT|HAVING|QUALIFY) must be in GROUP BY",
+        r"^Error during planning: Cannot coerce arithmetic expression",
+        r"^Error during planning: UNION queries have different number of columns",
+        r"^Error during planning: Too many columns! The subquery should only return one column",
+        r"^Error during planning: Unary operator '\+' only supports",
+        r"^Schema error: Ambiguous reference to unqualified field",
+        r'^SQL error: ParserError\("Expected: end of statement, found: ',
+    )
+)
+_NO_FIELD = re.compile(r"^Schema error: No field named (?P<name>\S+?)\.(?: |$)")
+_VALID_FIELDS = re.compile(r"\. Valid fields are (.*)\.$", re.DOTALL)
+_DESCRIBES = re.compile(r"\s*(?:describe|desc|show\s+(?:full\s+)?columns)\s", re.IGNORECASE)
+#: Where in a SELECT a name is resolved against the select list as well as the input (400 when unknown).
+_AGAINST_SELECT_LIST = frozenset({"group by", "having", "order by"})
+_CLAUSE = re.compile(
+    r"\b(select|from|where|group\s+by|having|order\s+by|limit|offset|window|qualify|union|intersect|except)\b",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+
+
+def classify(message: str, sql: str = "") -> int:
+    """The status the real server gives an engine error with this text, raised by ``sql``.
+
+    ``DESCRIBE``/``SHOW COLUMNS`` errors are never wrapped (an unknown table is 400 there, 500 in a query).
+    """
+    if _DESCRIBES.match(sql):
+        return 400 if message.startswith(_BAD_REQUEST_KINDS) else 500
+    if any(p.search(message) for p in WRAPPED):
+        return 500
+    field = _NO_FIELD.match(message)
+    if field is not None:
+        return unknown_column_status(message, field.group("name"), sql)
+    return 400 if message.startswith(_BAD_REQUEST_KINDS) else 500
+
+
+def unknown_column_status(message: str, name: str, sql: str) -> int:
+    """400 when the unknown column was named in a GROUP BY, HAVING or ORDER BY, else 500.
+
+    Those clauses resolve a name against the select list and the input together, and the planner reports a
+    plain schema error (400); anywhere else -- the select list, WHERE, a join, a subquery's own clauses -- it
+    attaches a diagnostic (500). Where the name cannot be found in the text, the list of valid fields tells:
+    one resolved against both lists each input field twice.
+    """
+    clauses = _clauses_naming(sql, name.rsplit(".", 1)[-1].strip('"')) if sql else []
+    # in FROM the word is most likely a table's name (``order by sys_service``); an ON condition counts if alone
+    clauses = [c for c in clauses if c != "from"] or clauses
+    if clauses:
+        return 400 if all(c in _AGAINST_SELECT_LIST for c in clauses) else 500
+    listed = _VALID_FIELDS.search(message)
+    if listed is None:
+        return 500
+    fields = [f.strip() for f in listed.group(1).split(",")]
+    return 400 if len(fields) != len(set(fields)) else 500
+
+
+def _clauses_naming(sql: str, word: str) -> list[str]:
+    """The clause (``where``, ``order by``, ...) of its own query each mention of ``word`` stands in."""
+    found: list[str] = []
+    scopes: list[str] = ["select"]  # the clause being read, per query (a subquery opens one of its own)
+    opened: list[bool] = []  # per open parenthesis: whether it opened a subquery
+    pos = 0
+    lowered = word.lower()
+    while pos < len(sql):
+        skipped = skip_quoted(sql, pos)
+        if skipped != pos:
+            if sql[pos] == '"' and sql[pos + 1 : skipped - 1] == word:
+                found.append(scopes[-1])
+            pos = skipped
+            continue
+        ch = sql[pos]
+        if ch == "(":
+            subquery = re.match(r"\(\s*(select|with)\b", sql[pos:], re.IGNORECASE) is not None
+            opened.append(subquery)
+            if subquery:
+                scopes.append("select")
+            pos += 1
+            continue
+        if ch == ")":
+            if opened and opened.pop() and len(scopes) > 1:
+                scopes.pop()
+            pos += 1
+            continue
+        clause = _CLAUSE.match(sql, pos)
+        if clause is not None and (pos == 0 or not (sql[pos - 1].isalnum() or sql[pos - 1] in "_$.")):
+            scopes[-1] = " ".join(clause.group(1).lower().split())
+            pos = clause.end()
+            continue
+        token = _WORD.match(sql, pos)
+        if token is not None:
+            if token.group().lower() == lowered and (pos == 0 or not (sql[pos - 1].isalnum() or sql[pos - 1] in "_$")):
+                found.append(scopes[-1])
+            pos = token.end()
+            continue
+        pos += 1
+    return found
