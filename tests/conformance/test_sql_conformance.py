@@ -57,10 +57,13 @@ class Query:
 class Scenario:
     name: str
     steps: tuple[Call | Query, ...]
+    #: Runs of the real server to collect its answers from, when it answers this scenario in more than one
+    #: way (a race inside the server): restate_lab's answer must be one of them.
+    real_runs: int = 1
 
 
-def S(name: str, *steps: Call | Query) -> Scenario:  # noqa: N802 - reads like a table row
-    return Scenario(name, steps)
+def S(name: str, *steps: Call | Query, real_runs: int = 1) -> Scenario:  # noqa: N802 - reads like a table row
+    return Scenario(name, steps, real_runs)
 
 
 def Q(sql: str = "", **kw: Any) -> Query:  # noqa: N802
@@ -521,9 +524,11 @@ SCENARIOS: list[Scenario] = [
         Q(JOURNALS_OF_KEY, wait=0.5),
     ),
     S(
+        # About one run in twenty the server journals the signal after the Output after all (measured 2026-12-03)
         "journal_of_own_awakeable_resolved_then_returned_has_no_signal",
         Call("/Journal/{key}/own_awakeable", "return"),
         Q(f"select index, entry_type, {ENTRY_JSON} from sys_journal where id = '{{id0}}' order by index", wait=0.3),
+        real_runs=3,
     ),
     S(
         "journal_of_own_awakeable_resolved_then_awaited",
@@ -701,8 +706,12 @@ def run(endpoint: Endpoint, scenario: Scenario) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
 def test_sql_conformance(scenario: Scenario, real: Endpoint, lab: Endpoint) -> None:
     """restate_lab answers the SQL scenario as Restate Server 1.7.12 does (ids and times as tokens)."""
-    expected = run(real, scenario)
     actual = run(lab, scenario)
+    expected = run(real, scenario)
+    for _ in range(scenario.real_runs - 1):  # a racy scenario: the server's other answers count as well
+        if actual == expected:
+            break
+        expected = run(real, scenario)
     queries = [s for s in scenario.steps if isinstance(s, Query)]
     for index, (step, exp, act) in enumerate(zip(queries, expected, actual, strict=True)):
         assert act == exp, (
