@@ -383,6 +383,18 @@ SCENARIOS: list[Scenario] = [
         Q("select name from sys_service order by (select nope from sys_deployment)"),
     ),
     S(
+        "unknown_columns_in_operators_planned_apart",  # an operand of || or @> loses the diagnostic: 400
+        Q("select name || nope from sys_service"),
+        Q("select upper(nope) || 'a' from sys_service"),
+        Q("select coalesce(nope, 'a') || 'b' from sys_service"),
+        Q("select name from sys_service where name = 'a' || nope"),
+        Q("select nope @> [1] from sys_service"),
+        Q("select name from sys_service where nope = 1 and name || 'a' = 'b'"),
+        Q("select upper(name || 'x'), lower(nope) from sys_service"),
+        Q("select name from sys_service where name || 'a' = nope"),
+        Q("select nope ->> 'a' from sys_service"),
+    ),
+    S(
         "parser_errors_past_a_statement",  # "Expected: end of statement" is wrapped (500); the others are 400
         Q("select 1 1"),
         Q("select * from sys_service group"),

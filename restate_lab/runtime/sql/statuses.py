@@ -65,11 +65,13 @@ def unknown_column_status(message: str, name: str, sql: str) -> int:
     attaches a diagnostic (500). Where the name cannot be found in the text, the list of valid fields tells:
     one resolved against both lists each input field twice.
     """
-    clauses = _clauses_naming(sql, name.rsplit(".", 1)[-1].strip('"')) if sql else []
+    word = name.rsplit(".", 1)[-1].strip('"')
+    mentions = _clauses_naming(sql, word) if sql else []
     # in FROM the word is most likely a table's name (``order by sys_service``); an ON condition counts if alone
-    clauses = [c for c in clauses if c != "from"] or clauses
-    if clauses:
-        return 400 if all(c in _AGAINST_SELECT_LIST for c in clauses) else 500
+    mentions = [m for m in mentions if m[0] != "from"] or mentions
+    if mentions:
+        plain = all(clause in _AGAINST_SELECT_LIST or _in_planned_operand(sql, at) for clause, at in mentions)
+        return 400 if plain else 500
     listed = _VALID_FIELDS.search(message)
     if listed is None:
         return 500
@@ -77,9 +79,9 @@ def unknown_column_status(message: str, name: str, sql: str) -> int:
     return 400 if len(fields) != len(set(fields)) else 500
 
 
-def _clauses_naming(sql: str, word: str) -> list[str]:
-    """The clause (``where``, ``order by``, ...) of its own query each mention of ``word`` stands in."""
-    found: list[str] = []
+def _clauses_naming(sql: str, word: str) -> list[tuple[str, int]]:
+    """Each mention of ``word``: the clause (``where``, ``order by``, ...) of its own query, and where it is."""
+    found: list[tuple[str, int]] = []
     scopes: list[str] = ["select"]  # the clause being read, per query (a subquery opens one of its own)
     opened: list[bool] = []  # per open parenthesis: whether it opened a subquery
     pos = 0
@@ -88,7 +90,7 @@ def _clauses_naming(sql: str, word: str) -> list[str]:
         skipped = skip_quoted(sql, pos)
         if skipped != pos:
             if sql[pos] == '"' and sql[pos + 1 : skipped - 1] == word:
-                found.append(scopes[-1])
+                found.append((scopes[-1], pos))
             pos = skipped
             continue
         ch = sql[pos]
@@ -112,8 +114,107 @@ def _clauses_naming(sql: str, word: str) -> list[str]:
         token = _WORD.match(sql, pos)
         if token is not None:
             if token.group().lower() == lowered and (pos == 0 or not (sql[pos - 1].isalnum() or sql[pos - 1] in "_$")):
-                found.append(scopes[-1])
+                found.append((scopes[-1], pos))
             pos = token.end()
             continue
         pos += 1
     return found
+
+
+#: Operators DataFusion plans through its expression planners, where an unknown column in an operand loses
+#: the planner's diagnostic: 400 (``select name || nope``, ``upper(nope) || 'a'``, ``nope @> [1]``).
+_PLANNED_OPERATORS = ("||", "@>", "<@")
+#: What ends an operand of those operators at one bracket depth (they bind tighter than all of these).
+_OPERAND_ENDS = re.compile(
+    r"[,;]|<>|!=|<=|>=|(?<![@<])[=<>](?![@>])|\b(?:and|or|not|select|from|where|group|having|order|limit|offset|"
+    r"when|then|else|end|case|as|like|ilike|is|in|between|union|on|join)\b",
+    re.IGNORECASE,
+)
+
+
+def _in_planned_operand(sql: str, at: int) -> bool:
+    """Whether the mention at ``at`` lies in an operand of ``||``, ``@>`` or ``<@``, at any bracket depth."""
+    text = _blanked(sql)
+    start, end = at, at + 1
+    while True:
+        open_at = _enclosing_open(text, start)
+        close_at = _matching(text, open_at) if open_at >= 0 else len(text)
+        level_start, level_end = open_at + 1, close_at
+        left, right = start, end
+        while left > level_start and not _ends_operand_before(text, left, level_start):
+            left -= 1
+        while right < level_end and not _ends_operand_after(text, right, level_end):
+            right += 1
+        operand = _flat(text[left:right])
+        if any(op in operand for op in _PLANNED_OPERATORS):
+            return True
+        if open_at < 0 or re.match(r"\(\s*(select|with)\b", text[open_at:], re.IGNORECASE):
+            return False
+        start = open_at
+        while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            start -= 1  # the call the brackets belong to
+        end = close_at + 1
+
+
+def _blanked(sql: str) -> str:
+    """``sql`` with the insides of string literals, quoted names and comments blanked (same length)."""
+    out = list(sql)
+    pos = 0
+    while pos < len(sql):
+        end = skip_quoted(sql, pos)
+        if end != pos:
+            for i in range(pos + 1, end - 1):
+                out[i] = " "
+            pos = end
+        else:
+            pos += 1
+    return "".join(out)
+
+
+def _enclosing_open(text: str, pos: int) -> int:
+    depth = 0
+    for i in range(pos - 1, -1, -1):
+        if text[i] == ")":
+            depth += 1
+        elif text[i] == "(":
+            if depth == 0:
+                return i
+            depth -= 1
+    return -1
+
+
+def _matching(text: str, open_at: int) -> int:
+    depth = 0
+    for i in range(open_at, len(text)):
+        if text[i] == "(":
+            depth += 1
+        elif text[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return len(text)
+
+
+def _ends_operand_before(text: str, pos: int, floor: int) -> bool:
+    """Whether an operand boundary (at this depth) ends right before ``pos``."""
+    if text[pos - 1] == ")":
+        return False  # walked over as part of the operand by the caller's next step
+    return any(m.end() == pos for m in _OPERAND_ENDS.finditer(text, max(floor, pos - 12), pos))
+
+
+def _ends_operand_after(text: str, pos: int, ceiling: int) -> bool:
+    return _OPERAND_ENDS.match(text, pos, ceiling) is not None
+
+
+def _flat(text: str) -> str:
+    """``text`` with what is inside brackets dropped: the operators at its own depth only."""
+    out: list[str] = []
+    depth = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(depth - 1, 0)
+        elif depth == 0:
+            out.append(ch)
+    return "".join(out)
