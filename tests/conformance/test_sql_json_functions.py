@@ -248,6 +248,13 @@ def test_json_functions_read_generated_documents_as_the_server(seed: int, real: 
         "from (values ('{\"a\":\"s\"}', 'a'), ('{\"a\":5}', 'a'), ('{\"a\":true}', 'a'), "
         "('{\"a\":null}', 'a'), ('{\"a\":{\"b\":\"q\"}}', 'a'), ('{\"a\":[1, 2]}', 'a'), "
         '(\'{"a":"{\\"b\\":1}"}\', \'a\')) as t(x, k)',
+        "select 'x' || x ->> 'a' as concat_first, x ->> 'a' || y ->> 'b' as left_to_right, "
+        "1 + length(x ->> 'a') as plus, x ->> lower('A') as by_call, x ->> ('a') as bracketed, "
+        "x -> 'c' ->> 0::bigint as cast_key from (values ('{\"a\":\"{\\\"b\\\":\"}', '3}'), "
+        '(\'{"a":"q","c":[7]}\', \'{}\')) as t(x, y)',
+        "select json_get_str('[\"a\"]', 0::int) as narrow_int",
+        "select json_get_str('[\"a\"]', arrow_cast(0, 'UInt64')) as wide_int",
+        "select value_utf8 ->> 'a' as a from + 1 state",
     ],
     ids=[
         "state-values",
@@ -269,6 +276,10 @@ def test_json_functions_read_generated_documents_as_the_server(seed: int, real: 
         "bracketed-chains",
         "joined-calls",
         "unions-read-on",
+        "operator-precedence-and-keys",
+        "int32-path-refused",
+        "uint64-path-read",
+        "parser-error-position",
     ],
 )
 def test_json_function_corners_answer_as_the_server(sql: str, real: Endpoint, lab: Endpoint) -> None:  # noqa: F811

@@ -98,6 +98,7 @@ def _first_chain(sql: str, functions: frozenset[str]) -> str | None:
         left = _left_operand(sql, masked, arrow.start())
         if left is None:
             continue
+        left = _over_tighter_operators(sql, masked, left)
         steps, end = _steps(sql, masked, arrow.start())
         if not steps:
             continue
@@ -112,16 +113,50 @@ def _first_chain(sql: str, functions: frozenset[str]) -> str | None:
     return None
 
 
+#: Binary operators the parser applies before an arrow on its left (``2 * x ->> 'a'`` is ``(2 * x) ->> 'a'``),
+#: ``||`` because it has the arrow's own precedence and groups to the left.
+_BEFORE_ARROW = ("||", "+", "-", "*", "/", "%")
+
+
+#: Words after which an operator is unary (``select - x``, ``where not - x``).
+_UNARY_AFTER = frozenset({"in", "limit", "offset", "return", "using", "values", "interval", "exists", "any"})
+
+
+def _over_tighter_operators(sql: str, masked: str, left: int) -> int:
+    """The start of an arrow's left operand, widened over the binary operators that bind before the arrow."""
+    for _ in range(_MAX_CHAINS):
+        pos = left
+        while pos > 0 and sql[pos - 1].isspace():
+            pos -= 1
+        operator = next((op for op in _BEFORE_ARROW if masked.startswith(op, pos - len(op))), None)
+        if operator is None or masked[pos - len(operator) - 1 : pos - len(operator)] in ("-", "|", "<", ">"):
+            return left
+        before = pos - len(operator)
+        while before > 0 and sql[before - 1].isspace():
+            before -= 1
+        word_start = before
+        while word_start > 0 and _IDENT_CHARS.match(sql, word_start - 1):
+            word_start -= 1
+        keyword = sql[word_start:before].lower() in _KEYWORDS | _UNARY_AFTER
+        if before == 0 or keyword or not (sql[before - 1].isalnum() or sql[before - 1] in "_'\")]"):
+            return left  # a unary minus or a sign: it binds tighter, and is the operand's own
+        wider = _left_operand(sql, masked, pos - len(operator))
+        if wider is None:
+            return left
+        left = wider
+    return left
+
+
 def _steps(sql: str, masked: str, at: int) -> tuple[list[tuple[str, str]], int]:
     """The arrows and keys of the chain whose first arrow is at ``at``, and where the chain ends."""
     steps: list[tuple[str, str]] = []
     pos = end = at
     while (op := _ARROW.match(masked, pos)) is not None:
-        key = _KEY.match(sql, skip_space(sql, op.end()))
-        if key is None:
+        key_end = _key_end(sql, masked, skip_space(sql, op.end()))
+        if key_end is None:
             break
-        steps.append((op.group(), key.group()))
-        end = key.end()
+        steps.append((op.group(), sql[skip_space(sql, op.end()) : key_end]))
+        end = key_end
         pos = skip_space(sql, end)
     return steps, end
 
@@ -200,7 +235,41 @@ def _matching_close(masked: str, open_at: int) -> int:
 
 def is_literal_key(key: str) -> bool:
     """A path key the planner sees as a literal: the server's rewrite joins paths made only of these."""
-    return key.startswith("'") or key.lstrip("-").isdigit()
+    return _LITERAL_KEY.fullmatch(key.strip()) is not None
+
+
+_LITERAL_KEY = re.compile(r"'(?:[^']|'')*'|-?[0-9]+")
+_CAST = re.compile(r"\s*::\s*[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _key_end(sql: str, masked: str, at: int) -> int | None:
+    """Where the key right of an arrow ends: a literal, a name, a call or a bracket, with its ``::`` casts.
+
+    The right operand of an arrow is a whole expression to the parser; what binds tighter than the arrow
+    (a call's arguments, a cast) belongs to it: ``x ->> 'a'::int`` asks for the key ``'a'::int``.
+    """
+    if at < len(sql) and masked[at] == "(":
+        end = _matching_close(masked, at) + 1
+        if end == 0:
+            return None
+    else:
+        key = _KEY.match(sql, at)
+        if key is None:
+            return None
+        end = key.end()
+        after = skip_space(sql, end)
+        if not key.group().startswith(("'", "-")) and not key.group()[0].isdigit() and sql.startswith("(", after):
+            close = _matching_close(masked, after)
+            if close < 0:
+                return None
+            end = close + 1
+    while (cast := _CAST.match(sql, end)) is not None:
+        end = cast.end()
+        after = skip_space(sql, end)
+        if sql.startswith("(", after):  # varchar(10)
+            close = _matching_close(masked, after)
+            end = close + 1 if close >= 0 else end
+    return end
 
 
 def _chain_call(operand: str, steps: list[tuple[str, str]], outer: str, functions: frozenset[str]) -> str | None:

@@ -120,12 +120,27 @@ class _Session:
         except SqlError:
             raise
         except Exception as exc:  # DataFusion raises plain Exception/ValueError subclasses
-            raise engine_error(exc, sql) from exc
+            raise engine_error(self._as_written(exc, sql, rewritten.sql, options), sql) from exc
         finally:
             self.swap({name: empty_table(name) for name in snapshot.tables})
             for shape in rewritten.shapes:
                 self.ctx.deregister_udf(json_functions.udf_name(*shape))
         return json_functions.rename_columns(table) if rewritten.shapes else table
+
+    def _as_written(self, exc: Exception, sql: str, rewritten: str, options: Any) -> Exception:
+        """A parser error of the rewritten query as the query as written raises it (its line and column).
+
+        The JSON rewrite lengthens the text, so the positions in a parser error would point past the
+        user's query; the query as written fails to parse at the same place, with the server's position.
+        """
+        if rewritten == sql or "ParserError" not in str(exc):
+            return exc
+        try:
+            self.ctx.sql_with_options(sql, options)
+        except Exception as original:  # the same refusal, at the position the user sees
+            if "ParserError" in str(original):
+                return original
+        return exc
 
 
 _local = threading.local()
