@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 
-from restate_lab.runtime.sql.lexing import skip_quoted, skip_space
+from restate_lab.runtime.sql.lexing import masked as masked_text
+from restate_lab.runtime.sql.lexing import matching_close, skip_space
 
 ARROW_PREFIX = "__rl_arrow_"
 #: The private reader of the union a `->` chain (or ``json_get``) gives a JSON function reading it with no
@@ -73,24 +74,9 @@ def rewrite_operators(sql: str, functions: frozenset[str]) -> str:
     return sql
 
 
-def _masked(sql: str) -> str:
-    """``sql`` with strings, quoted identifiers and comments blanked out (same length), to search safely."""
-    out = list(sql)
-    pos = 0
-    while pos < len(sql):
-        end = skip_quoted(sql, pos)
-        if end != pos:
-            for i in range(pos + 1, end - 1):
-                out[i] = " "
-            pos = end
-        else:
-            pos += 1
-    return "".join(out)
-
-
 def _first_chain(sql: str, functions: frozenset[str]) -> str | None:
     """``sql`` with its first rewritable operator chain replaced, or None if none is left."""
-    masked = _masked(sql)
+    masked = masked_text(sql)
     skip_to = 0
     for arrow in _ARROW.finditer(masked):
         if arrow.start() < skip_to:  # inside a chain already looked at
@@ -216,21 +202,9 @@ def _operand(sql: str, masked: str, left: int, arrow_at: int) -> tuple[int, int,
             break
         operand_at, operand_end, inner = _operand(sql, masked, inner_start, arrow.start())
         return operand_at, operand_end, inner + steps
-    if sql[inner_start] == "(" and _matching_close(masked, inner_start) == inner_end - 1:
+    if sql[inner_start] == "(" and matching_close(masked, inner_start) == inner_end - 1:
         return _operand(sql, masked, inner_start, inner_end)  # ((chain)): one pair of parentheses less
     return left, arrow_at, []
-
-
-def _matching_close(masked: str, open_at: int) -> int:
-    depth = 0
-    for pos in range(open_at, len(masked)):
-        if masked[pos] == "(":
-            depth += 1
-        elif masked[pos] == ")":
-            depth -= 1
-            if depth == 0:
-                return pos
-    return -1
 
 
 def is_literal_key(key: str) -> bool:
@@ -249,7 +223,7 @@ def _key_end(sql: str, masked: str, at: int) -> int | None:
     (a call's arguments, a cast) belongs to it: ``x ->> 'a'::int`` asks for the key ``'a'::int``.
     """
     if at < len(sql) and masked[at] == "(":
-        end = _matching_close(masked, at) + 1
+        end = matching_close(masked, at) + 1
         if end == 0:
             return None
     else:
@@ -259,7 +233,7 @@ def _key_end(sql: str, masked: str, at: int) -> int | None:
         end = key.end()
         after = skip_space(sql, end)
         if not key.group().startswith(("'", "-")) and not key.group()[0].isdigit() and sql.startswith("(", after):
-            close = _matching_close(masked, after)
+            close = matching_close(masked, after)
             if close < 0:
                 return None
             end = close + 1
@@ -267,7 +241,7 @@ def _key_end(sql: str, masked: str, at: int) -> int | None:
         end = cast.end()
         after = skip_space(sql, end)
         if sql.startswith("(", after):  # varchar(10)
-            close = _matching_close(masked, after)
+            close = matching_close(masked, after)
             end = close + 1 if close >= 0 else end
     return end
 

@@ -45,3 +45,31 @@ def close_quote(sql: str, pos: int, quote: str, *, backslash: bool) -> int:
             return pos + 1
         pos += 1
     return len(sql)
+
+
+def masked(sql: str) -> str:
+    """``sql`` with the insides of strings, quoted names and comments blanked out (same length), to search safely."""
+    out = list(sql)
+    pos = 0
+    while pos < len(sql):
+        end = skip_quoted(sql, pos)
+        if end != pos:
+            for i in range(pos + 1, end - 1):
+                out[i] = " "
+            pos = end
+        else:
+            pos += 1
+    return "".join(out)
+
+
+def matching_close(text: str, open_at: int) -> int:
+    """The position of the ``)`` that closes the ``(`` at ``open_at`` in masked text, or -1 if none does."""
+    depth = 0
+    for pos in range(open_at, len(text)):
+        if text[pos] == "(":
+            depth += 1
+        elif text[pos] == ")":
+            depth -= 1
+            if depth == 0:
+                return pos
+    return -1

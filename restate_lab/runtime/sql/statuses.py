@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from restate_lab.runtime.sql.lexing import skip_quoted
+from restate_lab.runtime.sql.lexing import masked, matching_close, skip_quoted
 
 _BAD_REQUEST_KINDS = ("Error during planning: ", "Schema error: ", "SQL error: ")
 #: Planning, schema and parser errors the server answers with 500 (the planner attaches a diagnostic to them).
@@ -134,11 +134,13 @@ _OPERAND_ENDS = re.compile(
 
 def _in_planned_operand(sql: str, at: int) -> bool:
     """Whether the mention at ``at`` lies in an operand of ``||``, ``@>`` or ``<@``, at any bracket depth."""
-    text = _blanked(sql)
+    text = masked(sql)
     start, end = at, at + 1
     while True:
         open_at = _enclosing_open(text, start)
-        close_at = _matching(text, open_at) if open_at >= 0 else len(text)
+        close_at = matching_close(text, open_at) if open_at >= 0 else -1
+        if close_at < 0:
+            close_at = len(text)
         level_start, level_end = open_at + 1, close_at
         left, right = start, end
         while left > level_start and not _ends_operand_before(text, left, level_start):
@@ -156,21 +158,6 @@ def _in_planned_operand(sql: str, at: int) -> bool:
         end = close_at + 1
 
 
-def _blanked(sql: str) -> str:
-    """``sql`` with the insides of string literals, quoted names and comments blanked (same length)."""
-    out = list(sql)
-    pos = 0
-    while pos < len(sql):
-        end = skip_quoted(sql, pos)
-        if end != pos:
-            for i in range(pos + 1, end - 1):
-                out[i] = " "
-            pos = end
-        else:
-            pos += 1
-    return "".join(out)
-
-
 def _enclosing_open(text: str, pos: int) -> int:
     depth = 0
     for i in range(pos - 1, -1, -1):
@@ -181,18 +168,6 @@ def _enclosing_open(text: str, pos: int) -> int:
                 return i
             depth -= 1
     return -1
-
-
-def _matching(text: str, open_at: int) -> int:
-    depth = 0
-    for i in range(open_at, len(text)):
-        if text[i] == "(":
-            depth += 1
-        elif text[i] == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-    return len(text)
 
 
 def _ends_operand_before(text: str, pos: int, floor: int) -> bool:
