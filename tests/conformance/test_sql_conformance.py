@@ -393,6 +393,14 @@ SCENARIOS: list[Scenario] = [
         Q("select upper(name || 'x'), lower(nope) from sys_service"),
         Q("select name from sys_service where name || 'a' = nope"),
         Q("select nope ->> 'a' from sys_service"),
+        Q("select cast(nope as varchar) || 'x' from sys_service"),  # a cast keeps the diagnostic: 500
+        Q("select 'x' || nope::varchar from sys_service"),
+        Q("select upper(cast(nope as varchar)) || 'x' from sys_service"),
+    ),
+    S(
+        "planning_errors_wrapped_in_the_select_list",
+        Q("select count(*) from sys_service group by name order by revision"),
+        Q("select modified_at > interval '1 hour' as recent from sys_invocation"),
     ),
     S(
         "parser_errors_past_a_statement",  # "Expected: end of statement" is wrapped (500); the others are 400

@@ -21,7 +21,8 @@ WRAPPED = tuple(
     for p in (
         r"^Error during planning: table '[^']*' not found",
         r"^Error during planning: Invalid function '",
-        r"^Error during planning: Column in (SELECT|HAVING|QUALIFY) must be in GROUP BY",
+        r"^Error during planning: Column in (SELECT|HAVING|QUALIFY|ORDER BY) must be in GROUP BY",
+        r"^Error during planning: Cannot infer common argument type for comparison operation",
         r"^Error during planning: Cannot coerce arithmetic expression",
         r"^Error during planning: UNION queries have different number of columns",
         r"^Error during planning: Too many columns! The subquery should only return one column",
@@ -149,7 +150,8 @@ def _in_planned_operand(sql: str, at: int) -> bool:
             right += 1
         operand = _flat(text[left:right])
         if any(op in operand for op in _PLANNED_OPERATORS):
-            return True
+            # ... unless the operand holding the mention is a cast, which keeps the diagnostic (500)
+            return not _is_cast(_piece_holding(text, left, right, start, end))
         if open_at < 0 or re.match(r"\(\s*(select|with)\b", text[open_at:], re.IGNORECASE):
             return False
         start = open_at
@@ -193,3 +195,36 @@ def _flat(text: str) -> str:
         elif depth == 0:
             out.append(ch)
     return "".join(out)
+
+
+_CAST_CALL = re.compile(r"(?:try_)?cast\s*\(", re.IGNORECASE)
+
+
+def _piece_holding(text: str, left: int, right: int, start: int, end: int) -> str:
+    """Of ``text[left:right]`` split at its own ``||``/``@>``/``<@``, the piece that holds ``[start, end)``."""
+    depth = 0
+    piece_start = left
+    pos = left
+    while pos < right:
+        ch = text[pos]
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0 and any(text.startswith(op, pos) for op in _PLANNED_OPERATORS):
+            if piece_start <= start and end <= pos:
+                return text[piece_start:pos]
+            pos += 2
+            piece_start = pos
+            continue
+        pos += 1
+    return text[piece_start:right]
+
+
+def _is_cast(piece: str) -> bool:
+    """Whether ``piece`` is as a whole a ``CAST``/``TRY_CAST`` call or ends in a ``::`` cast."""
+    piece = piece.strip()
+    if "::" in _flat(piece):
+        return True
+    call = _CAST_CALL.match(piece)
+    return call is not None and matching_close(piece, call.end() - 1) == len(piece) - 1
