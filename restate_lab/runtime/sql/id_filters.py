@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from restate_lab.rules.ids import InvocationId
+from restate_lab.runtime.sql.lexing import matching_close
 
 #: The tables whose scan reads invocation ids from the filter, and the column it reads them from.
 ID_COLUMNS = {
@@ -108,13 +109,6 @@ def _split(text: str, separator: str) -> list[str]:
 
 def _unwrapped(text: str) -> str:
     """``text`` without brackets around the whole of it."""
-    while text.startswith("(") and text.endswith(")") and len(_split(text[1:-1], "\x00")) == 1:
-        inner = text[1:-1]
-        depth = 0
-        for ch in inner:
-            depth += ch == "("
-            depth -= ch == ")"
-            if depth < 0:
-                return text
-        text = inner.strip()
+    while text.startswith("(") and matching_close(text, 0) == len(text) - 1:
+        text = text[1:-1].strip()
     return text

@@ -26,6 +26,7 @@ from restate_lab.runtime.sql.json_operators import (
     NAME_CLOSE,
     NAME_OPEN,
     UNION_NO_PATH,
+    is_literal_key,
     label_literal,
     label_parts,
     rewrite_operators,
@@ -63,7 +64,7 @@ FUNCTIONS: dict[str, _Function] = {
 #: Readers only operator chains turn into (never recognised as a call in a query).
 _OPERATOR_ONLY: dict[str, _Function] = {
     UNION_NO_PATH: _Function(json_reader.get_json_if_array, "utf8"),
-    # a json_get given to a function that does not join it: its union read as JSON text (see _json_get_as_text)
+    # a json_get given to a function that does not join it: its union read as JSON text (see _union_reader)
     "json_get": _Function(json_reader.get_json, "utf8"),
     "json_get_if_array": _Function(json_reader.get_json_if_array, "utf8"),
 }
@@ -78,7 +79,7 @@ _FLOAT_LITERAL = re.compile(r"-?\s*(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(?:\.[0-9]*)
 _STRING_LITERAL = re.compile(r"[eE]?'(?:[^']|'')*'")
 _NAMES = frozenset(FUNCTIONS)
 _INTERNAL = re.compile(_PREFIX + "(" + "|".join([*FUNCTIONS, "json_get_if_array", "json_get"]) + r")_[six]+\(")
-#: Marks a json_get call the rewrite turned into a reader of its union (see _json_get_as_text).
+#: Marks a json_get call the rewrite turned into a reader of its union (see _union_reader).
 _UNION_PREFIX = _PREFIX + "union_"
 _NOT_A_CALL = "(?:(?!" + _PREFIX + ")[^" + NAME_OPEN + "])"
 _LABELLED = re.compile(
@@ -188,7 +189,7 @@ def _flattened(word: str, operator: bool, args: list[str]) -> tuple[str, list[st
     else:
         return None
     inner = _parse_call(args[0].strip()) if args else None
-    if inner is None or not all(_is_literal_key(p) for p in paths):
+    if inner is None or not all(is_literal_key(p) for p in paths):
         return None
     parts = _joinable_parts(*inner)
     if parts is None:
@@ -216,7 +217,7 @@ def _joinable_parts(word: str, operator: bool, args: list[str]) -> tuple[str, li
     if (word not in _JOINED_MARKED) if operator else (word not in _JOINED_PLAIN):
         return None
     paths = args[1:-1] if operator else args[1:]
-    if not args or not all(_is_literal_key(p) for p in paths):
+    if not args or not all(is_literal_key(p) for p in paths):
         return None
     deeper = _parse_call(args[0].strip())
     joined = _joinable_parts(*deeper) if deeper is not None else None
@@ -286,10 +287,6 @@ def _parse_call(text: str) -> tuple[str, bool, list[str]] | None:
     if word.startswith(ARROW_PREFIX):
         return word[len(ARROW_PREFIX) :], True, args
     return word, False, args
-
-
-def _is_literal_key(text: str) -> bool:
-    return _literal_type(text) in ("Utf8", "Int64")
 
 
 def _arguments(sql: str, open_at: int) -> tuple[list[str], int]:

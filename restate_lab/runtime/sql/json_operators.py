@@ -105,7 +105,7 @@ _BEFORE_ARROW = ("||", "+", "-", "*", "/", "%")
 
 
 #: Words after which an operator is unary (``select - x``, ``where not - x``).
-_UNARY_AFTER = frozenset({"in", "limit", "offset", "return", "using", "values", "interval", "exists", "any"})
+_UNARY_AFTER = _KEYWORDS | {"in", "limit", "offset", "return", "using", "values", "interval", "exists", "any"}
 
 
 def _over_tighter_operators(sql: str, masked: str, left: int) -> int:
@@ -120,11 +120,11 @@ def _over_tighter_operators(sql: str, masked: str, left: int) -> int:
         before = pos - len(operator)
         while before > 0 and sql[before - 1].isspace():
             before -= 1
-        word_start = before
-        while word_start > 0 and _IDENT_CHARS.match(sql, word_start - 1):
-            word_start -= 1
-        keyword = sql[word_start:before].lower() in _KEYWORDS | _UNARY_AFTER
-        if before == 0 or keyword or not (sql[before - 1].isalnum() or sql[before - 1] in "_'\")]"):
+        if (
+            before == 0
+            or _word_before(sql, before) in _UNARY_AFTER
+            or not (sql[before - 1].isalnum() or sql[before - 1] in "_'\")]")
+        ):
             return left  # a unary minus or a sign: it binds tighter, and is the operand's own
         wider = _left_operand(sql, masked, pos - len(operator))
         if wider is None:
@@ -151,13 +151,8 @@ def _is_group(sql: str, masked: str, open_at: int) -> bool:
     """Whether the ``(`` at ``open_at`` opens a parenthesised expression rather than a call's arguments."""
     if masked[open_at] != "(":
         return False
-    end = open_at
-    while end > 0 and sql[end - 1].isspace():
-        end -= 1
-    start = end
-    while start > 0 and _IDENT_CHARS.match(sql, start - 1):
-        start -= 1
-    return start == end or sql[start:end].lower() in _KEYWORDS
+    word = _word_before(sql, open_at)
+    return not word or word in _KEYWORDS
 
 
 def _wrapping(sql: str, masked: str, start: int, end: int) -> tuple[int, int]:
@@ -212,7 +207,8 @@ def is_literal_key(key: str) -> bool:
     return _LITERAL_KEY.fullmatch(key.strip()) is not None
 
 
-_LITERAL_KEY = re.compile(r"'(?:[^']|'')*'|-?[0-9]+")
+#: A string (``E'...'`` too) or integer literal, as the planner types it: Utf8 or Int64.
+_LITERAL_KEY = re.compile(r"[eE]?'(?:[^']|'')*'|-?\s*[0-9]+")
 _CAST = re.compile(r"\s*::\s*[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -264,7 +260,7 @@ def _chain_call(operand: str, steps: list[tuple[str, str]], outer: str, function
     for number, group in enumerate(groups):
         last = number == len(groups) - 1
         literal_operand = number == 0 and operand.startswith("'")
-        name = message = operand if literal_operand else LEFT_OPERAND
+        name = operand if literal_operand else LEFT_OPERAND
         message = spelled(operand) if literal_operand else BASE_DISPLAY
         for op, key in group:
             name += f" {op} {_key_name(key)}"
@@ -377,7 +373,12 @@ def _enclosing_function(sql: str, masked: str, left: int) -> str:
         pos -= 1
     if pos == 0 or masked[pos - 1] != "(":
         return ""
-    end = pos - 1
+    return _word_before(sql, pos - 1)
+
+
+def _word_before(sql: str, pos: int) -> str:
+    """The name or keyword that ends right before ``pos`` (white space between allowed), lower case; or ''."""
+    end = pos
     while end > 0 and sql[end - 1].isspace():
         end -= 1
     start = end

@@ -71,7 +71,8 @@ def unknown_column_status(message: str, name: str, sql: str) -> int:
     # in FROM the word is most likely a table's name (``order by sys_service``); an ON condition counts if alone
     mentions = [m for m in mentions if m[0] != "from"] or mentions
     if mentions:
-        plain = all(clause in _AGAINST_SELECT_LIST or _in_planned_operand(sql, at) for clause, at in mentions)
+        text = masked(sql)
+        plain = all(clause in _AGAINST_SELECT_LIST or _in_planned_operand(text, at) for clause, at in mentions)
         return 400 if plain else 500
     listed = _VALID_FIELDS.search(message)
     if listed is None:
@@ -133,9 +134,8 @@ _OPERAND_ENDS = re.compile(
 )
 
 
-def _in_planned_operand(sql: str, at: int) -> bool:
-    """Whether the mention at ``at`` lies in an operand of ``||``, ``@>`` or ``<@``, at any bracket depth."""
-    text = masked(sql)
+def _in_planned_operand(text: str, at: int) -> bool:
+    """Whether the mention at ``at`` of masked ``text`` lies in an operand of ``||``, ``@>`` or ``<@``, at any depth."""
     start, end = at, at + 1
     while True:
         open_at = _enclosing_open(text, start)
