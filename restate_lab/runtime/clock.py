@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import heapq
 import itertools
 import math
@@ -109,7 +110,10 @@ class WallClock:
 
     def call_at(self, epoch_ms: int, callback: Callable[[], None], *, background: bool = False) -> Timer:
         delay = max(0.0, (epoch_ms - self.now_ms()) / 1000)
-        return asyncio.get_running_loop().call_later(delay, callback)
+        # A fresh context, not a copy of the caller's: the SDK keeps its whole invocation context
+        # in a context variable, and an hour's sleep timer set from an attempt would hold it (the
+        # attempt's VM, queues and buffers) long after the attempt suspended and ended.
+        return asyncio.get_running_loop().call_later(delay, callback, context=contextvars.Context())
 
     def from_host_ms(self, host_epoch_ms: int, since_host_ms: float | None = None) -> int:
         return host_epoch_ms
