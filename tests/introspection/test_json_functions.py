@@ -63,13 +63,15 @@ def test_containers_are_counted_listed_and_probed() -> None:
 
 
 def test_the_rewrite_leaves_strings_comments_and_other_names_alone() -> None:
-    """Only real calls are rewritten; literal arguments of the wrong type get the server's planning error."""
+    """Only real calls are rewritten; a literal of a refused type is read with its type (refused once planned)."""
     untouched = "select 'json_get_str(' as t, x.json_get_str, \"json_length\" from t -- json_length(x)"
     assert rewrite(untouched).sql == untouched
     done = rewrite("select JSON_GET_STR(v, 'a', 1), json_length(json_get_json(v, k)) from s")
     assert done.shapes == {("json_get_str", "xsi"), ("json_length", "x"), ("json_get_json", "xx")}
-    with pytest.raises(JsonArgumentError, match="at position 2, expected string or int, got Float64"):
-        rewrite("select json_get_str(v, 1.5) from s")
+    assert rewrite("select json_get_str(v, 1.5, true, null), json_get_str(1, 'a') from s").shapes == {
+        ("json_get_str", "xxxx"),
+        ("json_get_str", "xs"),
+    }
     with pytest.raises(JsonArgumentError, match="requires two or more arguments"):
         rewrite("select json_contains(v) from s")
 
@@ -172,3 +174,52 @@ def test_the_private_udfs_never_show_in_the_catalog_and_the_aliases_work() -> No
         routines = lab.query("select routine_name from information_schema.routines")
     assert frame.iloc[0]["n"] == 2 and list(frame.iloc[0]["k"]) == ["a"]
     assert not any(name.startswith("__rl_") for name in routines["routine_name"])
+
+
+def test_argument_types_are_refused_when_planned_whether_or_not_a_row_reaches_the_call() -> None:
+    """An Int32 path, a UInt64 document or a failing cast is a 400 over an empty table and under WHERE false."""
+    from restate_lab.runtime.sql.session import SqlError
+
+    refused = {
+        "select json_get_str(value_utf8, 1::int) from state": "at position 2, expected string or int, got Int32.",
+        "select json_get_str(x, 1::smallint) from (values ('[1]')) as t(x) where false": "got Int16.",
+        "select json_get_str(partition_key, 'a') from state": "at position 1, expected a string, got UInt64.",
+        "select json_get_str('{\"a\":1}', 'a'::int)": "at position 2, expected string or int, got Int32.",
+        # The select list is typed first, while the plan is built; a call's arguments before the call.
+        "select json_get_str(x, 1.5::double) from (values ('1')) as t(x) where json_length(x, 1::int) > 0": (
+            "'json_get_str' at position 2, expected string or int, got Float64."
+        ),
+        "select json_get_str(x, 1::int), json_get_str(x, true) from (values ('1')) as t(x)": "got Int32.",
+        "select json_get_str(json_get_json(x, 1::int), 1.5::double) from (values ('1')) as t(x)": (
+            "'json_get_json' at position 2"
+        ),
+    }
+    # Outside the select list the analyzer or an optimizer rule reports it, as a 500 wrapping the message.
+    wrapped = {
+        "select count(*) from state where json_length(value_utf8, 1::int) > 0": "type_coercion\ncaused by\n",
+        "select count(*) from state where json_get_str(value_utf8, 1.5) is null": (
+            "Optimizer rule 'simplify_expressions' failed\ncaused by\n"
+        ),
+        "select key from state order by json_get_str(value_utf8, 1::int) desc": (
+            "Optimizer rule 'extract_leaf_expressions' failed\ncaused by\n"
+        ),
+        "select a.key from state a join state b on json_get_str(a.value_utf8, 1::int) = b.key": (
+            "type_coercion\ncaused by\n"
+        ),
+    }
+    with LocalRestate() as lab:
+        for sql, message in refused.items():
+            with pytest.raises(SqlError) as raised:
+                lab.query(sql)
+            assert raised.value.code == 400 and message in str(raised.value), sql
+        for sql, prefix in wrapped.items():
+            with pytest.raises(SqlError) as raised:
+                lab.query(sql)
+            assert raised.value.code == 500, sql
+            assert raised.value.message.startswith("Datafusion error: " + prefix + "Error during planning: "), sql
+        # Types the server takes are not refused: a column of text, a 64-bit integer, an expression.
+        frame = lab.query(
+            "select json_get_str(value_utf8, key) as a, json_get_int(value_utf8, partition_key) as b, "
+            "json_get_str(value_utf8, 1::bigint) as c, json_get_str(upper(value_utf8), key || '(') as d from state"
+        )
+        assert list(frame.columns) == ["a", "b", "c", "d"] and len(frame) == 0

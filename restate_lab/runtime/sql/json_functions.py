@@ -71,6 +71,8 @@ _OPERATOR_ONLY: dict[str, _Function] = {
 _ALL = {**FUNCTIONS, **_OPERATOR_ONLY}
 
 _PREFIX = "__rl_"
+#: A call of one of these UDFs in a plan's text: the function's name and the argument letters.
+UDF_CALL = re.compile(f"{_PREFIX}(?P<function>{'|'.join(sorted(_ALL, key=len, reverse=True))})_(?P<shape>[six]+d?)\\(")
 #: The field metadata the server's ``json_get_array`` puts on its elements (Arrow's JSON extension type).
 _JSON_EXTENSION = {"ARROW:extension:name": "arrow.json", "ARROW:extension:metadata": "{}", "is_json": "true"}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
@@ -348,16 +350,10 @@ def _call(name: str, args: list[str], shapes: set[tuple[str, str]], label: str |
     texts = []
     for position, arg in enumerate(args, start=1):
         kind = _literal_type(arg)
-        if position == 1 and kind not in (None, "Utf8"):
-            raise JsonArgumentError(
-                f"Error during planning: Unexpected argument type to '{name}' at position 1, "
-                f"expected a string, got {kind}."
-            )
-        if position > 1 and kind not in (None, "Utf8", "Int64"):
-            raise JsonArgumentError(
-                f"Error during planning: Unexpected argument type to '{name}' at position {position}, "
-                f"expected string or int, got {kind}."
-            )
+        if kind not in (("Utf8",) if position == 1 else ("Utf8", "Int64")):
+            # Read with its type at run time; a type the server refuses is refused when the query is
+            # planned (json_plan_types), in the order and at the stage the server reports it.
+            kind = None
         if kind is None:
             letters.append("x")
             texts.append(f"{arg},arrow_typeof({arg.strip()})")
@@ -516,24 +512,35 @@ def _row(name: str, function: _Function, shape: str, columns: list[list[Any]], r
     return function.reader(text, path)
 
 
-def _typed(name: str, position: int, value: Any, arrow_type: str | None) -> Any:
-    """An expression's value (coerced to text by the UDF's signature) back as its own type."""
+def argument_refusal(name: str, position: int, arrow_type: str | None) -> str | None:
+    """The server's planning error for an argument of type ``arrow_type`` at ``position`` of ``name``, if any.
+
+    The JSON text (position 1) must be a string; a path element a string or a 64-bit integer.
+    """
     base = (arrow_type or "").split("(")[0]
     if position == 1:
-        if base not in _STRING_TYPES:
-            raise JsonArgumentError(
-                f"Error during planning: Unexpected argument type to '{name}' at position 1, "
-                f"expected a string, got {arrow_type}."
-            )
-        return value
-    if base in _INT_TYPES:
-        return None if value is None else int(value)
-    if base in _STRING_TYPES:
-        return value
-    raise JsonArgumentError(
+        if base in _STRING_TYPES:
+            return None
+        return (
+            f"Error during planning: Unexpected argument type to '{name}' at position 1, "
+            f"expected a string, got {arrow_type}."
+        )
+    if base in _INT_TYPES or base in _STRING_TYPES:
+        return None
+    return (
         f"Error during planning: Unexpected argument type to '{name}' at position {position}, "
         f"expected string or int, got {arrow_type}."
     )
+
+
+def _typed(name: str, position: int, value: Any, arrow_type: str | None) -> Any:
+    """An expression's value (coerced to text by the UDF's signature) back as its own type."""
+    refusal = argument_refusal(name, position, arrow_type)
+    if refusal is not None:
+        raise JsonArgumentError(refusal)
+    if position > 1 and (arrow_type or "").split("(")[0] in _INT_TYPES:
+        return None if value is None else int(value)
+    return value
 
 
 def rename_columns(table: pa.Table) -> pa.Table:

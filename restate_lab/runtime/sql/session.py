@@ -12,7 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from restate_lab.rules.errors import RestateError
-from restate_lab.runtime.sql import id_filters, json_functions
+from restate_lab.runtime.sql import id_filters, json_functions, json_plan_types
 from restate_lab.runtime.sql.schemas import BASE_TABLES, SYS_INVOCATION_VIEW, VIEW_SOURCES
 from restate_lab.runtime.sql.snapshot import empty_table
 from restate_lab.runtime.sql.statuses import classify
@@ -112,6 +112,10 @@ class _Session:
             finally:
                 if settings:
                     self.ctx.sql("SET datafusion.sql_parser.dialect = 'PostgreSQL'")
+            if any("x" in shape for _, shape in rewritten.shapes):
+                refusal = json_plan_types.refusal_in_plan(frame.logical_plan().display_indent_schema())
+                if refusal is not None:
+                    raise SqlError(refusal.status, ERROR_PREFIX + refusal.text)
             if id_filters.may_filter_ids(sql):
                 malformed = id_filters.malformed_id_filter(frame.optimized_logical_plan().display_indent())
                 if malformed is not None:
