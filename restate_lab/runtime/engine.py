@@ -10,6 +10,7 @@ and the listeners see each one. Time comes from its clock (``restate_lab.runtime
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import heapq
 import itertools
@@ -159,9 +160,13 @@ class Engine:
         return len(self._tasks)
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro)
+        # Fresh contexts, not copies of the caller's: spawned from inside an attempt (a call, a send),
+        # the task and its done callback would each copy the SDK's context variable and so hold that
+        # attempt's whole SDK state for as long as the new attempt runs (the callback's copy is one the
+        # collector does not even see).
+        task = asyncio.get_running_loop().create_task(coro, context=contextvars.Context())
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._tasks.discard, context=contextvars.Context())
         return task
 
     # ---- deployments ----

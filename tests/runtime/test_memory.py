@@ -7,11 +7,13 @@ attempt) must not hold it through the context variables it was scheduled from.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import uuid
 from collections.abc import Iterator
 
 import pytest
+import restate
 from restate.server_context import ServerInvocationContext
 
 from restate_lab import LocalRestate
@@ -57,3 +59,33 @@ def test_suspended_invocations_hold_no_sdk_attempt_context(short_lived_attempts:
     suspended = set(lab.invocations(status="suspended")["id"])
     assert ids <= suspended
     assert _live_sdk_contexts(suspended) == []
+
+
+busy = restate.Service("Busy")
+
+
+@busy.handler()
+async def work(ctx: restate.Context, seconds: float) -> str:
+    """Keeps its attempt open (running, not suspended) for ``seconds``."""
+
+    async def effect() -> str:
+        await asyncio.sleep(seconds)
+        return "done"
+
+    return await ctx.run_typed("effect", effect)
+
+
+@busy.handler()
+async def delegate(ctx: restate.Context, seconds: float) -> str:
+    return await ctx.service_call(work, seconds)
+
+
+def test_a_caller_suspended_on_a_running_callee_holds_no_sdk_attempt_context() -> None:
+    """The callee's attempt, spawned from inside the caller's, does not keep the caller's SDK state alive."""
+    with LocalRestate(restate.app([busy]), inactivity_timeout_ms=300, timeout=LIMIT_S) as lab:
+        caller = lab.send("Busy", "delegate", 3.0).invocation_id
+        wait_until(lambda: lab.status(caller) == "suspended", timeout=LIMIT_S)
+        callees = set(lab.invocations(service="Busy")["id"]) - {caller}
+        assert [lab.status(callee) for callee in callees] == ["running"]
+        assert _live_sdk_contexts({caller}) == []
+        assert lab.attach(caller) == "done"
