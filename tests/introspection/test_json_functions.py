@@ -206,6 +206,16 @@ def test_argument_types_are_refused_when_planned_whether_or_not_a_row_reaches_th
         "select a.key from state a join state b on json_get_str(a.value_utf8, 1::int) = b.key": (
             "type_coercion\ncaused by\n"
         ),
+        "select case when json_contains(value_utf8, 1::int) then 1 end from state": (
+            "type_coercion\ncaused by\nWHEN expressions in CASE couldn't be converted to common type (Boolean)\n"
+            "caused by\n"
+        ),
+        "select row_number() over (order by json_get_str(value_utf8, 1::int)) from state": (
+            "type_coercion\ncaused by\n"
+        ),
+        "select json_get_str(value_utf8, 1::int) is null from state": (
+            "Optimizer rule 'simplify_expressions' failed\ncaused by\n"
+        ),
     }
     with LocalRestate() as lab:
         for sql, message in refused.items():

@@ -30,7 +30,7 @@ MESSAGE_SEP = "\x06"
 BASE_DISPLAY = "\x05"
 _IDENT_CHARS = re.compile(r"[A-Za-z0-9_$]")
 _KEY = re.compile(
-    r"'(?:[^']|'')*'|-?[0-9]+|(?:\"[^\"]*\"|[A-Za-z_][A-Za-z0-9_$]*)(?:\.(?:\"[^\"]*\"|[A-Za-z_][A-Za-z0-9_$]*))*"
+    r"'(?:[^']|'')*'|-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?:\"[^\"]*\"|[A-Za-z_][A-Za-z0-9_$]*)(?:\.(?:\"[^\"]*\"|[A-Za-z_][A-Za-z0-9_$]*))*"
 )
 #: An arrow, unless more operator characters follow it: the parser then reads one longer custom operator
 #: (``->>-1`` is ``->>-`` and 1, refused as on the server).

@@ -30,6 +30,8 @@ class Refusal:
 
     message: str
     stage: str  # one of STAGES
+    #: Refused in a ``CASE WHEN`` condition, which the analyzer reports with a line of its own.
+    in_case_condition: bool = False
 
     @property
     def status(self) -> int:
@@ -42,20 +44,23 @@ class Refusal:
         if self.stage == PLANNING:
             return self.message
         if self.stage == TYPE_COERCION:
-            return f"type_coercion\ncaused by\n{self.message}"
+            case = "WHEN expressions in CASE couldn't be converted to common type (Boolean)\ncaused by\n"
+            return f"type_coercion\ncaused by\n{case if self.in_case_condition else ''}{self.message}"
         return f"Optimizer rule '{self.stage}' failed\ncaused by\n{self.message}"
 
 
 PLANNING = "planning"
 TYPE_COERCION = "type_coercion"
-#: In the order the server reaches them: building the plan (the select list), the analyzer's type
-#: coercion (a call whose type an expression around it needs), then two optimizer rules (a call that only
-#: ``IS [NOT] NULL`` reads in a filter; a bare sort key).
+#: In the order the server reaches them: building the plan (a call whose type the select list's
+#: schema needs), the analyzer's type coercion (a call whose type an expression around it needs: a
+#: comparison, a function, a filter, a CASE condition, a window's ORDER BY), then two optimizer rules (a
+#: call only ``IS [NOT] NULL`` reads; a bare sort key).
 STAGES = (PLANNING, TYPE_COERCION, "simplify_expressions", "extract_leaf_expressions")
 _NODE = re.compile(r"^\s*(?P<node>[A-Za-z ]+?):")
 _ONLY_NULL_TESTED = re.compile(r"^\s*IS (?:NOT )?NULL\b")
 _SORT_KEY_END = re.compile(r"^\s*(?:ASC|DESC)\b")
 _SORT_KEY_START = re.compile(r"(?:^\s*Sort:|,)\s*$")
+_CASE_CONDITION = re.compile(r"\bWHEN\s*$")
 
 
 def refusal_in_plan(plan: str) -> Refusal | None:
@@ -67,28 +72,41 @@ def refusal_in_plan(plan: str) -> Refusal | None:
     """
     columns = _column_types(plan)
     found: list[Refusal] = []
+    named_below: set[str] = set()  # calls in window and aggregate results, which nodes above name as columns
     for line in reversed(plan.splitlines()):
+        line = _without_schema(line)
         hidden = masked(line)
         node = _NODE.match(line)
         calls = [(matching_close(hidden, call.end() - 1), call) for call in UDF_CALL.finditer(hidden)]
         for close, call in sorted((c for c in calls if c[0] >= 0), key=lambda c: c[0]):
+            written = line[call.start() : close + 1]
+            if node is not None and node["node"] in ("WindowAggr", "Aggregate"):
+                named_below.add(written)
+            elif written in named_below:
+                continue
             arguments = _split(line, hidden, call.end(), close)
             message = _refusal_of_call(call["function"], call["shape"], arguments, columns)
             if message is not None:
-                stage = _stage(node["node"] if node else "", line[: call.start()], line[close + 1 :])
-                found.append(Refusal(message, stage))
+                stage, in_case = _stage(node["node"] if node else "", line[: call.start()], line[close + 1 :])
+                found.append(Refusal(message, stage, in_case))
     return min(found, key=lambda r: STAGES.index(r.stage)) if found else None
 
 
-def _stage(node: str, before: str, after: str) -> str:
-    """Which stage of the server's planning types a call, from the plan node and the text around it."""
+def _stage(node: str, before: str, after: str) -> tuple[str, bool]:
+    """Which stage of the server's planning types a call, from the plan node and the text around it;
+    and whether the call is a ``CASE WHEN`` condition."""
+    if _ONLY_NULL_TESTED.match(after):
+        return "simplify_expressions", False
+    if _CASE_CONDITION.search(before):
+        return TYPE_COERCION, True
+    if node == "WindowAggr":
+        in_order_by = before.rfind("ORDER BY [") > before.rfind("PARTITION BY [")
+        return (TYPE_COERCION if in_order_by else PLANNING), False
     if node not in ("Filter", "Sort") and "Join" not in node:
-        return PLANNING
-    if node == "Filter" and _ONLY_NULL_TESTED.match(after):
-        return "simplify_expressions"
+        return PLANNING, False
     if node == "Sort" and _SORT_KEY_END.match(after) and _SORT_KEY_START.search(before):
-        return "extract_leaf_expressions"
-    return TYPE_COERCION
+        return "extract_leaf_expressions", False
+    return TYPE_COERCION, False
 
 
 def _refusal_of_call(function: str, shape: str, arguments: list[str], columns: dict[str, str | None]) -> str | None:
@@ -106,6 +124,19 @@ def _refusal_of_call(function: str, shape: str, arguments: list[str], columns: d
         else:
             index += 1
     return None
+
+
+def _without_schema(line: str) -> str:
+    """A plan line without the node's schema, the ``[name:Type, ...]`` that ends it."""
+    hidden = masked(line)
+    if not hidden.endswith("]"):
+        return line
+    depth = 0
+    for pos in range(len(hidden) - 1, -1, -1):
+        depth += (hidden[pos] == "]") - (hidden[pos] == "[")
+        if depth == 0:
+            return line[:pos]
+    return line
 
 
 def _column_types(plan: str) -> dict[str, str | None]:
