@@ -49,13 +49,14 @@ def handler_type_of(service_type: ServiceType, declared: HandlerType | None) -> 
 def takes_key_lock(service_type: ServiceType, declared: HandlerType | None) -> bool:
     """True when invocations of this handler queue on their key and run one at a time.
 
-    Plain services never lock; on objects and workflows exclusive and workflow-run handlers
-    lock, shared handlers do not.
+    Plain services never lock; on objects exclusive handlers lock, shared handlers do not, and
+    neither does a workflow's run handler (it runs once per workflow id: nothing could queue behind it).
 
     >>> takes_key_lock(ServiceType.VIRTUAL_OBJECT, None)
     True
-    >>> takes_key_lock(ServiceType.WORKFLOW, HandlerType.SHARED)
-    False
+    >>> wf = ServiceType.WORKFLOW
+    >>> takes_key_lock(wf, HandlerType.SHARED), takes_key_lock(wf, HandlerType.WORKFLOW)
+    (False, False)
     >>> takes_key_lock(ServiceType.SERVICE, None)
     False
     """

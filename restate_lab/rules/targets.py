@@ -28,8 +28,12 @@ class HandlerType(StrEnum):
 
     @property
     def takes_lock(self) -> bool:
-        """Exclusive and workflow-run handlers hold their key's lock; shared ones never do."""
-        return self is not HandlerType.SHARED
+        """Only exclusive handlers hold their key's lock.
+
+        A workflow's run handler does not: it runs at most once per workflow id anyway, and Restate
+        Server does not list a running one in ``sys_keyed_service_status``; shared handlers never lock.
+        """
+        return self is HandlerType.EXCLUSIVE
 
 
 @dataclass(frozen=True)

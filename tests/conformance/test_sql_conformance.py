@@ -122,6 +122,16 @@ SCENARIOS: list[Scenario] = [
         Q("select service_name, service_key, id from sys_inbox where service_key = '{key}' order by sequence_number"),
     ),
     S(
+        "running_workflow_holds_no_key_lock",
+        Call("/Signup/{key}/run/send", "bob"),
+        Call("/Counter/{key}/hold/send", 30),
+        Q(
+            "select service_name, service_key from sys_keyed_service_status where service_key = '{key}' order by 1",
+            wait=0.5,
+        ),
+        Q(f"select target_service_name, status from sys_invocation where {K} order by 1"),
+    ),
+    S(
         "doc_state_of_an_object",
         Call("/Counter/{key}/add", 3),
         Call("/Counter/{key}/add", 4),

@@ -71,9 +71,12 @@ def test_repeated_workflow_call_is_refused_but_a_send_is_previously_accepted() -
 
 
 def test_key_lock_rule() -> None:
-    """Exclusive and workflow-run handlers of keyed services lock their key; shared ones and services never."""
+    """Exclusive handlers of keyed services lock their key; a workflow's run, shared ones and services never.
+
+    Restate Server lists a running workflow in ``sys_invocation`` but not in ``sys_keyed_service_status``.
+    """
     assert takes_key_lock(ServiceType.VIRTUAL_OBJECT, None)
-    assert takes_key_lock(ServiceType.WORKFLOW, HandlerType.WORKFLOW)
+    assert not takes_key_lock(ServiceType.WORKFLOW, HandlerType.WORKFLOW)
     assert not takes_key_lock(ServiceType.VIRTUAL_OBJECT, HandlerType.SHARED)
     assert not takes_key_lock(ServiceType.SERVICE, None)
 

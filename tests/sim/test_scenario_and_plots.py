@@ -35,8 +35,9 @@ def test_catalogue_round_trips_the_admin_services_shape() -> None:
 
 
 def test_lock_and_send_status_rules_are_shared_with_the_runtime() -> None:
-    """Only exclusive and workflow-run handlers of keyed services lock; repeats are PreviouslyAccepted."""
-    assert takes_key_lock(ServiceType.WORKFLOW, HandlerType.WORKFLOW)
+    """Only exclusive handlers of keyed services lock (a workflow's run does not); repeats are PreviouslyAccepted."""
+    assert takes_key_lock(ServiceType.VIRTUAL_OBJECT, HandlerType.EXCLUSIVE)
+    assert not takes_key_lock(ServiceType.WORKFLOW, HandlerType.WORKFLOW)
     assert not takes_key_lock(ServiceType.VIRTUAL_OBJECT, HandlerType.SHARED)
     assert not takes_key_lock(ServiceType.SERVICE, None)
     assert send_status(False) == "PreviouslyAccepted"
