@@ -8,6 +8,8 @@ import random
 import struct
 from dataclasses import dataclass, field
 
+import xxhash
+
 _B62 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _B62_INDEX = {c: i for i, c in enumerate(_B62)}
 #: Every two-digit string, so encoding takes one division per two digits (ids are made per invocation).
@@ -51,12 +53,6 @@ class InvocationId:
         return cls(struct.pack(">Q", partition_key & 0xFFFF_FFFF_FFFF_FFFF) + entropy)
 
     @classmethod
-    def deterministic(cls, partition_key: int, *parts: str) -> InvocationId:
-        """The same id every time for the same parts: workflow runs and idempotent requests."""
-        digest = hashlib.sha256("\x00".join(parts).encode()).digest()[:16]
-        return cls(struct.pack(">Q", partition_key & 0xFFFF_FFFF_FFFF_FFFF) + digest)
-
-    @classmethod
     def parse(cls, text: str) -> InvocationId:
         """Parse ``inv_1…``; ``ValueError`` says why not as Restate does (bad format, bad length, ...)."""
         prefix, sep, body = text.partition("_")
@@ -95,6 +91,42 @@ def new_deployment_id() -> str:
     return "dp_1" + _b62_fixed(random.SystemRandom().getrandbits(128).to_bytes(16, "big"), 22)
 
 
+#: Unkeyed invocations of one service spread over this many partition keys (Restate's fan-out per service).
+_UNSCOPED_FANOUT = 512
+#: The byte Restate puts between the fields it hashes into a deterministic invocation uuid (``,``).
+_SEP = b","
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def _xxh3_of_str(text: str) -> int:
+    # A Rust ``str`` hashes as its bytes and one 0xFF byte; Restate feeds that to a 64-bit XXH3.
+    return xxhash.xxh3_64_intdigest(text.encode() + b"\xff")
+
+
+def _unscoped_partition_key(service: str, bucket: int) -> int:
+    # Restate hashes the tuple (service name, "unscoped/service", bucket as a little-endian u64).
+    data = service.encode() + b"\xffunscoped/service\xff" + bucket.to_bytes(8, "little")
+    return xxhash.xxh3_64_intdigest(data)
+
+
+def partition_key_for(service: str, key: str | None, rng: random.Random | None = None) -> int:
+    """The partition key Restate Server 1.7 gives an invocation of ``service`` (on ``key`` when keyed).
+
+    A keyed target is placed by its key alone (XXH3 of the key, whatever the service), so every
+    invocation on one key shares a partition key; an unkeyed one by one of 512 keys of its service.
+
+    >>> partition_key_for("Counter", "a") == partition_key_for("Other", "a")
+    True
+    """
+    if key is not None:
+        return _xxh3_of_str(key)
+    return _unscoped_partition_key(service, (rng or random).randrange(_UNSCOPED_FANOUT))
+
+
+def _sha_uuid(*parts: bytes) -> bytes:
+    return hashlib.sha256(_SEP.join(parts)).digest()[:16]
+
+
 def invocation_id_for(
     service: str,
     handler: str,
@@ -103,30 +135,45 @@ def invocation_id_for(
     workflow_run: bool,
     rng: random.Random | None = None,
 ) -> InvocationId:
-    """The id Restate gives a new invocation: derived from the target for a workflow run (once per
-    workflow id) and for an idempotent request (so a resend after purge or retention gets the same
-    id, as on Restate Server), else fresh.
+    """The id Restate Server 1.7 gives a new invocation, derived as the server derives it.
 
-    >>> a = invocation_id_for("Greeter", "greet", None, "k1", False)
-    >>> a == invocation_id_for("Greeter", "greet", None, "k1", False), str(a).startswith("inv_1")
-    (True, True)
+    A workflow run's id is a hash of the workflow and its id (once per workflow id); an idempotent
+    request's a hash of its target and key (so a resend after purge or retention gets the same id).
+    Both equal the ids the real server gives. Anything else gets a fresh uuid.
+
+    >>> str(invocation_id_for("Signup", "run", "w1", None, True))
+    'inv_12kpUQONmeFb11Km8kYitYGzVISS24A1yv'
     """
-    # An idempotent request to an unkeyed service is placed by its idempotency key.
-    placement = key if key is not None or workflow_run else idempotency_key
-    partition = partition_key_for(service, placement)
     if workflow_run:
-        return InvocationId.deterministic(partition, "workflow", service, key or "")
+        assert key is not None, "a workflow run has a workflow id"
+        return InvocationId(_partition_bytes(_xxh3_of_str(key)) + _sha_uuid(b"wf", service.encode(), key.encode()))
     if idempotency_key is not None:
-        return InvocationId.deterministic(partition, "idempotent", service, key or "", handler, idempotency_key)
-    return InvocationId.new(partition, rng)
+        if key is not None:
+            partition = _xxh3_of_str(key)
+            uuid = _sha_uuid(b"ik", service.encode(), key.encode(), handler.encode(), idempotency_key.encode())
+        else:
+            # An unkeyed idempotent request is placed on its service's key chosen by its idempotency key.
+            partition = _unscoped_partition_key(service, _xxh3_of_str(idempotency_key) % _UNSCOPED_FANOUT)
+            uuid = _sha_uuid(b"ik", service.encode(), handler.encode(), idempotency_key.encode())
+        return InvocationId(_partition_bytes(partition) + uuid)
+    return InvocationId.new(partition_key_for(service, key, rng), rng)
 
 
-def partition_key_for(service: str, key: str | None) -> int:
-    """Keyed targets hash their key so every invocation on one key shares a partition key."""
-    seed = f"{service}/{key}" if key is not None else None
-    if seed is None:
-        return random.getrandbits(64)
-    return int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8], "big")
+def _partition_bytes(partition_key: int) -> bytes:
+    return struct.pack(">Q", partition_key & 0xFFFF_FFFF_FFFF_FFFF)
+
+
+def new_ulid(now_ms: int, rng: random.Random | None = None) -> str:
+    """A ULID (Crockford base32: 48 bits of milliseconds, 80 random bits), as Restate's ingress makes one.
+
+    Restate Server 1.7 gives every plain ingress call or send such a key and stores the invocation as an
+    idempotent request under it (its id derives from it).
+
+    >>> len(new_ulid(1_796_323_324_303)), new_ulid(1_796_323_324_303)[:10]
+    (26, '01M8YKDCCF')
+    """
+    value = ((now_ms & 0xFFFF_FFFF_FFFF) << 80) | (rng or random.SystemRandom()).getrandbits(80)
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
 
 
 def awakeable_id(invocation: InvocationId, signal_index: int) -> str:

@@ -49,7 +49,7 @@ from restate_lab.rules.errors import (
     service_not_found,
 )
 from restate_lab.rules.idempotency import DEFAULT_IDEMPOTENCY_RETENTION_MS, IdempotencyTable
-from restate_lab.rules.ids import InvocationId, invocation_id_for
+from restate_lab.rules.ids import InvocationId, invocation_id_for, new_ulid
 from restate_lab.rules.keyed_queue import KeyedQueue
 from restate_lab.rules.lifecycle import (
     CancelAction,
@@ -63,7 +63,7 @@ from restate_lab.rules.lifecycle import (
     kill_action,
 )
 from restate_lab.rules.retry import RetryPolicy
-from restate_lab.rules.targets import HandlerType, Target
+from restate_lab.rules.targets import HandlerType, ServiceType, Target
 from restate_lab.runtime.attempt import Ended, Failed, Suspended, run_attempt
 from restate_lab.runtime.clock import Clock, Timer, WallClock
 from restate_lab.runtime.durable import DurableStore
@@ -249,6 +249,13 @@ class Engine:
                 plain = self._plain_targets[(target.service, target.handler)] = Target(target.service, target.handler)
             target = plain
         now = self.now_ms()
+        from_ingress = invoked_by is None and subscription_id is None
+        generated = idempotency_key is None and from_ingress and meta.ty is not ServiceType.WORKFLOW
+        if generated:
+            # Restate's ingress stores every plain request (but a workflow's) as an idempotent one under a
+            # fresh ULID: it is the request's idempotency key (attach by it, resend with it), and its id
+            # derives from it.
+            idempotency_key = new_ulid(now, self._rng)
         inv_id = self.invocation_id_for(target, idempotency_key, handler.ty)
         idem_key: IdempotencyKey | None = None
         if idempotency_key is not None:
@@ -273,6 +280,7 @@ class Engine:
             headers=headers,
             created_at_ms=now,
             idempotency_key=idempotency_key,
+            idempotency_key_generated=generated,
             invoked_by="service" if invoked_by is not None else "subscription" if subscription_id else "ingress",
             invoked_by_id=None if invoked_by is None else invoked_by.id_str,
             invoked_by_subscription_id=subscription_id,
@@ -514,7 +522,9 @@ class Engine:
                 self.locks.remove(inv.lock_key, inv)
         handler = self.services[inv.target.service].handlers.get(inv.target.handler)
         retention = self.completion_retention_ms
-        if inv.idempotency_key is not None:
+        if inv.idempotency_key_generated:
+            self.idempotency.completed(self._idem_key(inv), now, retention)
+        elif inv.idempotency_key is not None:
             idem = (handler.idempotency_retention_ms if handler else None) or DEFAULT_IDEMPOTENCY_RETENTION_MS
             self.idempotency.completed(self._idem_key(inv), now, idem)
             retention = max(retention, idem)

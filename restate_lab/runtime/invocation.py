@@ -37,6 +37,9 @@ class Invocation:
     headers: Sequence[tuple[str, str]]
     created_at_ms: int
     idempotency_key: str | None = None
+    #: The key is the ULID Restate's ingress gives a plain request (kept for the engine's completion
+    #: retention), not one a client sent (kept for the handler's idempotency retention).
+    idempotency_key_generated: bool = False
     invoked_by: str = "ingress"
     invoked_by_id: str | None = None
     invoked_by_subscription_id: str | None = None

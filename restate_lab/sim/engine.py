@@ -446,7 +446,7 @@ class Simulation:
                 if pk is None:
                     pk = self._pk_cache[cache_key] = partition_key_for(h.model.service, self.key_names[key])
             else:
-                pk = self._id_rng.getrandbits(64)
+                pk = partition_key_for(h.model.service, None, self._id_rng)
             ids.append(str(InvocationId.new(pk, self._id_rng)))
         return ids[row]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from restate_lab.rules import admission, errors
 from restate_lab.rules.admission import refuses_repeated_call, send_status, takes_key_lock
 from restate_lab.rules.ids import invocation_id_for
@@ -88,3 +90,14 @@ def test_idempotent_and_workflow_ids_derive_from_the_target() -> None:
     assert same != invocation_id_for("Svc", "other", None, "k", False)
     assert invocation_id_for("Wf", "run", "w1", None, True) == invocation_id_for("Wf", "run", "w1", None, True)
     assert invocation_id_for("Svc", "run", None, None, False) != invocation_id_for("Svc", "run", None, None, False)
+
+
+def test_unkeyed_invocations_of_a_service_share_its_512_partition_keys() -> None:
+    """A plain request to an unkeyed service lands on one of 512 keys of that service, as on Restate Server."""
+    rng = random.Random(7)
+    seen = {invocation_id_for("Svc", "run", None, None, False, rng).partition_key for _ in range(20_000)}
+    assert len(seen) == 512
+    other = {invocation_id_for("Other", "run", None, None, False, rng).partition_key for _ in range(2_000)}
+    assert not seen & other
+    # An idempotent request to it is placed on one of those same keys, chosen by its idempotency key.
+    assert invocation_id_for("Svc", "run", None, "k", False).partition_key in seen

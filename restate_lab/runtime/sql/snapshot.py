@@ -13,7 +13,6 @@ an invocation that is running or waiting for a retry.
 from __future__ import annotations
 
 import gc
-import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from operator import attrgetter
@@ -53,7 +52,6 @@ _INTERNAL_STATUS = {
 }
 #: Before its first attempt an invocation has no journal length or pinned deployment on the server.
 _NOT_STARTED = (InvocationStatus.PENDING, InvocationStatus.SCHEDULED)
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 Row = Callable[[Invocation], Any]
 
@@ -63,12 +61,6 @@ class Snapshot:
     """The base tables a query names, at one instant (the tables it does not name are empty to it)."""
 
     tables: dict[str, pa.Table]
-
-
-def generated_idempotency_key(inv: Invocation) -> str:
-    """A ULID-shaped key like the one the server stores for a plain ingress call or send (stable per id)."""
-    value = (inv.created_at_ms << 80) | int.from_bytes(hashlib.sha256(inv.id.raw).digest()[:10], "big")
-    return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
 
 
 class _Builder:
@@ -168,13 +160,6 @@ class _Builder:
             # Signal 1 (cancellation) always wakes a suspended invocation; the server lists it.
             return sorted(point.signals | {1}) if signals else sorted(point.completions)
 
-        def idempotency_key(inv: Invocation) -> str | None:
-            if inv.idempotency_key is not None:
-                return inv.idempotency_key
-            if inv.invoked_by == "ingress" and inv.service_type is not ServiceType.WORKFLOW:
-                return generated_idempotency_key(inv)
-            return None
-
         def started(inv: Invocation, value: Any) -> Any:
             return None if inv.status in _NOT_STARTED else value
 
@@ -191,7 +176,7 @@ class _Builder:
             "target_service_key": attrgetter("target.key"),
             "target_handler_name": attrgetter("target.handler"),
             "target_service_ty": lambda i: _SERVICE_TY[i.service_type],
-            "idempotency_key": idempotency_key,
+            "idempotency_key": attrgetter("idempotency_key"),
             "invoked_by": attrgetter("invoked_by"),
             "invoked_by_id": attrgetter("invoked_by_id"),
             "invoked_by_subscription_id": attrgetter("invoked_by_subscription_id"),
