@@ -258,7 +258,11 @@ class Engine:
             idempotency_key = new_ulid(now, self._rng)
         inv_id = self.invocation_id_for(target, idempotency_key, handler.ty)
         idem_key: IdempotencyKey | None = None
-        if idempotency_key is not None:
+        if idempotency_key is not None and not generated:
+            # A key the ingress generated for an earlier plain request: that request, found by the id it derives.
+            earlier = self._owner_of_generated_key(str(inv_id), idempotency_key)
+            if earlier is not None:
+                return Submission(earlier, previously_accepted=True)
             idem_key = (target.service, target.key, target.handler, idempotency_key)
             owner, fresh = self.idempotency.claim(idem_key, str(inv_id), now)
             if not fresh and owner in self.invocations:
@@ -522,9 +526,7 @@ class Engine:
                 self.locks.remove(inv.lock_key, inv)
         handler = self.services[inv.target.service].handlers.get(inv.target.handler)
         retention = self.completion_retention_ms
-        if inv.idempotency_key_generated:
-            self.idempotency.completed(self._idem_key(inv), now, retention)
-        elif inv.idempotency_key is not None:
+        if inv.idempotency_key is not None and not inv.idempotency_key_generated:
             idem = (handler.idempotency_retention_ms if handler else None) or DEFAULT_IDEMPOTENCY_RETENTION_MS
             self.idempotency.completed(self._idem_key(inv), now, idem)
             retention = max(retention, idem)
@@ -586,7 +588,7 @@ class Engine:
         if self.store is not None:
             self._dirty.discard(inv)
             self._forgotten.add(inv.id_str)
-        if inv.idempotency_key is not None:
+        if inv.idempotency_key is not None and not inv.idempotency_key_generated:
             entry = self.idempotency.lookup(self._idem_key(inv), self.now_ms())
             if entry is not None and entry.invocation_id == inv.id_str:
                 self.idempotency.forget(self._idem_key(inv))
@@ -611,7 +613,21 @@ class Engine:
 
     def find_idempotent(self, service: str, key: str | None, handler: str, idempotency_key: str) -> Invocation | None:
         entry = self.idempotency.lookup((service, key, handler, idempotency_key), self.now_ms())
-        return None if entry is None else self.invocations.get(entry.invocation_id)
+        if entry is not None:
+            return self.invocations.get(entry.invocation_id)
+        derived = invocation_id_for(service, handler, key, idempotency_key, False)
+        return self._owner_of_generated_key(str(derived), idempotency_key)
+
+    def _owner_of_generated_key(self, invocation_id: str, idempotency_key: str) -> Invocation | None:
+        """The retained plain request whose generated key is ``idempotency_key`` (its id derives from the key).
+
+        Generated keys stay out of the idempotency table: the id they derive finds the invocation, so a
+        plain request costs no table entry for the day it is retained.
+        """
+        inv = self.invocations.get(invocation_id)
+        if inv is not None and inv.idempotency_key_generated and inv.idempotency_key == idempotency_key:
+            return inv
+        return None
 
     def find_workflow(self, workflow: str, workflow_id: str) -> Invocation | None:
         inv_id = self.workflows.get((workflow, workflow_id))
@@ -826,7 +842,7 @@ class Engine:
 
     def _reclaim(self, inv: Invocation, now: int) -> None:
         """A restored invocation's idempotency key, workflow id and retention, derived from itself."""
-        if inv.idempotency_key is not None:
+        if inv.idempotency_key is not None and not inv.idempotency_key_generated:
             key = self._idem_key(inv)
             self.idempotency.claim(key, inv.id_str, now)
             if inv.completed and inv.completed_at_ms is not None:

@@ -38,7 +38,8 @@ class Invocation:
     created_at_ms: int
     idempotency_key: str | None = None
     #: The key is the ULID Restate's ingress gives a plain request (kept for the engine's completion
-    #: retention), not one a client sent (kept for the handler's idempotency retention).
+    #: retention, and out of the idempotency table: the id it derives finds it), not one a client sent
+    #: (kept in the table for the handler's idempotency retention).
     idempotency_key_generated: bool = False
     invoked_by: str = "ingress"
     invoked_by_id: str | None = None
