@@ -96,6 +96,9 @@ _UNSCOPED_FANOUT = 512
 #: The byte Restate puts between the fields it hashes into a deterministic invocation uuid (``,``).
 _SEP = b","
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+#: Every two-digit Crockford string (10 bits), so a ULID takes 13 lookups rather than 26.
+_CROCKFORD_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
+_ULID_SHIFTS = tuple(range(120, -1, -10))
 
 
 def _xxh3_of_str(text: str) -> int:
@@ -173,7 +176,8 @@ def new_ulid(now_ms: int, rng: random.Random | None = None) -> str:
     (26, '01M8YKDCCF')
     """
     value = ((now_ms & 0xFFFF_FFFF_FFFF) << 80) | (rng or random.SystemRandom()).getrandbits(80)
-    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+    pairs = _CROCKFORD_PAIRS
+    return "".join([pairs[(value >> shift) & 1023] for shift in _ULID_SHIFTS])
 
 
 def awakeable_id(invocation: InvocationId, signal_index: int) -> str:
