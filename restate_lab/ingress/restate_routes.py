@@ -13,7 +13,7 @@ from restate_lab.protocol.messages import VOID, Failure, Value
 from restate_lab.rules.admission import service_not_found
 from restate_lab.rules.errors import RestateError, attach_not_found, bad_invocation_id, output_not_found
 from restate_lab.rules.id_errors import invocation_id_error
-from restate_lab.rules.ids import InvocationId, parse_awakeable_id
+from restate_lab.rules.ids import InvocationId, idempotent_invocation_id, parse_awakeable_id
 from restate_lab.rules.targets import HandlerType, Target
 from restate_lab.runtime import operations as ops
 from restate_lab.runtime.engine import Engine
@@ -73,9 +73,9 @@ def lookup_idempotent(
     meta = engine.services.get(service)
     if meta is None and not unknown_service_ok:
         raise service_not_found(service)
-    handler_meta = meta.handlers.get(handler) if meta is not None else None
-    target = Target(service, handler, key)
-    inv_id = engine.invocation_id_for(target, idem, handler_meta.ty if handler_meta else None)
+    # The id of an idempotent request, whatever the handler: even on a workflow's run handler the server
+    # hashes the target and the key here, not the workflow id (measured on Restate Server 1.7.12).
+    inv_id = idempotent_invocation_id(service, handler, key, idem)
     inv = engine.find_idempotent(service, key, handler, idem)
     return Lookup(engine, inv.id if inv is not None else inv_id, inv)
 

@@ -151,15 +151,27 @@ def invocation_id_for(
         assert key is not None, "a workflow run has a workflow id"
         return InvocationId(_partition_bytes(_xxh3_of_str(key)) + _sha_uuid(b"wf", service.encode(), key.encode()))
     if idempotency_key is not None:
-        if key is not None:
-            partition = _xxh3_of_str(key)
-            uuid = _sha_uuid(b"ik", service.encode(), key.encode(), handler.encode(), idempotency_key.encode())
-        else:
-            # An unkeyed idempotent request is placed on its service's key chosen by its idempotency key.
-            partition = _unscoped_partition_key(service, _xxh3_of_str(idempotency_key) % _UNSCOPED_FANOUT)
-            uuid = _sha_uuid(b"ik", service.encode(), handler.encode(), idempotency_key.encode())
-        return InvocationId(_partition_bytes(partition) + uuid)
+        return idempotent_invocation_id(service, handler, key, idempotency_key)
     return InvocationId.new(partition_key_for(service, key, rng), rng)
+
+
+def idempotent_invocation_id(service: str, handler: str, key: str | None, idempotency_key: str) -> InvocationId:
+    """The id of an idempotent request to ``service``/``handler`` (on ``key``), a hash of the four.
+
+    What ``POST /restate/lookup`` answers for an ``idempotentInvocation`` target, whatever the handler:
+    on a workflow's run handler too, although a run itself is given its workflow's id.
+
+    >>> str(idempotent_invocation_id("Signup", "run", "w1", "ik1"))
+    'inv_12kpUQONmeFb42WY5SN0dono4zP4AY0yvd'
+    """
+    if key is not None:
+        partition = _xxh3_of_str(key)
+        uuid = _sha_uuid(b"ik", service.encode(), key.encode(), handler.encode(), idempotency_key.encode())
+    else:
+        # An unkeyed idempotent request is placed on its service's key chosen by its idempotency key.
+        partition = _unscoped_partition_key(service, _xxh3_of_str(idempotency_key) % _UNSCOPED_FANOUT)
+        uuid = _sha_uuid(b"ik", service.encode(), handler.encode(), idempotency_key.encode())
+    return InvocationId(_partition_bytes(partition) + uuid)
 
 
 def _partition_bytes(partition_key: int) -> bytes:

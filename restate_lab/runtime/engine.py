@@ -49,7 +49,7 @@ from restate_lab.rules.errors import (
     service_not_found,
 )
 from restate_lab.rules.idempotency import DEFAULT_IDEMPOTENCY_RETENTION_MS, IdempotencyTable
-from restate_lab.rules.ids import InvocationId, invocation_id_for, new_ulid
+from restate_lab.rules.ids import InvocationId, idempotent_invocation_id, invocation_id_for, new_ulid
 from restate_lab.rules.keyed_queue import KeyedQueue
 from restate_lab.rules.lifecycle import (
     CancelAction,
@@ -615,7 +615,7 @@ class Engine:
         entry = self.idempotency.lookup((service, key, handler, idempotency_key), self.now_ms())
         if entry is not None:
             return self.invocations.get(entry.invocation_id)
-        derived = invocation_id_for(service, handler, key, idempotency_key, False)
+        derived = idempotent_invocation_id(service, handler, key, idempotency_key)
         return self._owner_of_generated_key(str(derived), idempotency_key)
 
     def _owner_of_generated_key(self, invocation_id: str, idempotency_key: str) -> Invocation | None:

@@ -117,3 +117,48 @@ def test_a_plain_call_is_kept_under_a_generated_idempotency_key(real: Endpoint, 
     expected = _plain_request_answers(real)
     assert expected["id from key"], "the real server no longer derives a plain call's id from its generated key"
     assert _plain_request_answers(lab) == expected
+
+
+@pytest.mark.parametrize(
+    ("service", "handler", "key"),
+    [
+        ("Signup", "run", "absent"),
+        ("Signup", "run", None),
+        ("Signup", "run", "w1"),
+        ("Signup", "run", ""),
+        ("Signup", "status", "w1"),
+        ("Counter", "add", "c1"),
+        ("Counter", "add", "absent"),
+        ("Greeter", "greet", "absent"),
+        ("Greeter", "greet", "g1"),
+        ("Nope", "nope", "absent"),
+    ],
+)
+def test_a_lookup_of_an_idempotent_request_derives_the_servers_id_whatever_the_handler(
+    service: str,
+    handler: str,
+    key: str | None,
+    real: Endpoint,  # noqa: F811
+    lab: Endpoint,  # noqa: F811
+) -> None:
+    """``POST /restate/lookup`` and ``/restate/attach`` of an ``idempotentInvocation`` answer the same id on both.
+
+    Even on a workflow's run handler the id is an idempotent request's (a hash of the target and key),
+    not the workflow run's; with no key there that once crashed the lab's ingress (found by the fuzzer).
+    """
+    spec: dict[str, Any] = {
+        "target": "idempotentInvocation",
+        "service": service,
+        "handler": handler,
+        "idempotencyKey": f"ik-{uuid.uuid4().hex}",
+    }
+    if key != "absent":
+        spec["key"] = key
+    answers = []
+    for endpoint in (real, lab):
+        looked_up = httpx.post(f"{endpoint.ingress_url}/restate/lookup", json=spec, timeout=TIMEOUT_S)
+        attached = httpx.post(f"{endpoint.ingress_url}/restate/attach", json=spec, timeout=TIMEOUT_S)
+        answers.append(
+            (looked_up.status_code, looked_up.text, attached.status_code, attached.headers.get("x-restate-id"))
+        )
+    assert answers[1] == answers[0]
