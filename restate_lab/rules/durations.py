@@ -5,10 +5,14 @@ and converts the span to an unsigned duration. Measured on the real server (the 
 ``docs/observed-restate-1.7.12.md`` lists each spelling), the rules are:
 
 - *friendly*: ``[+-]`` then unit values ``<int>[.,<1-9 digits>] [ws] <designator>`` from largest to
-  smallest unit, each at most once, separated by whitespace or by a comma *followed by* whitespace;
-  optionally `` ago`` (negative); trailing whitespace is fine, leading whitespace is not. Designators
-  are case-sensitive (``1S`` is refused). Only hours and smaller units take a fraction (``1.5h``,
-  ``1,5s``; ``1.5d`` is refused). ``h:mm:ss[.f]`` is accepted too.
+  smallest unit, each at most once, separated by whitespace or by a comma right after the designator
+  that is followed by whitespace and by another unit; then optionally whitespace and ``ago`` (negative;
+  refused with a prefix sign, ``+`` too), and nothing but whitespace before ``ago``'s place. Leading
+  whitespace is refused; whitespace is space, tab, CR, LF and form feed. Designators are case-sensitive
+  (``1S`` is refused). Only hours down to microseconds take a fraction (``1.5h``, ``1,5s``; ``1.5d`` and
+  ``1.5ns`` are refused), and a fraction ends the units. ``H:M:S[.f]`` stands for a unit value, after days
+  or larger units only. Each unit is checked in order as it is read, the bounds once all is read: an
+  hour-to-microsecond value past its bound spills into the smaller units rather than being refused.
 - *ISO-8601*: ``[+-]P[nY][nM][nW][nD][T[nH][nM][nS]]``, letters in any case, a fraction only on the
   smallest time unit.
 - afterwards: years and months are refused ("please use units of days or smaller"), weeks are 7 days,
@@ -19,7 +23,6 @@ Error messages are the server's, word for word, because the ingress answers them
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -66,7 +69,8 @@ for _unit, _names in (
         _DESIGNATORS[_name] = _unit
 #: Longest first, so ``mins`` wins over ``m`` and ``ms`` over ``m``.
 _DESIGNATOR_NAMES = sorted(_DESIGNATORS, key=len, reverse=True)
-_FRACTIONAL = {"hour", "minute", "second", "millisecond", "microsecond", "nanosecond"}
+#: Units that take a fraction (measured: ``1.5ns`` is refused as ``1.5d`` is).
+_FRACTIONAL = {"hour", "minute", "second", "millisecond", "microsecond"}
 _I64_MAX = 2**63 - 1
 _U64_MAX = 2**64 - 1
 
@@ -75,6 +79,7 @@ _EXPECTED_INTEGER = (
     "expected duration to start with a unit value (a decimal integer) after an optional sign, but no integer was found"
 )
 _EXPECTED_UNIT = "expected to find unit designator suffix (e.g., `years` or `secs`) after parsing integer"
+_MISSING_FRACTION = "found decimal after seconds component, but did not find any digits after decimal"
 _EMPTY = 'an empty string is not a valid duration in either the ISO 8601 format or Jiff\'s "friendly" format'
 _NEGATIVE = "negative signed durations cannot be converted to an unsigned duration"
 _TOO_COARSE = "please use units of days or smaller"
@@ -88,7 +93,8 @@ _ORDER_ERROR = (
     "found value with unit {unit} after unit {previous}, but units must be written from largest to smallest "
     "(and they can't be repeated)"
 )
-_WS = " \t\n\r\x0b\x0c"
+#: The bytes Jiff takes for whitespace (not the vertical tab).
+_WS = " \t\n\r\x0c"
 
 #: The latest execution time Restate Server can answer (``executionTime`` is RFC 3339, four-digit years).
 MAX_EXECUTION_EPOCH_MS = int(datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC).timestamp() * 1000)
@@ -121,15 +127,24 @@ class _Span:
             + u.get("microsecond", 0) * 10**3
             + u.get("nanosecond", 0)
         )
-        if self.fraction_ns and any(k in u for k in ("second", "millisecond", "microsecond", "nanosecond")):
-            sub_ns += self.fraction_ns
-        time = "".join(f"{u[k]}{d}" for k, d in (("hour", "H"), ("minute", "M")) if u.get(k))
+        minutes = u.get("minute", 0)
+        if self.fraction_ns:
+            # Jiff spreads a fraction over the smaller units: 1.5h shows as PT1H30M, 0.25min as PT15S.
+            # The fraction belongs to the smallest unit written (nothing may follow a fraction).
+            if max(u, key=_ORDER.index) == "hour":
+                extra_minutes, rest_ns = divmod(self.fraction_ns, _NS["minute"])
+                minutes += extra_minutes
+                sub_ns += rest_ns
+            else:
+                sub_ns += self.fraction_ns
+        time = f"{u['hour']}H" if u.get("hour") else ""
+        time += f"{minutes}M" if minutes else ""
         if sub_ns:
             whole, frac = divmod(sub_ns, 10**9)
             time += f"{whole}" + (f".{frac:09d}".rstrip("0") if frac else "") + "S"
         sign = "-" if self.negative else ""
         if not date and not time:
-            return f"{sign}PT0S"
+            return "PT0S"  # a zero span has no sign (``-0s x`` shows PT0S)
         return f"{sign}P{date}" + (f"T{time}" if time else "")
 
 
@@ -180,48 +195,113 @@ def _digits(text: str, pos: int) -> int:
     return end
 
 
+_TIME_UNITS = ("hour", "minute", "second", "millisecond", "microsecond")
+
+
+def _limits(span: _Span) -> None:
+    """Apply the span's per-unit bounds once the whole text is read, as Jiff builds the span.
+
+    A calendar unit (or nanoseconds) past its bound is refused. An hour, minute, second, milli- or
+    microsecond value past its bound spills into the smaller units instead (``200000000h`` reads as
+    ``PT175307616H1481543040M``), each capped at its own bound; only what is left past nanoseconds is
+    refused. Units are applied largest first, so a spill is overwritten by a smaller unit written later.
+    """
+    for unit, value in [(u, span.units[u]) for u in _ORDER if span.units.get(u)]:
+        if value > _I64_MAX:
+            raise _fail(f"value for {unit}s is too big (or small) to fit into a signed 64-bit integer")
+        limit = _LIMITS[unit]
+        if value <= limit:
+            span.units[unit] = value
+        elif unit in _TIME_UNITS:
+            _spill(span, unit, value)
+        else:
+            raise _fail(
+                f"failed to set value for {unit} unit on span: parameter '{unit}s' is not in the required "
+                f"range of -{limit}..={limit}"
+            )
+
+
+def _spill(span: _Span, unit: str, value: int) -> None:
+    rest_ns = value * _NS[unit]
+    for smaller in _TIME_UNITS[_TIME_UNITS.index(unit) :]:
+        amount, rest_ns = divmod(rest_ns, _NS[smaller])
+        if amount > _LIMITS[smaller]:
+            rest_ns += (amount - _LIMITS[smaller]) * _NS[smaller]
+            amount = _LIMITS[smaller]
+        span.units[smaller] = amount
+    if rest_ns > _I64_MAX:
+        raise _fail(
+            f"failed to set value for {unit} unit on span: failed to set nanosecond value from fractional component"
+        )
+    if rest_ns:
+        span.units["nanosecond"] = rest_ns
+
+
 def _set_unit(span: _Span, unit: str, value: int, previous: str | None) -> None:
     if previous is not None and _ORDER.index(unit) <= _ORDER.index(previous):
         raise _fail(_ORDER_ERROR.format(unit=unit, previous=previous))
-    if value > _LIMITS[unit]:
-        limit = _LIMITS[unit]
-        raise _fail(
-            f"failed to set value for {unit} unit on span: parameter '{unit}s' is not in the required "
-            f"range of -{limit}..={limit}"
-        )
     span.units[unit] = value
 
 
-def _parse_friendly(text: str) -> _Span:
-    pos = 0
-    span = _Span({})
-    if text[0] in "+-":
-        span.negative = text[0] == "-"
-        pos = 1
+def _unit_value(text: str, pos: int) -> tuple[int | None, int]:
+    """A decimal integer at ``pos`` (None if there is no digit) and where it ends."""
     end = _digits(text, pos)
     if end == pos:
+        return None, pos
+    value = int(text[pos:end])
+    if value > _U64_MAX:
+        raise _fail("number too big to parse into 64-bit integer")
+    return value, end
+
+
+def _fraction(text: str, pos: int) -> tuple[str | None, int]:
+    """A ``.`` or ``,`` and its 1-9 digits at ``pos`` (None without a separator); digits past nine are left."""
+    if pos >= len(text) or text[pos] not in ".,":
+        return None, pos
+    end = pos + 1
+    while end < len(text) and end - pos <= 9 and text[end].isdigit() and text[end].isascii():
+        end += 1
+    if end == pos + 1:
+        raise _fail(_MISSING_FRACTION)
+    return text[pos + 1 : end], end
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in _WS:
+        pos += 1
+    return pos
+
+
+def _shown_byte(char: str) -> str:
+    """A character as Jiff names the byte it found (Rust's ASCII escape; the first byte of a non-ASCII one)."""
+    if char == " ":
+        return " "
+    byte = char.encode()[0]
+    escapes = {9: "\\t", 10: "\\n", 13: "\\r", 39: "\\'", 34: '\\"', 92: "\\\\"}
+    if byte in escapes:
+        return escapes[byte]
+    return chr(byte) if 32 <= byte < 127 else f"\\x{byte:02X}"
+
+
+def _parse_friendly(text: str) -> _Span:
+    """Jiff's friendly grammar: unit values with designators, ``H:M:S``, commas, a sign before or ``ago`` after."""
+    pos = 0
+    span = _Span({})
+    prefix_sign = text[0] in "+-"
+    if prefix_sign:
+        span.negative = text[0] == "-"
+        pos = 1
+    value, pos = _unit_value(text, pos)
+    if value is None:
         raise _fail(_EXPECTED_INTEGER)
-    if end < len(text) and text[end] == ":":
-        return _parse_hms(text, pos, span)
-    previous: str | None = None
+    previous: str | None = None  # the smallest unit so far: each must be smaller than the one before
+    ends_in_comma = False
     while True:
-        end = _digits(text, pos)
-        if end == pos:
-            raise _fail(
-                f"parsed value '{span.iso()}', but unparsed input {_quote(text[pos:])} remains "
-                "(expected no unparsed input)"
-            )
-        number = text[pos:end]
-        if int(number) > _U64_MAX:
-            raise _fail("number too big to parse into 64-bit integer")
-        pos = end
-        fraction: str | None = None
-        if pos < len(text) and text[pos] in ".,":
-            frac_end = _digits(text, pos + 1)
-            fraction = text[pos + 1 : min(frac_end, pos + 10)]
-            pos = min(frac_end, pos + 10)
-        while pos < len(text) and text[pos] in _WS:
-            pos += 1
+        if pos < len(text) and text[pos] == ":":
+            pos = _parse_hms(text, pos + 1, span, value, previous)
+            break
+        fraction, pos = _fraction(text, pos)
+        pos = _skip_ws(text, pos)
         unit = None
         for name in _DESIGNATOR_NAMES:
             if text.startswith(name, pos):
@@ -229,78 +309,73 @@ def _parse_friendly(text: str) -> _Span:
                 pos += len(name)
                 break
         if unit is None:
-            if fraction == "":
-                found = _unit_after(text, pos)
-                if found is not None:
-                    raise _fail(f"found decimal after {found}s component, but did not find any digits after decimal")
             raise _fail(_EXPECTED_UNIT)
-        if fraction == "":
-            raise _fail(f"found decimal after {unit}s component, but did not find any digits after decimal")
-        value = int(number)
-        if value > _I64_MAX:
-            raise _fail(f"value for {unit}s is too big (or small) to fit into a signed 64-bit integer")
+        # A comma right after the designator must be followed by (one byte of) whitespace, and by a unit.
+        if pos < len(text) and text[pos] == ",":
+            pos += 1
+            if pos == len(text):
+                raise _fail("expected whitespace after comma, but found end of input")
+            if text[pos] not in _WS:
+                raise _fail(f"expected whitespace after comma, but found `{_shown_byte(text[pos])}`")
+            pos += 1
+            ends_in_comma = True
         _set_unit(span, unit, value, previous)
         previous = unit
-        if fraction:
+        if fraction is not None:
             if unit not in _FRACTIONAL:
                 raise _fail(f"fractional {unit}s are not supported")
             span.fraction_ns = int(fraction.ljust(9, "0")) * _NS[unit] // 10**9
-        # separator, ``ago`` or the end
-        start = pos
-        while pos < len(text) and text[pos] in _WS:
-            pos += 1
-        if pos == len(text):
-            return span
-        if text.startswith("ago", pos) and pos > start and text[pos + 3 :].strip(_WS) == "":
-            if span.negative:
+            break  # a fraction ends the units: it belongs to the smallest one
+        value, after = _unit_value(text, _skip_ws(text, pos))
+        if value is None:
+            break  # what follows is the suffix sign, or input left unparsed
+        pos = after
+        ends_in_comma = False
+    if ends_in_comma:
+        raise _fail("found comma at the end of duration, but a comma indicates at least one more unit follows")
+    if pos < len(text) and text[pos] in _WS:
+        pos = _skip_ws(text, pos)
+        if text.startswith("ago", pos):
+            pos += 3
+            if prefix_sign:
                 raise _fail("expected to find either a prefix sign (+/-) or a suffix sign (`ago`), but found both")
             span.negative = True
-            return span
-        if text[pos] == "," and pos == start:
-            pos += 1
-            if pos == len(text) or text[pos] not in _WS:
-                shown = "end of input" if pos == len(text) else f"`{text[pos]}`"
-                raise _fail(f"expected whitespace after comma, but found {shown}")
-            while pos < len(text) and text[pos] in _WS:
-                pos += 1
-        elif not text[pos].isdigit() or fraction:
-            raise _fail(
-                f"parsed value '{span.iso()}', but unparsed input {_quote(text[pos:])} remains "
-                "(expected no unparsed input)"
-            )
+    _limits(span)
+    if pos < len(text):
+        raise _fail(
+            f"parsed value '{span.iso()}', but unparsed input {_quote(text[pos:])} remains (expected no unparsed input)"
+        )
+    return span
 
 
-def _unit_after(text: str, pos: int) -> str | None:
-    """The unit named after stray decimal points (``1..5s`` names seconds)."""
-    while pos < len(text) and (text[pos] in ".," or text[pos].isdigit()):
-        pos += 1
-    for name in _DESIGNATOR_NAMES:
-        if text.startswith(name, pos):
-            return _DESIGNATORS[name]
-    return None
+_DEBUG_ESCAPES = {"\\": "\\\\", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
 def _quote(rest: str) -> str:
-    return '"' + rest.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """``rest`` quoted as Jiff shows unparsed input: Rust-style escapes, other control bytes as ``\\xNN``."""
+    shown = (_DEBUG_ESCAPES.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 32 or ord(c) == 127 else c) for c in rest)
+    return '"' + "".join(shown) + '"'
 
 
-_HMS = re.compile(r"(\d+):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?")
-
-
-def _parse_hms(text: str, pos: int, span: _Span) -> _Span:
-    match = _HMS.match(text, pos)
-    if not match:
-        raise _fail(_EXPECTED_UNIT)
-    hours, minutes, seconds, fraction = match.groups()
-    span.units.update(hour=int(hours), minute=int(minutes), second=int(seconds))
-    if fraction:
-        span.fraction_ns = int(fraction.ljust(9, "0"))
-    rest = text[match.end() :]
-    if rest.strip(_WS):
+def _parse_hms(text: str, pos: int, span: _Span, hours: int, previous: str | None) -> int:
+    """``H:M:S[.f]`` after a unit value and its ``:``, only after days or larger; returns where it ends."""
+    minutes, pos = _unit_value(text, pos)
+    if minutes is None:
+        raise _fail("when parsing the `HH:MM:SS` format, expected to parse minute following hour")
+    if pos >= len(text) or text[pos] != ":":
+        raise _fail("when parsing the `HH:MM:SS` format, expected to parse `:` following minute")
+    seconds, pos = _unit_value(text, pos + 1)
+    if seconds is None:
+        raise _fail("when parsing the `HH:MM:SS` format, expected to parse second following minute")
+    fraction, pos = _fraction(text, pos)
+    if previous is not None and _ORDER.index(previous) >= _ORDER.index("hour"):
         raise _fail(
-            f"parsed value '{span.iso()}', but unparsed input {_quote(rest)} remains (expected no unparsed input)"
+            f"found `HH:MM:SS` after unit {previous}, but `HH:MM:SS` can only appear after years, months, weeks or days"
         )
-    return span
+    span.units.update(hour=hours, minute=minutes, second=seconds)
+    if fraction is not None:
+        span.fraction_ns = int(fraction.ljust(9, "0"))
+    return pos
 
 
 # --- ISO 8601 -----------------------------------------------------------------------------------

@@ -251,11 +251,21 @@ def delay_spelling(draw: st.DrawFn) -> str:
         return _percent(draw(st.sampled_from(DELAY_SPELLINGS)))
     parts = []
     for _ in range(draw(st.integers(1, 3))):
-        number = draw(st.one_of(st.integers(0, 100).map(str), st.sampled_from(["1.5", "0.25", "1,5", "007", "-1"])))
+        number = draw(
+            st.one_of(
+                st.integers(0, 100).map(str),
+                st.sampled_from(["1.5", "0.25", "1,5", "007", "-1", "1.", "0.0001", "1.123456789", "200000000"]),
+            )
+        )
+        if draw(st.integers(0, 9)) == 0:  # H:M:S in place of a unit value
+            parts.append(number + draw(st.sampled_from([":30:00", ":3:00", ":30:00.5", ":30", ":30:", ":30:00,"])))
+            continue
         space = draw(st.sampled_from(["", "", " "]))
         parts.append(number + space + draw(st.sampled_from(DELAY_UNITS)))
     separator = draw(st.sampled_from(["", " ", ",", ", ", "  "]))
-    return _percent(draw(st.sampled_from(["", "", "+", "-", " "])) + separator.join(parts))
+    # Jiff reads a sign before the units or ``ago`` after them, then nothing but whitespace may be left.
+    suffix = draw(st.sampled_from(["", "", "", " ago", " ago ", "  ago", " agox", ", ", ",", " ", " x", "\x0b", " 5"]))
+    return _percent(draw(st.sampled_from(["", "", "+", "-", " "])) + separator.join(parts) + suffix)
 
 
 @st.composite

@@ -96,3 +96,88 @@ def test_execution_time_must_fit_before_the_year_10000() -> None:
     now_ms = 1_795_000_000_000  # late 2026
     assert fits_execution_time(now_ms, parse_duration_ms("1000000d"))
     assert not fits_execution_time(now_ms, parse_duration_ms("5000000d"))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # A comma right after a designator is read before the unit is taken, and must lead to another unit.
+        ("3m 1.5 mo,x", FRIENDLY + "expected whitespace after comma, but found `x`"),
+        ("0.5y,x", FRIENDLY + "expected whitespace after comma, but found `x`"),
+        ("1h, ", FRIENDLY + "found comma at the end of duration, but a comma indicates at least one more unit follows"),
+        (
+            "1h, x",
+            FRIENDLY + "found comma at the end of duration, but a comma indicates at least one more unit follows",
+        ),
+        (
+            "1.5h, 3m",
+            FRIENDLY + "found comma at the end of duration, but a comma indicates at least one more unit follows",
+        ),
+        ("1h,\x0b2m", FRIENDLY + "expected whitespace after comma, but found `\\x0B`"),
+        # Nanoseconds take no fraction; a fraction's missing digits are named after seconds.
+        ("1.5ns", FRIENDLY + "fractional nanoseconds are not supported"),
+        ("2h 2,5ns", FRIENDLY + "fractional nanoseconds are not supported"),
+        ("1.123456789ns ago", FRIENDLY + "fractional nanoseconds are not supported"),
+        ("1.h", FRIENDLY + "found decimal after seconds component, but did not find any digits after decimal"),
+        # ``ago`` is whatever follows the whitespace after the last unit; what is left after it is unparsed.
+        ("1h ago ", FRIENDLY + "parsed value '-PT1H', but unparsed input \" \" remains (expected no unparsed input)"),
+        ("1h agox", FRIENDLY + "parsed value '-PT1H', but unparsed input \"x\" remains (expected no unparsed input)"),
+        ("0s ago ", FRIENDLY + "parsed value 'PT0S', but unparsed input \" \" remains (expected no unparsed input)"),
+        (
+            "+1h ago",
+            FRIENDLY + "expected to find either a prefix sign (+/-) or a suffix sign (`ago`), but found both",
+        ),
+        ("1:30:00 ago", "negative signed durations cannot be converted to an unsigned duration"),
+        # The parsed value spreads a fraction over the smaller units.
+        (
+            "0.25 min 0.25years",
+            FRIENDLY + "parsed value 'PT15S', but unparsed input \"0.25years\" remains (expected no unparsed input)",
+        ),
+        ("1.5h x", FRIENDLY + "parsed value 'PT1H30M', but unparsed input \"x\" remains (expected no unparsed input)"),
+        ("1h\x0b", FRIENDLY + "parsed value 'PT1H', but unparsed input \"\\x0b\" remains (expected no unparsed input)"),
+        # H:M:S after days (or larger) too; its seconds take a fraction after ``.`` or ``,``.
+        (
+            "1h 2:30:00",
+            FRIENDLY + "found `HH:MM:SS` after unit hour, but `HH:MM:SS` can only appear after years, months, weeks "
+            "or days",
+        ),
+        ("1:30:00, 5s", FRIENDLY + "found decimal after seconds component, but did not find any digits after decimal"),
+        ("2:", FRIENDLY + "when parsing the `HH:MM:SS` format, expected to parse minute following hour"),
+        ("2:30", FRIENDLY + "when parsing the `HH:MM:SS` format, expected to parse `:` following minute"),
+        # A time unit past its bound spills into the smaller units; only past nanoseconds is it refused.
+        (
+            "200000000h x",
+            FRIENDLY + "parsed value 'PT175307616H1481543040M', but unparsed input \"x\" remains (expected no unparsed "
+            "input)",
+        ),
+        (
+            "631107417601s x",
+            FRIENDLY + "parsed value 'PT631107417601S', but unparsed input \"x\" remains (expected no unparsed input)",
+        ),
+        (
+            "1000000000000h",
+            FRIENDLY
+            + "failed to set value for hour unit on span: failed to set nanosecond value from fractional component",
+        ),
+    ],
+)
+def test_jiff_grammar_edges_are_refused_in_the_servers_words(text: str, message: str) -> None:
+    """Commas, ``ago``, ``H:M:S``, fractions and enormous values, each answered as Restate Server 1.7.12 answered."""
+    with pytest.raises(InvalidDuration) as caught:
+        parse_duration_ms(text)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("text", "ms"),
+    [
+        ("1:3:00", 3_780_000),
+        ("1d 2:30:00", 95_400_000),
+        ("1 h, 2 m", 3_720_000),
+        ("1h,\t 2m", 3_720_000),
+        ("1h\n", 3_600_000),
+    ],
+)
+def test_jiff_grammar_edges_that_the_server_accepts(text: str, ms: int) -> None:
+    """One-digit H:M:S fields, H:M:S after days, a comma and then more whitespace, a trailing newline."""
+    assert parse_duration_ms(text) == ms
