@@ -14,7 +14,8 @@ and converts the span to an unsigned duration. Measured on the real server (the 
   or larger units only. Each unit is checked in order as it is read, the bounds once all is read: an
   hour-to-microsecond value past its bound spills into the smaller units rather than being refused.
 - *ISO-8601*: ``[+-]P[nY][nM][nW][nD][T[nH][nM][nS]]``, letters in any case, a fraction only on the
-  smallest time unit.
+  last time unit; each designator and the units' order are checked as they are read, a ``T`` needs a
+  time unit, then the bounds (as above), then anything left is unparsed input.
 - afterwards: years and months are refused ("please use units of days or smaller"), weeks are 7 days,
   a negative non-zero span is refused, ``-0s`` is zero.
 
@@ -381,69 +382,82 @@ def _parse_hms(text: str, pos: int, span: _Span, hours: int, previous: str | Non
 # --- ISO 8601 -----------------------------------------------------------------------------------
 
 
+_DATE_LETTERS = {"Y": "year", "M": "month", "W": "week", "D": "day"}
+_TIME_LETTERS = {"H": "hour", "M": "minute", "S": "second"}
+
+
+def _iso_designator(text: str, pos: int, letters: dict[str, str], kind: str, names: str) -> str:
+    if pos == len(text):
+        raise InvalidDuration(f"expected to find {kind} unit designator suffix {names}, but found end of input")
+    unit = letters.get(text[pos].upper()) if text[pos].isascii() else None
+    if unit is None:
+        shown = _shown_byte(text[pos])
+        raise InvalidDuration(f"expected to find {kind} unit designator suffix {names}, but found `{shown}` instead")
+    return unit
+
+
 def _parse_iso(text: str) -> _Span:
+    """``[+-]P`` then date units ``<int><Y|M|W|D>``, then ``T`` and time units with a fraction on the last one."""
     span = _Span({})
     pos = 0
     if text[0] in "+-":
         span.negative = text[0] == "-"
         pos = 1
-    pos += 1  # the P
+    pos += 1  # the P (or p)
     previous: str | None = None
-    in_time = False
-    parsed_any = False
-    while pos < len(text):
-        if text[pos] in "Tt" and not in_time:
-            in_time = True
-            pos += 1
-            if pos == len(text) or not text[pos].isdigit():
-                raise InvalidDuration(
-                    "found a time designator (`T` or `t`) in an ISO 8601 duration string, "
-                    "but did not find any time units"
-                )
-            continue
-        end = _digits(text, pos)
-        if end == pos:
+    while True:
+        value, pos = _iso_value(text, pos)
+        if value is None:
             break
-        number = int(text[pos:end])
-        pos = end
-        fraction: str | None = None
-        if in_time and pos < len(text) and text[pos] in ".,":
-            frac_end = _digits(text, pos + 1)
-            fraction = text[pos + 1 : frac_end]
-            pos = frac_end
-        letters = (
-            {"H": "hour", "M": "minute", "S": "second"}
-            if in_time
-            else {"Y": "year", "M": "month", "W": "week", "D": "day"}
-        )
-        letter = text[pos].upper() if pos < len(text) else ""
-        if letter not in letters:
-            shown = "end of input" if pos == len(text) else f"`{text[pos]}` instead"
-            kind, names = ("time", "(`H`, `M` or `S`)") if in_time else ("date", "(`Y`, `M`, `W` or `D`)")
-            raise InvalidDuration(f"expected to find {kind} unit designator suffix {names}, but found {shown}")
-        unit = letters[letter]
+        unit = _iso_designator(text, pos, _DATE_LETTERS, "date", "(`Y`, `M`, `W` or `D`)")
         pos += 1
-        if previous is not None and _ORDER.index(unit) <= _ORDER.index(previous):
-            raise InvalidDuration(_ORDER_ERROR.format(unit=unit, previous=previous))
-        if number > _LIMITS[unit]:
-            limit = _LIMITS[unit]
-            raise InvalidDuration(
-                f"failed to set value for {unit} unit on span: parameter '{unit}s' is not in the "
-                f"required range of -{limit}..={limit}"
-            )
-        span.units[unit] = number
+        _iso_set(span, unit, value, previous)
         previous = unit
-        parsed_any = True
-        if fraction:
-            span.fraction_ns = int(fraction[:9].ljust(9, "0")) * _NS[unit] // 10**9
-            break
-    if not parsed_any:
+    if pos < len(text) and text[pos] in "Tt":
+        pos += 1
+        while True:
+            value, pos = _iso_value(text, pos)
+            if value is None:
+                break
+            try:
+                fraction, pos = _fraction(text, pos)
+            except InvalidDuration:
+                raise InvalidDuration(_MISSING_FRACTION) from None
+            unit = _iso_designator(text, pos, _TIME_LETTERS, "time", "(`H`, `M` or `S`)")
+            pos += 1
+            _iso_set(span, unit, value, previous)
+            previous = unit
+            if fraction is not None:
+                span.fraction_ns = int(fraction.ljust(9, "0")) * _NS[unit] // 10**9
+                break  # a fraction ends the units
+        if previous is None or _ORDER.index(previous) < _ORDER.index("hour"):
+            raise InvalidDuration(
+                "found a time designator (`T` or `t`) in an ISO 8601 duration string, but did not find any time units"
+            )
+    if previous is None:
         raise InvalidDuration("no parsed duration components")
+    try:
+        _limits(span)
+    except InvalidDuration as exc:  # the same bounds, without the friendly format's prefix
+        raise InvalidDuration(str(exc).removeprefix(_FRIENDLY)) from None
     if pos < len(text):
         raise InvalidDuration(
             f"parsed value '{span.iso()}', but unparsed input {_quote(text[pos:])} remains (expected no unparsed input)"
         )
     return span
+
+
+def _iso_value(text: str, pos: int) -> tuple[int | None, int]:
+    try:
+        return _unit_value(text, pos)
+    except InvalidDuration:
+        raise InvalidDuration("number too big to parse into 64-bit integer") from None
+
+
+def _iso_set(span: _Span, unit: str, value: int, previous: str | None) -> None:
+    if previous is not None and _ORDER.index(unit) <= _ORDER.index(previous):
+        raise InvalidDuration(_ORDER_ERROR.format(unit=unit, previous=previous))
+    span.units[unit] = value
 
 
 def format_rfc3339(epoch_ms: float) -> str:

@@ -244,11 +244,29 @@ def _percent(text: str) -> str:
     return "".join(out)
 
 
+_ISO_NUMBERS = ["0", "1", "2", "10", "007", "1.5", "0,25", "1.", "200000000", "99999999999999999999", "1.123456789123"]
+
+
+@st.composite
+def iso_delay_spelling(draw: st.DrawFn) -> str:
+    """An ISO-8601-shaped duration: date units, ``T`` and time units in any order and case, and a tail."""
+    text = draw(st.sampled_from(["", "", "+", "-", " "])) + draw(st.sampled_from(["P", "p", "PT"]))
+    for letter in draw(st.lists(st.sampled_from("YMWDyd"), max_size=2, unique=True)):
+        text += draw(st.sampled_from(_ISO_NUMBERS)) + letter
+    if draw(st.integers(0, 4)):
+        text += draw(st.sampled_from("TtT"))
+        for letter in draw(st.lists(st.sampled_from("HMShms"), max_size=3, unique=True)):
+            text += draw(st.sampled_from(_ISO_NUMBERS)) + letter
+    return text + draw(st.sampled_from(["", "", "", " ", "x", "1", ", ", "T", "1H", " ago"]))
+
+
 @st.composite
 def delay_spelling(draw: st.DrawFn) -> str:
     """A ``?delay=`` value: a known tricky spelling, or numbers and units glued with separators."""
     if draw(st.booleans()):
         return _percent(draw(st.sampled_from(DELAY_SPELLINGS)))
+    if draw(st.integers(0, 3)) == 0:
+        return _percent(draw(iso_delay_spelling()))
     parts = []
     for _ in range(draw(st.integers(1, 3))):
         number = draw(

@@ -181,3 +181,34 @@ def test_jiff_grammar_edges_are_refused_in_the_servers_words(text: str, message:
 def test_jiff_grammar_edges_that_the_server_accepts(text: str, ms: int) -> None:
     """One-digit H:M:S fields, H:M:S after days, a comma and then more whitespace, a trailing newline."""
     assert parse_duration_ms(text) == ms
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "+P200000000D0,25dt0S",
+            "expected to find date unit designator suffix (`Y`, `M`, `W` or `D`), but found `,` instead",
+        ),
+        (
+            "+P200000000D007Mt10M",
+            "found value with unit month after unit day, but units must be written from largest to smallest "
+            "(and they can't be repeated)",
+        ),
+        (
+            "+P2YT1.123456789123H1.S",
+            "expected to find time unit designator suffix (`H`, `M` or `S`), but found `1` instead",
+        ),
+        ("+PT1.s1.m ", "found decimal after seconds component, but did not find any digits after decimal"),
+        ("+P99999999999999999999D007W ago", "number too big to parse into 64-bit integer"),
+        (
+            "+P0MT200000000H200000000M ",
+            "parsed value 'PT175307616H200000000M', but unparsed input \" \" remains (expected no unparsed input)",
+        ),
+    ],
+)
+def test_iso_durations_are_read_in_order_as_the_server_reads_them(text: str, message: str) -> None:
+    """Each unit's designator and order as it is read, the bounds (time units spill) once all is read, then the rest."""
+    with pytest.raises(InvalidDuration) as caught:
+        parse_duration_ms(text)
+    assert str(caught.value) == message
