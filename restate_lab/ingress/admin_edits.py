@@ -14,6 +14,7 @@ import urllib.parse
 from typing import TYPE_CHECKING, Any, Protocol
 
 from restate_lab.ingress.replies import Reply, error_reply, json_reply, text_reply
+from restate_lab.ingress.serde_errors import describe_unexpected as _shown_type
 from restate_lab.rules.durations import InvalidDuration, parse_duration_ms
 from restate_lab.runtime.describe import describe_service
 
@@ -83,21 +84,6 @@ def value_ends(text: str) -> dict[str, int]:
 def type_error_columns(text: str) -> dict[str, int]:
     """serde's column for a value of the wrong type: a scalar's end, the column before a map or list."""
     return {key: start if text[start] in "{[" else end for key, (start, end) in value_spans(text).items()}
-
-
-def _shown_type(value: Any) -> str:
-    """A JSON value as serde names it in ``invalid type`` messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean `{str(value).lower()}`"
-    if isinstance(value, int):
-        return f"integer `{value}`"
-    if isinstance(value, float):
-        return f"floating point `{value}`"
-    if isinstance(value, str):
-        return f"string {json.dumps(value)}"
-    return "sequence" if isinstance(value, list) else "map"
 
 
 def parse_json_request(app: AdminRoutes, scope: Any, body: bytes) -> Reply | tuple[str, Any]:

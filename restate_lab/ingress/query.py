@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 from restate_lab.ingress.asgi import ASGIApp, Receive, Scope, Send, header, read_body, respond
+from restate_lab.ingress.serde_errors import describe_unexpected as _describe
 from restate_lab.ingress.serde_errors import serde_json_error
 from restate_lab.runtime.engine import Engine
 from restate_lab.runtime.introspection import Snapshot, SqlError, execute, snapshot
@@ -36,21 +37,6 @@ def _position(text: str, index: int) -> str:
     line = text.count("\n", 0, index) + 1
     column = index - (text.rfind("\n", 0, index) + 1)
     return f"line {line} column {column}"
-
-
-def _describe(value: Any) -> str:
-    """serde's words for an unexpected JSON value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean `{'true' if value else 'false'}`"
-    if isinstance(value, int):
-        return f"integer `{value}`"
-    if isinstance(value, float):
-        return f"floating point `{value}`"
-    if isinstance(value, str):
-        return f"string {json.dumps(value)}"
-    return "map" if isinstance(value, dict) else "sequence"
 
 
 def _skip(text: str, i: int) -> int:

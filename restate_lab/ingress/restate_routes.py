@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from restate_lab.ingress.asgi import Receive, Scope, Send, read_body, respond, respond_json
 from restate_lab.ingress.invoke import METHOD_NOT_ALLOWED, invoke, respond_result
+from restate_lab.ingress.lookup_body import read_lookup_target
 from restate_lab.ingress.paths import decode_key, segment_text
-from restate_lab.ingress.serde_errors import serde_json_error as _serde_json_error
 from restate_lab.protocol.messages import VOID, Failure, Value
 from restate_lab.rules.admission import service_not_found
 from restate_lab.rules.errors import RestateError, attach_not_found, bad_invocation_id, output_not_found
@@ -90,36 +87,20 @@ def _lookup_from_json(engine: Engine, body: bytes, verb: str) -> Lookup:
 
     The message is the real server's (serde's words), which answers it with 500 (a deliberate difference).
     """
-    what = "lookup body" if verb == "lookup" else "request body"
-    try:
-        spec: Any = json.loads(body.decode("utf-8", errors="replace"))
-    except ValueError as exc:
-        detail = _serde_json_error(body, exc) if isinstance(exc, json.JSONDecodeError) else str(exc)
-        raise RestateError(400, f"cannot read body: invalid {what}: {detail}") from exc
-    if not isinstance(spec, dict):
-        raise RestateError(400, f"cannot read body: invalid {what}: expected a JSON object")
-    kind = spec.get("target")
-    try:
-        if kind == "invocation":
-            return lookup_by_id(engine, str(spec["invocationId"]))
-        if kind == "idempotentInvocation":
-            return lookup_idempotent(
-                engine,
-                str(spec["service"]),
-                spec.get("key"),
-                str(spec["handler"]),
-                str(spec["idempotencyKey"]),
-                unknown_service_ok=True,
-            )
-        if kind == "workflow":
-            return lookup_workflow(engine, str(spec["workflowName"]), str(spec["workflowKey"]))
-    except KeyError as exc:
-        raise RestateError(400, f"cannot read body: invalid {what}: missing field `{exc.args[0]}`") from exc
-    raise RestateError(
-        400,
-        f"cannot read body: invalid {what}: unknown variant '{kind}', "
-        "expected one of 'workflow', 'idempotentInvocation', 'invocation'",
-    )
+    target = read_lookup_target(body, "lookup body" if verb == "lookup" else "request body")
+    fields = target.fields
+    if target.kind == "invocation":
+        return lookup_by_id(engine, str(fields["invocationId"]))
+    if target.kind == "idempotentInvocation":
+        return lookup_idempotent(
+            engine,
+            str(fields["service"]),
+            fields["key"],
+            str(fields["handler"]),
+            str(fields["idempotencyKey"]),
+            unknown_service_ok=True,
+        )
+    return lookup_workflow(engine, str(fields["workflowName"]), str(fields["workflowKey"]))
 
 
 AWAKEABLES_PATH = "bad path, expected either /restate/awakeables/:id/resolve or /restate/awakeables/:id/reject"

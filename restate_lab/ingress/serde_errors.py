@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import Any
 
 _LITERALS = ("true", "false", "null")
 
@@ -51,3 +53,68 @@ def serde_json_error(body: bytes, exc: json.JSONDecodeError, *, path_prefix: boo
     if exc.msg.startswith("Extra data"):
         return f"trailing characters at line {line} column {column + 1}"
     return f"expected value at line {line} column {column + 1}"
+
+
+def describe_unexpected(value: Any) -> str:
+    """A parsed JSON value as serde names it in ``invalid type`` messages (``integer `1```, ``map``, ...).
+
+    serde_json reads an integer outside i64/u64 as a float, so it is named as one.
+
+    >>> describe_unexpected(18446744073709551616), describe_unexpected("x"), describe_unexpected([])
+    ('floating point `1.8446744073709552e+19`', 'string "x"', 'sequence')
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean `{'true' if value else 'false'}`"
+    if isinstance(value, int) and -(2**63) <= value < 2**64:
+        return f"integer `{value}`"
+    if isinstance(value, int | float):
+        return f"floating point `{float(value)!r}`"
+    if isinstance(value, str):
+        return f"string {json.dumps(value, ensure_ascii=False)}"
+    return "sequence" if isinstance(value, list) else "map"
+
+
+def position(text: str, end: int) -> str:
+    """serde_json's ``line L column C`` once it has read ``text[:end]`` (C counts the bytes of the line)."""
+    line_start = text.rfind("\n", 0, end) + 1
+    return f"line {text.count(chr(10), 0, end) + 1} column {len(text[line_start:end].encode())}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One key and value of a top-level JSON object, with where the key ends and the value starts and ends."""
+
+    key: str
+    key_end: int
+    value: Any
+    value_start: int
+    value_end: int
+
+
+def top_level_entries(text: str) -> tuple[list[Entry], int]:
+    """The entries of the JSON object ``text`` in document order, duplicates kept, and where it ends.
+
+    ``text`` must be valid JSON whose top level is an object (check with ``json.loads`` first).
+    """
+    decoder = json.JSONDecoder()
+    entries: list[Entry] = []
+    pos = _skip_ws(text, 0) + 1  # past the {
+    while True:
+        pos = _skip_ws(text, pos)
+        if text[pos] == ",":
+            pos = _skip_ws(text, pos + 1)
+        if text[pos] == "}":
+            return entries, pos + 1
+        key, key_end = decoder.raw_decode(text, pos)
+        pos = _skip_ws(text, _skip_ws(text, key_end) + 1)  # past the :
+        value, value_end = decoder.raw_decode(text, pos)
+        entries.append(Entry(str(key), key_end, value, pos, value_end))
+        pos = value_end
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos

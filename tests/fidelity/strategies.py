@@ -574,7 +574,16 @@ def lookup_request(draw: st.DrawFn) -> FuzzRequest:
     for name in draw(st.lists(st.sampled_from(sorted(spec)), max_size=1)):
         if name != "target":
             del spec[name]
-    body = json.dumps(spec).encode() if draw(st.integers(0, 5)) else draw(st.sampled_from(MALFORMED + [b""]))
+    # serde's view of the body: fields of the wrong type, repeated fields (a dict cannot hold them), unknown ones.
+    pairs = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in spec.items()]
+    for _ in range(draw(st.integers(0, 2))):
+        name = draw(st.sampled_from(sorted(spec) + ["extra"]))
+        value = draw(st.sampled_from(["1", "null", "true", "[]", "{}", "1.5", '"x"', '"invocation"', "-3"]))
+        pairs.insert(draw(st.integers(0, len(pairs))), f"{json.dumps(name)}: {value}")
+    shaped = ("{" + draw(st.sampled_from([", ", ",\n "])).join(pairs) + "}").encode()
+    body = (
+        shaped if draw(st.integers(0, 5)) else draw(st.sampled_from(MALFORMED + [b"", b"[1]", b'"x"', b"null", b"{}"]))
+    )
     method = draw(st.sampled_from(["POST", "POST", "POST", "GET", "PUT"]))
     target = _slashes(draw, ["restate", verb])
     return FuzzRequest("lookup", method, target.encode(), draw(headers(idempotency=False)), body)
