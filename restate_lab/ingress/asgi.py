@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from restate_lab.ingress.replies import Reply
+from restate_lab.ingress.replies import Reply, json_bytes
 
 # The ASGI types are declared once, in the protocol package; the ingress modules take them from here.
 from restate_lab.protocol.asgi import ASGIApp as ASGIApp
@@ -87,7 +86,7 @@ async def send_reply(send: Send, reply: Reply, *, head_only: bool = False) -> No
 
 
 async def respond_json(send: Send, status: int, payload: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = json.dumps(payload, separators=(",", ":")).encode()
+    body = json_bytes(payload)
     await respond(send, status, body, [*JSON_HEADERS, *(headers or [])])
 
 
@@ -96,7 +95,7 @@ def error_reply(error: RestateError) -> Reply:
     headers = [(b"x-restate-error-source", error.source.encode()), *JSON_HEADERS]
     if error.invocation_id is not None:
         headers.insert(0, (b"x-restate-id", error.invocation_id.encode()))
-    return Reply(error.code, json.dumps(error.to_json(), separators=(",", ":")).encode(), headers)
+    return Reply(error.code, json_bytes(error.to_json()), headers)
 
 
 async def respond_error(send: Send, error: RestateError, *, head_only: bool = False) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 from restate_lab.ingress.asgi import JSON_HEADERS, Receive, Scope, Send, read_body, send_reply
-from restate_lab.ingress.replies import Reply
+from restate_lab.ingress.replies import Reply, json_bytes
 from restate_lab.protocol.messages import Failure, Result, Value
 from restate_lab.rules.durations import InvalidDuration, fits_execution_time, format_rfc3339, parse_duration_ms
 from restate_lab.rules.errors import RestateError
@@ -73,7 +72,7 @@ def result_reply(engine: Engine, inv: Invocation, result: Result, *, stored: boo
             return Reply(500, bare=True)
         headers += [(b"x-restate-error-source", b"invocation"), *JSON_HEADERS]
         error = RestateError(result.code, result.message, "invocation", metadata=dict(result.metadata))
-        body = json.dumps(error.to_json(), separators=(",", ":")).encode()
+        body = json_bytes(error.to_json())
         return Reply(http_status(result.code), body, headers)
     content = result.content if isinstance(result, Value) else b""
     if content:
@@ -229,7 +228,7 @@ def accept_call(
         if execution_time is not None:
             payload["executionTime"] = execution_time
         payload["status"] = accepted.status
-        body_out = json.dumps(payload, separators=(",", ":")).encode()
+        body_out = json_bytes(payload)
         return Reply(202, body_out, [*JSON_HEADERS, (b"x-restate-id", inv.id_str.encode())])
     inv = ops.submit_call(engine, target, body, headers, idempotency_key).invocation
     return inv, inv.completed

@@ -24,8 +24,13 @@ class Reply:
     bare: bool = False
 
 
+def json_bytes(payload: Any) -> bytes:
+    """Compact JSON with non-ASCII text as raw UTF-8, as serde_json writes it (a lone surrogate escaped)."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode(errors="backslashreplace")
+
+
 def json_reply(status: int, payload: Any, *extra: tuple[bytes, bytes]) -> Reply:
-    return Reply(status, json.dumps(payload, separators=(",", ":")).encode(), [_JSON_CT, *extra])
+    return Reply(status, json_bytes(payload), [_JSON_CT, *extra])
 
 
 def error_reply(status: int, message: str, code: str | None = None) -> Reply:

@@ -60,3 +60,14 @@ def test_unknown_fields_are_ignored_and_the_tag_may_come_last() -> None:
     target = read_lookup_target(b'{"extra": [1], "invocationId": "inv_1", "target": "invocation"}', "lookup body")
     assert target.kind == "invocation"
     assert target.fields == {"invocationId": "inv_1"}
+
+
+def test_error_bodies_carry_non_ascii_text_as_raw_utf8() -> None:
+    """Restate Server 1.7.12 writes ``nopé`` in an error body as UTF-8 bytes, not as a ``\\u00e9`` escape."""
+    from restate_lab.ingress.asgi import error_reply
+
+    with pytest.raises(RestateError) as caught:
+        read_lookup_target('{"target":"nopé"}'.encode(), "lookup body")
+    body = error_reply(caught.value).body
+    assert "nopé".encode() in body
+    assert b"\\u00e9" not in body
