@@ -56,7 +56,7 @@ def parse_query(query_string: bytes) -> tuple[int | None, str | None] | Reply:
 def _deployment_error(value: str) -> str | None:
     if value in _KEEP or value in _LATEST:
         return None
-    return "bad length" if not value else id_error(value, "dp")
+    return id_error(value, "dp")
 
 
 def restart_as_new(engine: Engine, invocation_id: str, scope: Scope) -> Reply:
@@ -65,7 +65,7 @@ def restart_as_new(engine: Engine, invocation_id: str, scope: Scope) -> Reply:
     if isinstance(parsed, Reply):
         return parsed
     from_index, deployment = parsed
-    reason = invocation_id_error(invocation_id) if invocation_id else "bad length"
+    reason = invocation_id_error(invocation_id)
     if reason is not None:
         return _refused(invalid_invocation_id_field(reason))
     known = deployment in engine.deployments  # also an id stored by an older restate_lab

@@ -9,7 +9,6 @@ from restate_lab.ingress.paths import decode_key, segment_text
 from restate_lab.protocol.messages import VOID, Failure, Value
 from restate_lab.rules.admission import service_not_found
 from restate_lab.rules.errors import RestateError, attach_not_found, bad_invocation_id, output_not_found
-from restate_lab.rules.id_errors import invocation_id_error
 from restate_lab.rules.ids import InvocationId, idempotent_invocation_id, parse_awakeable_id
 from restate_lab.rules.targets import HandlerType, Target
 from restate_lab.runtime import operations as ops
@@ -30,9 +29,6 @@ VERSIONED_PATH = (
 
 
 def parse_invocation_id(text: str) -> InvocationId:
-    reason = invocation_id_error(text) if text else "bad length"
-    if reason is not None:
-        raise bad_invocation_id(text, reason)
     try:
         return InvocationId.parse(text)
     except ValueError as exc:
@@ -192,8 +188,6 @@ async def _awakeable(engine: Engine, scope: Scope, receive: Receive, send: Send,
     bad = RestateError(400, AWAKEABLES_PATH)
     _need(rest, 0, bad)
     _action(_need(rest, 1, bad), method, "POST", ("resolve", "reject"))
-    if not rest[0]:
-        raise RestateError(400, "bad awakeable id '': bad length")
     try:
         target, index = parse_awakeable_id(rest[0])
     except ValueError as exc:

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 import xxhash
 
+from restate_lab.rules.id_errors import decode_id
+
 _B62 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_B62_INDEX = {c: i for i, c in enumerate(_B62)}
 #: Every two-digit string, so encoding takes one division per two digits (ids are made per invocation).
 _B62_PAIRS = [a + b for a in _B62 for b in _B62]
 _INVOCATION_PREFIX = "inv_1"
@@ -31,13 +32,6 @@ def _b62_fixed(raw: bytes, width: int) -> str:
     return text[-width:].rjust(width, "0")
 
 
-def _b62_decode(text: str, size: int) -> bytes:
-    value = 0
-    for char in text:
-        value = value * 62 + _B62_INDEX[char]
-    return value.to_bytes(size, "little")
-
-
 @dataclass(frozen=True, order=True, slots=True)
 class InvocationId:
     """24 raw bytes: an 8-byte big-endian partition key and a 16-byte uuid."""
@@ -55,18 +49,7 @@ class InvocationId:
     @classmethod
     def parse(cls, text: str) -> InvocationId:
         """Parse ``inv_1…``; ``ValueError`` says why not as Restate does (bad format, bad length, ...)."""
-        prefix, sep, body = text.partition("_")
-        if not sep or prefix != "inv":
-            raise ValueError("bad format")
-        if len(text) != len(_INVOCATION_PREFIX) + 33:
-            raise ValueError("bad length")
-        body = text[len(_INVOCATION_PREFIX) :]
-        if not text.startswith(_INVOCATION_PREFIX) or any(c not in _B62_INDEX for c in body):
-            raise ValueError("base62 decode error")
-        try:
-            return cls(_b62_decode(body[:11], 8) + _b62_decode(body[11:], 16))
-        except OverflowError as exc:
-            raise ValueError("base62 decode error") from exc
+        return cls(decode_id(text, "inv"))
 
     @property
     def partition_key(self) -> int:
@@ -198,52 +181,18 @@ def awakeable_id(invocation: InvocationId, signal_index: int) -> str:
     return _AWAKEABLE_PREFIX + base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
-#: Prefixes of Restate's other id types: such an id is well-formed but of the wrong type for an awakeable.
-_OTHER_ID_PREFIXES = ("inv", "dp", "sub")
-
-
-def _parse_promise_id(rest: str) -> tuple[InvocationId, int]:
-    """``prom_1`` + strict unpadded base64url of the same 28 bytes as ``sign_1`` (measured on the real server).
-
-    Its errors, in the server's words: an empty rest is ``bad length``, another version digit is
-    ``unrecognized codec version``, anything that is not canonical base64url (padding, a stray character,
-    non-zero trailing bits, a length of 4n+1) is ``base62 decode error``, and a payload that is not 28 bytes
-    long is ``bad length``.
-    """
-    if not rest:
-        raise ValueError("bad length")
-    if rest[0] != "1":
-        raise ValueError("unrecognized codec version")
-    body = rest[1:]
-    try:
-        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-    except ValueError as exc:
-        raise ValueError("base62 decode error") from exc
-    if "=" in body or base64.urlsafe_b64encode(raw).decode().rstrip("=") != body:
-        raise ValueError("base62 decode error")
-    if len(raw) != 28:
-        raise ValueError("bad length")
-    return InvocationId(raw[:24]), int(struct.unpack(">I", raw[24:])[0])
-
-
 def parse_awakeable_id(text: str) -> tuple[InvocationId, int]:
-    """Split an awakeable id into its invocation and signal index; ``ValueError`` says why not."""
-    prefix, sep, _rest = text.partition("_")
-    if sep and prefix in _OTHER_ID_PREFIXES:
-        raise ValueError("id doesn't match the expected type")
-    if not sep or prefix not in ("sign", "prom"):
-        raise ValueError("bad format")
-    if prefix == "prom":
-        return _parse_promise_id(_rest)
-    body = text[len(_AWAKEABLE_PREFIX) :]
+    """Split an awakeable id into its invocation and signal index; ``ValueError`` says why not.
+
+    Restate Server tries a signal id (``sign_1``) first and, failing that, reports what reading it as an
+    awakeable id (``prom_1``) says: a well-formed ``sign_1…`` that is no signal id is of the wrong type.
+
+    >>> parse_awakeable_id("sign_2x")
+    Traceback (most recent call last):
+    ValueError: unrecognized codec version
+    """
     try:
-        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-    except ValueError as exc:
-        raise ValueError("id doesn't match the expected type") from exc
-    if (
-        not text.startswith(_AWAKEABLE_PREFIX)
-        or len(raw) != 28
-        or base64.urlsafe_b64encode(raw).decode().rstrip("=") != body
-    ):
-        raise ValueError("id doesn't match the expected type")
-    return InvocationId(raw[:24]), int(struct.unpack(">I", raw[24:])[0])
+        raw = decode_id(text, "sign")
+    except ValueError:
+        raw = decode_id(text, "prom")
+    return InvocationId(raw[:24]), int.from_bytes(raw[24:], "big")
