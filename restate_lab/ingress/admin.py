@@ -20,17 +20,19 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from restate_lab.ingress.admin_edits import (
-    edit_deployment,
-    normalize_uri,
-    patch_service,
-    set_state,
-    valid_deployment_request,
-)
+from restate_lab.ingress.admin_edits import edit_deployment, patch_service, set_state
 from restate_lab.ingress.admin_restart import restart_as_new
 from restate_lab.ingress.asgi import ASGIApp, BodyTooLarge, Receive, Scope, Send, header, lifespan, read_body
+from restate_lab.ingress.http_uri import InvalidUri, Uri, parse_uri
 from restate_lab.ingress.openapi import service_openapi
 from restate_lab.ingress.query import make_query_app
+from restate_lab.ingress.register_request import (
+    NO_VARIANT,
+    LambdaRegistration,
+    field_refusal,
+    gcp_token_failure,
+    read_register_request,
+)
 from restate_lab.ingress.replies import (
     NOT_FOUND,
     Reply,
@@ -40,6 +42,7 @@ from restate_lab.ingress.replies import (
     text_reply,
 )
 from restate_lab.ingress.serde_errors import serde_json_error
+from restate_lab.ingress.service_client import ConnectTarget, connect_failure, discovery_plan
 from restate_lab.protocol.transport import DISCOVERY_ACCEPT, DeploymentError, HttpTransport
 from restate_lab.rules.id_errors import id_error, invocation_id_error
 from restate_lab.runtime import operations as ops
@@ -250,27 +253,31 @@ class AdminApp:
         ctype = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
         if ctype != "application/json":
             return text_reply(415, "Expected request with `Content-Type: application/json`")
+        text = body.decode("utf-8", errors="replace")
         try:
-            request = json.loads(body.decode("utf-8", errors="replace"))
+            json.loads(text)
         except json.JSONDecodeError as exc:
             detail = serde_json_error(body, exc, path_prefix=True)
             return text_reply(400, f"Failed to parse the request body as JSON: {detail}")
-        uri = request.get("uri") if isinstance(request, dict) else None
-        flags = (
-            {k: request.get(k, False) for k in ("use_http_11", "force", "dry_run")} if isinstance(request, dict) else {}
-        )
-        shaped = valid_deployment_request(request, need_uri=True)
-        normalized = normalize_uri(uri) if shaped and isinstance(uri, str) else None
-        if normalized is None or not all(isinstance(v, bool) for v in flags.values()):
-            return text_reply(
-                422,
-                "Failed to deserialize the JSON body into the target type: "
-                "data did not match any variant of untagged enum RegisterDeploymentRequest",
-            )
+        request = read_register_request(text)
+        if request is None:
+            return text_reply(422, NO_VARIANT)
+        refusal = field_refusal(request)
+        if refusal is not None:
+            return error_reply(400, refusal)
+        if isinstance(request, LambdaRegistration):
+            # The server would call AWS here; its answer depends on the machine's AWS set-up.
+            failure = "lambda service returned error: restate_lab does not call AWS"
+            return error_reply(500, f"[META0003] [META0003] error when calling '{request.arn}': {failure}", "META0003")
+        normalized = str(request.uri)
+        flags = {"use_http_11": request.use_http_11, "force": bool(request.force), "dry_run": request.dry_run}
         http2 = not flags["use_http_11"]
         existing = self._existing(normalized)
         if existing is not None and not flags["force"]:
             return self._registered(200, existing)
+        if request.auth is not None:
+            # Discovery would send a Google ID token; minting one needs GCP credentials restate_lab never has.
+            return error_reply(500, gcp_token_failure(request), "META0003")
         manifest_or_error = await self._discover(normalized, http2)
         if isinstance(manifest_or_error, Reply):
             return manifest_or_error
@@ -301,35 +308,23 @@ class AdminApp:
 
     async def _discover(self, uri: str, http2: bool) -> Reply | tuple[str | None, dict[str, Any]]:
         """Fetch the manifest once to word failures as the server does and to learn the SDK's identity."""
-        url = uri.rstrip("/") + "/discover"
-        failure: str
-        parts = urllib.parse.urlsplit(uri)
+        url: str | httpx.URL = uri.rstrip("/") + "/discover"
+        target: ConnectTarget | None = None
         try:
-            port = parts.port
-        except ValueError:  # out of range: the connection is refused, as on the real server
-            reason = (
-                "h2 pool connection error: Connection refused (os error 111)"
-                if http2
-                else (
-                    "unable to reach the remote endpoint.\nReason: client error (Connect) caused by: tcp connect "
-                    "error caused by: Connection refused (os error 111)"
-                )
-            )
-            return error_reply(500, f"[META0003] [META0003] error when calling '{uri}': {reason}", "META0003")
-        if parts.scheme not in ("http", "https"):
-            # Neither scheme has a default port, so the server's HTTP client gives up before connecting.
-            reason = (
-                "h2 pool connection error: missing port number"
-                if http2 and port is None
-                else "unable to reach the remote endpoint.\nReason: client error (Connect) caused by: "
-                f"unsupported scheme {parts.scheme}"
-            )
-            return error_reply(500, f"[META0003] [META0003] error when calling '{uri}': {reason}", "META0003")
+            parsed: Uri | None = parse_uri(uri)
+        except InvalidUri:
+            parsed = None  # a PATCH may bring a URI the crate would refuse: just try it
+        if parsed is not None and parsed.is_absolute:
+            plan = await discovery_plan(parsed, use_http_11=not http2)
+            if isinstance(plan, str):
+                return error_reply(500, f"[META0003] [META0003] error when calling '{uri}': {plan}", "META0003")
+            target, url = plan
         try:
             async with httpx.AsyncClient(http1=not http2, http2=http2, timeout=10.0) as client:
                 answer = await client.get(url, headers={"accept": DISCOVERY_ACCEPT})
         except httpx.HTTPError as exc:
-            failure = f"error when calling '{uri}': {_connect_failure(exc, http2)}"
+            worded = connect_failure(target, exc) if target is not None else None
+            failure = f"error when calling '{uri}': {worded or _connect_failure(exc, http2)}"
         except Exception as exc:  # e.g. an unsupported scheme
             failure = f"error when calling '{uri}': {exc}"
         else:
