@@ -31,6 +31,7 @@ from restate_lab.ingress.register_request import (
     LambdaRegistration,
     field_refusal,
     gcp_token_failure,
+    lambda_failure,
     read_register_request,
 )
 from restate_lab.ingress.replies import (
@@ -267,8 +268,7 @@ class AdminApp:
             return error_reply(400, refusal)
         if isinstance(request, LambdaRegistration):
             # The server would call AWS here; its answer depends on the machine's AWS set-up.
-            failure = "lambda service returned error: restate_lab does not call AWS"
-            return error_reply(500, f"[META0003] [META0003] error when calling '{request.arn}': {failure}", "META0003")
+            return error_reply(500, lambda_failure(request.arn), "META0003")
         normalized = str(request.uri)
         flags = {"use_http_11": request.use_http_11, "force": bool(request.force), "dry_run": request.dry_run}
         http2 = not flags["use_http_11"]

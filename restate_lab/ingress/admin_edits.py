@@ -10,9 +10,16 @@ text ``Failed to deserialize the JSON body into the target type: <field>: <reaso
 from __future__ import annotations
 
 import json
-import urllib.parse
 from typing import TYPE_CHECKING, Any, Protocol
 
+from restate_lab.ingress.register_request import (
+    NO_UPDATE_VARIANT,
+    HttpUpdate,
+    LambdaUpdate,
+    lambda_failure,
+    read_update_request,
+    update_refusal,
+)
 from restate_lab.ingress.replies import Reply, error_reply, json_reply, text_reply
 from restate_lab.ingress.serde_errors import describe_unexpected as _shown_type
 from restate_lab.rules.durations import InvalidDuration, parse_duration_ms
@@ -22,7 +29,6 @@ if TYPE_CHECKING:
     from restate_lab.runtime.engine import Engine
 
 #: The fields ``POST /deployments`` and ``PUT /deployments/{id}`` take (others are a 422).
-REGISTER_KEYS = {"uri", "use_http_11", "force", "dry_run", "breaking", "additional_headers", "metadata"}
 
 
 class AdminRoutes(Protocol):
@@ -32,16 +38,6 @@ class AdminRoutes(Protocol):
     def engine(self) -> Engine: ...
 
     async def _discover(self, uri: str, http2: bool) -> Reply | tuple[str | None, dict[str, Any]]: ...
-
-
-def normalize_uri(uri: str) -> str | None:
-    """A deployment URI as the server stores it (path ``/`` at least, no fragment); None if it has no host."""
-    parts = urllib.parse.urlsplit(uri)
-    if uri.startswith("://") and len(uri) > 3:
-        return uri.rstrip("/") + "/"  # accepted with an empty scheme; it then fails without a port
-    if not parts.scheme or not parts.netloc:
-        return None
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
 
 
 #: Where a service remembers its handlers' own privacy once ``public`` has been patched.
@@ -265,48 +261,22 @@ async def edit_deployment(app: AdminRoutes, method: str, dp_id: str, scope: Any,
     parsed = parse_json_request(app, scope, body)
     if not isinstance(parsed, tuple):
         return parsed
-    _text, request = parsed
-    shaped = valid_deployment_request(request, need_uri=False, check_flags=False, check_uri=False)
-    if not shaped or not (set(request) <= REGISTER_KEYS):
-        return text_reply(422, f"{_DESERIALIZE}data did not match any variant of untagged enum UpdateDeploymentRequest")
+    request = read_update_request(parsed[0])
+    if request is None:
+        return text_reply(422, NO_UPDATE_VARIANT)
     if method == "PUT":
         return error_reply(405, "PUT deployment is deprecated, use PATCH instead")
     deployment = app.engine.deployments.get(dp_id)
     if deployment is None:
         return error_reply(404, f"The requested deployment '{dp_id}' does not exist")
-    uri = request.get("uri")
-    if isinstance(uri, str):
-        try:
-            normalized = normalize_uri(uri)
-        except ValueError:
-            normalized = None
-        if normalized is None:
-            # An update whose URI does not parse changes nothing (measured: 200 with the deployment).
-            return json_reply(200, describe_deployment(deployment, app.engine.services.values(), detailed=True))
-        found = await app._discover(normalized, not request.get("use_http_11", False))
+    refusal = update_refusal(request)
+    if refusal is not None:
+        return error_reply(400, refusal)
+    if isinstance(request, LambdaUpdate) and request.arn is not None:
+        return error_reply(500, lambda_failure(request.arn), "META0003")  # the server would call AWS here
+    if isinstance(request, HttpUpdate):
+        found = await app._discover(str(request.uri), not request.use_http_11)
         if not isinstance(found, tuple):
             return found
+    # An update with nothing to discover (no readable uri, no arn) changes nothing: 200 with the deployment.
     return json_reply(200, describe_deployment(deployment, app.engine.services.values(), detailed=True))
-
-
-def valid_deployment_request(request: Any, *, need_uri: bool, check_flags: bool = True, check_uri: bool = True) -> bool:
-    """The shape ``POST``/``PATCH /deployments`` accept: a string ``uri`` that parses, boolean flags,
-    ``additional_headers`` mapping names to strings."""
-    import urllib.parse
-
-    if not isinstance(request, dict):
-        return False
-    uri = request.get("uri")
-    if not isinstance(uri, str):
-        if need_uri:
-            return False
-    elif check_uri:
-        try:
-            urllib.parse.urlsplit(uri)
-        except ValueError:
-            return False
-    for flag in ("use_http_11", "force", "dry_run") if check_flags else ():
-        if flag in request and not isinstance(request[flag], bool):
-            return False
-    headers = request.get("additional_headers")
-    return headers is None or (isinstance(headers, dict) and all(isinstance(v, str) for v in headers.values()))

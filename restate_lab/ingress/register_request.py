@@ -69,6 +69,34 @@ class LambdaRegistration:
 RegisterRequest = HttpRegistration | LambdaRegistration
 
 
+@dataclass(frozen=True)
+class HttpUpdate:
+    """``PATCH /deployments/{id}``'s ``Http`` variant: discover the deployment again at ``uri``."""
+
+    uri: Uri
+    use_http_11: bool | None
+    dry_run: bool
+
+
+@dataclass(frozen=True)
+class LambdaUpdate:
+    """``PATCH /deployments/{id}``'s ``Lambda`` variant; every field optional, so any object without a
+    readable ``uri`` lands here (an update that changes nothing)."""
+
+    arn: str | None
+    assume_role_arn: str | None
+    dry_run: bool
+
+
+UpdateRequest = HttpUpdate | LambdaUpdate
+
+#: The framework's answer (422, text) to a ``PATCH`` body that fits neither variant.
+NO_UPDATE_VARIANT = (
+    "Failed to deserialize the JSON body into the target type: "
+    "data did not match any variant of untagged enum UpdateDeploymentRequest"
+)
+
+
 class _Object(list[tuple[str, Any]]):
     """A JSON object as its key/value pairs in order, duplicates kept (serde sees them; ``dict`` would not)."""
 
@@ -166,6 +194,22 @@ _LAMBDA_FIELDS: tuple[_Field, ...] = (
     _FORCE,
     _DRY_RUN,
 )
+_OVERWRITE: _Field = ("overwrite", _bool, True)
+#: ``UpdateDeploymentRequest``'s variants (``RegisterDeploymentRequest``'s without ``force``, ``auth``, ...).
+_UPDATE_HTTP_FIELDS: tuple[_Field, ...] = (
+    ("uri", _uri, False),
+    _HEADERS,
+    ("use_http_11", _optional(_bool), True),
+    _OVERWRITE,
+    _DRY_RUN,
+)
+_UPDATE_LAMBDA_FIELDS: tuple[_Field, ...] = (
+    ("arn", _optional(_string), True),
+    ("assume_role_arn", _optional(_string), True),
+    _HEADERS,
+    _OVERWRITE,
+    _DRY_RUN,
+)
 #: Fields that a serde struct fills in when an object leaves them out.
 _OPTIONAL = {"additional_headers", "assume_role_arn", "force", "auth", "impersonate_service_account", "audience"}
 
@@ -216,16 +260,52 @@ def read_register_request(text: str) -> RegisterRequest | None:
     return LambdaRegistration(arn=got["arn"], force=got.get("force"), dry_run=got.get("dry_run", False))
 
 
+def read_update_request(text: str) -> UpdateRequest | None:
+    """The variant a (well-formed JSON) ``PATCH /deployments/{id}`` body fits, or None: :data:`NO_UPDATE_VARIANT`."""
+    body = json.loads(text, object_pairs_hook=_Object)
+    try:
+        got = _struct(body, _UPDATE_HTTP_FIELDS, by_position=False)
+    except _Mismatch:
+        pass
+    else:
+        return HttpUpdate(uri=got["uri"], use_http_11=got.get("use_http_11"), dry_run=got.get("dry_run", False))
+    try:
+        got = _struct(body, _UPDATE_LAMBDA_FIELDS, by_position=False)
+    except _Mismatch:
+        return None
+    return LambdaUpdate(got.get("arn"), got.get("assume_role_arn"), dry_run=got.get("dry_run", False))
+
+
+def update_refusal(request: UpdateRequest) -> str | None:
+    """The handler's 400 message for an update of an HTTP deployment it refuses, or None to go on."""
+    if isinstance(request, HttpUpdate):
+        reason = _uri_error(request.uri)
+        return None if reason is None else f"The request field 'uri' is invalid. Reason: {reason}"
+    if request.arn is not None:
+        reason = lambda_arn_error(request.arn)
+        return None if reason is None else f"The request field 'arn' is invalid. Reason: {reason}"
+    if request.assume_role_arn is not None:
+        return (
+            "cannot update the deployment, as the deployment type is http while the update options are for type lambda"
+        )
+    return None
+
+
+def lambda_failure(arn: str) -> str:
+    """The 500 message for calling the Lambda ``arn``, which restate_lab never does (it does not call AWS)."""
+    failure = "lambda service returned error: restate_lab does not call AWS"
+    return f"[META0003] [META0003] error when calling '{arn}': {failure}"
+
+
+def _uri_error(uri: Uri) -> str | None:
+    return None if uri.is_absolute else f"The provided uri {uri} is not absolute, only absolute URIs can be used."
+
+
 def field_refusal(request: RegisterRequest) -> str | None:
     """The handler's 400 message for a variant whose values it refuses, or None to go on to discovery."""
     reason: str | None
     if isinstance(request, HttpRegistration):
-        field = "uri"
-        reason = (
-            None
-            if request.uri.is_absolute
-            else f"The provided uri {request.uri} is not absolute, only absolute URIs can be used."
-        )
+        field, reason = "uri", _uri_error(request.uri)
         if reason is None and request.auth is not None:
             field, reason = _auth_refusal(request)
     else:

@@ -10,6 +10,7 @@ import restate
 from restate_lab import LocalRestate
 from restate_lab.ingress.http_uri import InvalidUri, parse_uri
 from restate_lab.ingress.register_request import (
+    NO_UPDATE_VARIANT,
     NO_VARIANT,
     HttpRegistration,
     LambdaRegistration,
@@ -192,3 +193,74 @@ def test_an_https_uri_with_no_dns_name_is_refused_before_connecting(admin: Admin
         "[META0003] [META0003] error when calling 'https://a..b:65535/?q=1': " + CLIENT_FAILURE + "invalid dns name",
         "META0003",
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        (
+            '{"uri": "/rel"}',
+            400,
+            "The request field 'uri' is invalid. Reason: The provided uri /rel is not absolute, "
+            "only absolute URIs can be used.",
+        ),
+        (
+            '{"arn": "x"}',
+            400,
+            "The request field 'arn' is invalid. Reason: A qualified ARN must have 8 components delimited by `:`",
+        ),
+        (
+            '{"assume_role_arn": "x"}',
+            400,
+            "cannot update the deployment, as the deployment type is http while the update options are for type lambda",
+        ),
+        (
+            '{"uri": "https://a..b:1"}',
+            500,
+            "[META0003] [META0003] error when calling 'https://a..b:1/': " + CLIENT_FAILURE + "invalid dns name",
+        ),
+        (
+            '{"uri": "http://127.0.0.1:1", "auth": "ignored", "force": "ignored"}',
+            500,
+            "[META0003] [META0003] error "
+            "when calling 'http://127.0.0.1:1/': " + POOL_FAILURE + "Connection refused (os error 111)",
+        ),
+    ],
+)
+def test_an_update_is_refused_in_the_handlers_words(admin: Admin, body: str, status: int, message: str) -> None:
+    dp_id = admin.request("GET", "/deployments").json()["deployments"][0]["id"]
+    response = admin.request(
+        "PATCH", f"/deployments/{dp_id}", content=body, headers={"content-type": "application/json"}
+    )
+    admin_error(response, status, message, "META0003" if status == 500 else None)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"uri": "http://é"}',
+        '{"uri": " http://127.0.0.1:1"}',
+        '{"uri": "http://127.0.0.1:1", "uri": "http://x:2"}',
+        '{"uri": null}',
+        '{"use_http_11": "x"}',
+        "{}",
+    ],
+)
+def test_an_update_without_a_readable_uri_is_the_lambda_variant_and_changes_nothing(admin: Admin, body: str) -> None:
+    before = admin.request("GET", "/deployments").json()["deployments"][0]
+    response = admin.request(
+        "PATCH", f"/deployments/{before['id']}", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["uri"] == before["uri"]
+
+
+@pytest.mark.parametrize(
+    "body", ['{"uri": "http://127.0.0.1:1", "dry_run": "x"}', '{"additional_headers": {"bad name": "v"}}', "[]"]
+)
+def test_an_update_that_fits_neither_variant_is_the_frameworks_422(admin: Admin, body: str) -> None:
+    dp_id = admin.request("GET", "/deployments").json()["deployments"][0]["id"]
+    response = admin.request(
+        "PATCH", f"/deployments/{dp_id}", content=body, headers={"content-type": "application/json"}
+    )
+    assert (response.status_code, response.text) == (422, NO_UPDATE_VARIANT)
