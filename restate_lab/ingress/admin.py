@@ -27,12 +27,11 @@ from restate_lab.ingress.http_uri import InvalidUri, Uri, parse_uri
 from restate_lab.ingress.openapi import service_openapi
 from restate_lab.ingress.query import make_query_app
 from restate_lab.ingress.register_request import (
-    NO_VARIANT,
     LambdaRegistration,
     field_refusal,
     gcp_token_failure,
     lambda_failure,
-    read_register_request,
+    read_register_body,
 )
 from restate_lab.ingress.replies import (
     NOT_FOUND,
@@ -42,7 +41,6 @@ from restate_lab.ingress.replies import (
     not_allowed,
     text_reply,
 )
-from restate_lab.ingress.serde_errors import serde_json_error
 from restate_lab.ingress.service_client import ConnectTarget, connect_failure, discovery_plan
 from restate_lab.protocol.transport import DISCOVERY_ACCEPT, DeploymentError, HttpTransport
 from restate_lab.rules.id_errors import id_error, invocation_id_error
@@ -254,15 +252,9 @@ class AdminApp:
         ctype = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
         if ctype != "application/json":
             return text_reply(415, "Expected request with `Content-Type: application/json`")
-        text = body.decode("utf-8", errors="replace")
-        try:
-            json.loads(text)
-        except json.JSONDecodeError as exc:
-            detail = serde_json_error(body, exc, path_prefix=True)
-            return text_reply(400, f"Failed to parse the request body as JSON: {detail}")
-        request = read_register_request(text)
-        if request is None:
-            return text_reply(422, NO_VARIANT)
+        request = read_register_body(body)
+        if isinstance(request, Reply):
+            return request
         refusal = field_refusal(request)
         if refusal is not None:
             return error_reply(400, refusal)

@@ -13,11 +13,10 @@ import json
 from typing import TYPE_CHECKING, Any, Protocol
 
 from restate_lab.ingress.register_request import (
-    NO_UPDATE_VARIANT,
     HttpUpdate,
     LambdaUpdate,
     lambda_failure,
-    read_update_request,
+    read_update_body,
     update_refusal,
 )
 from restate_lab.ingress.replies import Reply, error_reply, json_reply, text_reply
@@ -82,14 +81,23 @@ def type_error_columns(text: str) -> dict[str, int]:
     return {key: start if text[start] in "{[" else end for key, (start, end) in value_spans(text).items()}
 
 
-def parse_json_request(app: AdminRoutes, scope: Any, body: bytes) -> Reply | tuple[str, Any]:
-    """The content-type and JSON checks every JSON admin route makes first."""
+def content_type_refusal(scope: Any) -> Reply | None:
+    """The 415 of a JSON admin route whose request is not ``application/json``, or None."""
     from restate_lab.ingress.asgi import header
-    from restate_lab.ingress.serde_errors import serde_json_error
 
     ctype = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
     if ctype != "application/json":
         return text_reply(415, "Expected request with `Content-Type: application/json`")
+    return None
+
+
+def parse_json_request(app: AdminRoutes, scope: Any, body: bytes) -> Reply | tuple[str, Any]:
+    """The content-type and JSON checks every JSON admin route makes first."""
+    from restate_lab.ingress.serde_errors import serde_json_error
+
+    refused = content_type_refusal(scope)
+    if refused is not None:
+        return refused
     text = body.decode("utf-8", errors="replace")
     try:
         return text, json.loads(text)
@@ -258,12 +266,12 @@ async def edit_deployment(app: AdminRoutes, method: str, dp_id: str, scope: Any,
     """``PUT`` (deprecated: 405 once the body is valid) and ``PATCH /deployments/{id}``."""
     from restate_lab.runtime.describe import describe_deployment
 
-    parsed = parse_json_request(app, scope, body)
-    if not isinstance(parsed, tuple):
-        return parsed
-    request = read_update_request(parsed[0])
-    if request is None:
-        return text_reply(422, NO_UPDATE_VARIANT)
+    refused = content_type_refusal(scope)
+    if refused is not None:
+        return refused
+    request = read_update_body(body)
+    if isinstance(request, Reply):
+        return request
     if method == "PUT":
         return error_reply(405, "PUT deployment is deprecated, use PATCH instead")
     deployment = app.engine.deployments.get(dp_id)

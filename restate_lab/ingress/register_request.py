@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from restate_lab.ingress.http_uri import InvalidUri, Uri, parse_uri
+from restate_lab.ingress.replies import Reply, text_reply
+from restate_lab.ingress.serde_json_reader import first_value, json_syntax_error
 
 #: The framework's answer (422, text) to a body that fits neither variant.
 NO_VARIANT = (
@@ -239,7 +241,11 @@ def _struct(value: Any, fields: tuple[_Field, ...], *, by_position: bool = True)
 
 def read_register_request(text: str) -> RegisterRequest | None:
     """The variant a (well-formed JSON) ``POST /deployments`` body fits, or None: the 422 :data:`NO_VARIANT`."""
-    body = json.loads(text, object_pairs_hook=_Object)
+    return register_variant(json.loads(text, object_pairs_hook=_Object))
+
+
+def register_variant(body: Any) -> RegisterRequest | None:
+    """:func:`read_register_request` for a value already read with :func:`read_enum_body`."""
     try:
         got = _struct(body, _HTTP_FIELDS, by_position=False)
     except _Mismatch:
@@ -262,7 +268,11 @@ def read_register_request(text: str) -> RegisterRequest | None:
 
 def read_update_request(text: str) -> UpdateRequest | None:
     """The variant a (well-formed JSON) ``PATCH /deployments/{id}`` body fits, or None: :data:`NO_UPDATE_VARIANT`."""
-    body = json.loads(text, object_pairs_hook=_Object)
+    return update_variant(json.loads(text, object_pairs_hook=_Object))
+
+
+def update_variant(body: Any) -> UpdateRequest | None:
+    """:func:`read_update_request` for a value already read with :func:`read_enum_body`."""
     try:
         got = _struct(body, _UPDATE_HTTP_FIELDS, by_position=False)
     except _Mismatch:
@@ -299,6 +309,32 @@ def lambda_failure(arn: str) -> str:
 
 def _uri_error(uri: Uri) -> str | None:
     return None if uri.is_absolute else f"The provided uri {uri} is not absolute, only absolute URIs can be used."
+
+
+def read_register_body(body: bytes) -> RegisterRequest | Reply:
+    """A ``POST /deployments`` body, or the framework's refusal of it (400 syntax, 422 no variant)."""
+    request: RegisterRequest | Reply = _read_enum_body(body, register_variant, NO_VARIANT)
+    return request
+
+
+def read_update_body(body: bytes) -> UpdateRequest | Reply:
+    """A ``PATCH /deployments/{id}`` body, or the framework's refusal of it (400 syntax, 422 no variant)."""
+    request: UpdateRequest | Reply = _read_enum_body(body, update_variant, NO_UPDATE_VARIANT)
+    return request
+
+
+def _read_enum_body(body: bytes, variant: Callable[[Any], Any], no_variant: str) -> Any:
+    """An untagged enum read from ``body`` as axum's ``Json`` reads it: a syntax error is 400, a body that
+    fits no variant 422 (``no_variant``), and only then is anything after the value refused (400)."""
+    syntax = json_syntax_error(body, check_end=False)
+    if syntax is None:
+        request = variant(first_value(body, _Object))
+        if request is None:
+            return text_reply(422, no_variant)
+        syntax = json_syntax_error(body)
+        if syntax is None:
+            return request
+    return text_reply(400, f"Failed to parse the request body as JSON: {syntax}")
 
 
 def field_refusal(request: RegisterRequest) -> str | None:
