@@ -161,48 +161,39 @@ class _SerdeJsonReader:
 
     # ---- containers ----
 
-    def seq(self, path: list[str]) -> None:
-        first, position = True, 0
-        while True:
+    def _next_entry(self, close: int, first: bool, path: list[str]) -> int | None:
+        """``has_next_element``/``has_next_key``: past the closing byte (None) or the comma, at the next entry."""
+        eof, comma_or_end = (
+            (EOF_LIST, "expected `,` or `]`") if close == ord("]") else (EOF_OBJECT, "expected `,` or `}`")
+        )
+        peek = self.whitespace()
+        if peek == close:
+            self.index += 1
+            return None
+        if peek == ord(",") and not first:
+            self.index += 1
             peek = self.whitespace()
-            if peek == ord("]"):
-                self.index += 1
-                return
-            if peek == ord(",") and not first:
-                self.index += 1
-                peek = self.whitespace()
-            elif peek is None:
-                raise self.peek_error(EOF_LIST, path)
-            elif not first:
-                raise self.peek_error("expected `,` or `]`", path)
-            first = False
-            if peek == ord("]"):
-                raise self.peek_error("trailing comma", path)
-            if peek is None:
-                raise self.peek_error(EOF_VALUE, path)
+        elif peek is None:
+            raise self.peek_error(eof, path)
+        elif not first:
+            raise self.peek_error(comma_or_end, path)
+        if peek == close:
+            raise self.peek_error("trailing comma", path)
+        if peek is None:
+            raise self.peek_error(EOF_VALUE, path)
+        return peek
+
+    def seq(self, path: list[str]) -> None:
+        position = 0
+        while self._next_entry(ord("]"), position == 0, path) is not None:
             self.value([*path, f"[{position}]"])
             position += 1
 
     def map(self, path: list[str], *, top_struct: bool = False) -> None:
         first = True
         key_path = [*path, _UNKNOWN]  # serde_path_to_error's '?': an error while reading a key
-        while True:
-            peek = self.whitespace()
-            if peek == ord("}"):
-                self.index += 1
-                return
-            if peek == ord(",") and not first:
-                self.index += 1
-                peek = self.whitespace()
-            elif peek is None:
-                raise self.peek_error(EOF_OBJECT, key_path)
-            elif not first:
-                raise self.peek_error("expected `,` or `}`", key_path)
+        while (peek := self._next_entry(ord("}"), first, key_path)) is not None:
             first = False
-            if peek == ord("}"):
-                raise self.peek_error("trailing comma", key_path)
-            if peek is None:
-                raise self.peek_error(EOF_VALUE, key_path)
             if peek != ord('"'):
                 raise self.peek_error("key must be a string", key_path)
             self.index += 1
